@@ -1,0 +1,225 @@
+package org.agentauth.keycloak.it.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * A real Keycloak distribution (unpacked from {@code org.keycloak:keycloak-quarkus-dist} by Maven) started in dev
+ * mode with the provider JAR in {@code providers/} and the demo realms of {@code realm-exports/} imported. One
+ * server per test JVM: see {@link KeycloakServerExtension}.
+ */
+public final class KeycloakServer implements AutoCloseable {
+
+    public static final String ADMIN_USER = "admin";
+    public static final String ADMIN_PASSWORD = "admin";
+
+    private final Path home;
+    private final int port;
+    private final Path log;
+    private Process process;
+
+    KeycloakServer(Path home, int port, Path log) {
+        this.home = home;
+        this.port = port;
+        this.log = log;
+    }
+
+    /** Creates the server from the system properties failsafe passes (see integration-tests/pom.xml). */
+    static KeycloakServer fromSystemProperties() {
+        Path home = Path.of(required("keycloak.home"));
+        int port = Integer.parseInt(System.getProperty("keycloak.port", "8080"));
+        Path log = Path.of(required("agentauth.targetDir")).resolve(System.getProperty("agentauth.logName", "keycloak-server.log"));
+        return new KeycloakServer(home, port, log);
+    }
+
+    public String baseUrl() {
+        return "http://localhost:" + port;
+    }
+
+    public String realmUrl(String realm) {
+        return baseUrl() + "/realms/" + realm;
+    }
+
+    public Path home() {
+        return home;
+    }
+
+    public Path logFile() {
+        return log;
+    }
+
+    /** The server's log so far, as text. */
+    public String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    synchronized void start() throws IOException, InterruptedException {
+        if (!Files.isDirectory(home.resolve("bin"))) {
+            throw new IllegalStateException("No Keycloak distribution at " + home + " (run through mvn verify)");
+        }
+        assertPortFree(port);
+        int managementPort = freePort();
+
+        // Fresh H2 database and import directory on every run, so Liquibase and the realm import run from scratch.
+        deleteTree(home.resolve("data"));
+        Path importDir = Files.createDirectories(home.resolve("data").resolve("import"));
+        try (Stream<Path> realms = Files.list(Path.of(required("agentauth.realmExports")))) {
+            for (Path realm : realms.filter(p -> p.toString().endsWith(".json")).toList()) {
+                Files.copy(realm, importDir.resolve(realm.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+
+        // Exactly one copy of the provider JAR, the one this build produced.
+        Path providers = Files.createDirectories(home.resolve("providers"));
+        try (Stream<Path> old = Files.list(providers)) {
+            for (Path p : old.filter(p -> p.getFileName().toString().startsWith("keycloak-agent-auth")).toList()) {
+                Files.delete(p);
+            }
+        }
+        Path jar = Path.of(required("agentauth.providerJar"));
+        Files.copy(jar, providers.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+
+        List<String> cmd = new ArrayList<>();
+        cmd.add(home.resolve("bin").resolve("kc.sh").toString());
+        cmd.add("start-dev");
+        cmd.add("--http-port=" + port);
+        cmd.add("--http-management-port=" + managementPort);
+        cmd.add("--import-realm");
+        cmd.addAll(extraArgs());
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .directory(home.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
+        pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", ADMIN_USER);
+        pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        System.out.println("[keycloak] starting " + String.join(" ", cmd) + " (log: " + log + ")");
+        long t0 = System.nanoTime();
+        process = pb.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(this::stopQuietly));
+        waitUntilReady(Duration.ofSeconds(240));
+        System.out.printf("[keycloak] %s up on %s in %.1f s with provider %s%n",
+                distributionVersion(), baseUrl(), (System.nanoTime() - t0) / 1e9, jar.getFileName());
+    }
+
+    /** Extra server options, space separated, from {@code -Dkeycloak.extraArgs=...}. */
+    private static List<String> extraArgs() {
+        String extra = System.getProperty("keycloak.extraArgs", "").trim();
+        return extra.isEmpty() ? List.of() : List.of(extra.split("\\s+"));
+    }
+
+    public String distributionVersion() {
+        try {
+            return Files.readString(home.resolve("version.txt")).trim();
+        } catch (IOException e) {
+            return "Keycloak (unknown version)";
+        }
+    }
+
+    private void waitUntilReady(Duration timeout) throws InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        URI probe = URI.create(realmUrl("agents-demo") + "/.well-known/openid-configuration");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("Keycloak exited with " + process.exitValue() + ":\n" + tail(60));
+            }
+            try {
+                HttpResponse<Void> r = http.send(HttpRequest.newBuilder(probe).timeout(Duration.ofSeconds(5)).GET().build(),
+                        HttpResponse.BodyHandlers.discarding());
+                if (r.statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException("Keycloak not ready after " + timeout + ":\n" + tail(60));
+    }
+
+    /** The last lines of the server log, for failure messages. */
+    public String tail(int lines) {
+        String[] all = logText().split("\n");
+        StringBuilder sb = new StringBuilder();
+        for (int i = Math.max(0, all.length - lines); i < all.length; i++) {
+            sb.append(all[i]).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private void stopQuietly() {
+        Process p = process;
+        if (p == null || !p.isAlive()) {
+            return;
+        }
+        p.descendants().forEach(ProcessHandle::destroy);
+        p.destroy();
+        try {
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
+                p.destroyForcibly();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        stopQuietly();
+        System.out.println("[keycloak] stopped");
+    }
+
+    private static void assertPortFree(int port) {
+        try (ServerSocket s = new ServerSocket(port)) {
+            s.setReuseAddress(true);
+        } catch (IOException e) {
+            throw new IllegalStateException("Port " + port + " is in use: stop whatever listens there (a running demo?) "
+                    + "or pass -Dkeycloak.port=<free port>", e);
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(dir)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private static String required(String name) {
+        String v = System.getProperty(name);
+        if (v == null || v.isBlank()) {
+            throw new IllegalStateException("System property " + name + " is not set (run the tests through mvn verify)");
+        }
+        return v;
+    }
+}

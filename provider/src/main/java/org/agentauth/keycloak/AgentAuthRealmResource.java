@@ -1,0 +1,37 @@
+package org.agentauth.keycloak;
+
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.agentauth.keycloak.support.AgentAuthVersion;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.services.Urls;
+
+/** JAX-RS root under {@code /realms/{realm}/agent-auth/}. Feature resources hang off this class. */
+public class AgentAuthRealmResource {
+
+    private final KeycloakSession session;
+
+    public AgentAuthRealmResource(KeycloakSession session) {
+        this.session = session;
+    }
+
+    /**
+     * Public description of this realm's agent-auth endpoints, so clients can discover them. (Not at the root
+     * itself: Keycloak 26.7's realm resource answers a GET on an extension's bare root with 405.)
+     */
+    @GET
+    @Path("metadata")
+    @Produces(MediaType.APPLICATION_JSON)
+    public Map<String, Object> metadata() {
+        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), session.getContext().getRealm().getName());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("issuer", issuer);
+        m.put("agent_auth_version", AgentAuthVersion.version());
+        m.put("token_endpoint", issuer + "/protocol/openid-connect/token");
+        return m;
+    }
+}
