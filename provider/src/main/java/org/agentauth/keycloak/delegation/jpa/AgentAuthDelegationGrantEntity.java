@@ -1,0 +1,106 @@
+package org.agentauth.keycloak.delegation.jpa;
+
+import jakarta.persistence.Column;
+import jakarta.persistence.Entity;
+import jakarta.persistence.Id;
+import jakarta.persistence.NamedQueries;
+import jakarta.persistence.NamedQuery;
+import jakarta.persistence.Table;
+import jakarta.persistence.Version;
+
+/**
+ * A user's delegation grant: "agent A may act for me via host client C with scopes S until T" (DESIGN section 2).
+ * Keyed by internal ids; one row per (realm, user, agent, host). Table {@code AGENT_AUTH_DELEGATION_GRANT}.
+ */
+@Entity
+@Table(name = "AGENT_AUTH_DELEGATION_GRANT")
+@NamedQueries({
+    @NamedQuery(name = "agentAuthGrant.byTriple", query = "select g from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.userId = :userId and g.agentClientId = :agentClientId and g.hostClientId = :hostClientId"),
+    @NamedQuery(name = "agentAuthGrant.byUser", query = "select g from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.userId = :userId order by g.createdAt"),
+    @NamedQuery(name = "agentAuthGrant.deleteByUser", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.userId = :userId"),
+    @NamedQuery(name = "agentAuthGrant.deleteByClient", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and (g.agentClientId = :clientId or g.hostClientId = :clientId)"),
+    @NamedQuery(name = "agentAuthGrant.deleteByRealm", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId")
+})
+public class AgentAuthDelegationGrantEntity {
+
+    @Id
+    @Column(name = "ID", length = 36)
+    private String id;
+
+    @Column(name = "REALM_ID", length = 36, nullable = false)
+    private String realmId;
+
+    @Column(name = "USER_ID", length = 255, nullable = false)
+    private String userId;
+
+    /** Internal id of the agent's client. */
+    @Column(name = "AGENT_CLIENT_ID", length = 36, nullable = false)
+    private String agentClientId;
+
+    /** Internal id of the host client the user delegated through. */
+    @Column(name = "HOST_CLIENT_ID", length = 36, nullable = false)
+    private String hostClientId;
+
+    /** Granted scopes, space separated. */
+    @Column(name = "SCOPE", length = 2000, nullable = false)
+    private String scope;
+
+    /** Connector aliases the user allowed, space separated. */
+    @Column(name = "CONNECTORS", length = 2000)
+    private String connectors;
+
+    /** Client ids of downstream agents the user allowed this agent to hand over to, space separated. */
+    @Column(name = "DOWNSTREAM_AGENTS", length = 2000)
+    private String downstreamAgents;
+
+    /** Epoch milliseconds. */
+    @Column(name = "CREATED_AT", nullable = false)
+    private long createdAt;
+
+    @Column(name = "UPDATED_AT", nullable = false)
+    private long updatedAt;
+
+    /** Epoch milliseconds; null = until revoked. */
+    @Column(name = "EXPIRES_AT")
+    private Long expiresAt;
+
+    /** Epoch milliseconds of the last exchange or code redemption that relied on the grant. */
+    @Column(name = "LAST_USED_AT")
+    private Long lastUsedAt;
+
+    /** How the grant came to be: {@code consent} (screen), {@code consent_scope} (delegation scope), {@code admin}. */
+    @Column(name = "ORIGIN", length = 32, nullable = false)
+    private String origin;
+
+    @Version
+    @Column(name = "VERSION", nullable = false)
+    private int version;
+
+    public String getId() { return id; }
+    public void setId(String id) { this.id = id; }
+    public String getRealmId() { return realmId; }
+    public void setRealmId(String realmId) { this.realmId = realmId; }
+    public String getUserId() { return userId; }
+    public void setUserId(String userId) { this.userId = userId; }
+    public String getAgentClientId() { return agentClientId; }
+    public void setAgentClientId(String agentClientId) { this.agentClientId = agentClientId; }
+    public String getHostClientId() { return hostClientId; }
+    public void setHostClientId(String hostClientId) { this.hostClientId = hostClientId; }
+    public String getScope() { return scope; }
+    public void setScope(String scope) { this.scope = scope; }
+    public String getConnectors() { return connectors; }
+    public void setConnectors(String connectors) { this.connectors = connectors; }
+    public String getDownstreamAgents() { return downstreamAgents; }
+    public void setDownstreamAgents(String downstreamAgents) { this.downstreamAgents = downstreamAgents; }
+    public long getCreatedAt() { return createdAt; }
+    public void setCreatedAt(long createdAt) { this.createdAt = createdAt; }
+    public long getUpdatedAt() { return updatedAt; }
+    public void setUpdatedAt(long updatedAt) { this.updatedAt = updatedAt; }
+    public Long getExpiresAt() { return expiresAt; }
+    public void setExpiresAt(Long expiresAt) { this.expiresAt = expiresAt; }
+    public Long getLastUsedAt() { return lastUsedAt; }
+    public void setLastUsedAt(Long lastUsedAt) { this.lastUsedAt = lastUsedAt; }
+    public String getOrigin() { return origin; }
+    public void setOrigin(String origin) { this.origin = origin; }
+    public int getVersion() { return version; }
+}
