@@ -104,6 +104,7 @@ public final class KeycloakServer implements AutoCloseable {
         cmd.add("--http-port=" + port);
         cmd.add("--http-management-port=" + managementPort);
         cmd.add("--import-realm");
+        cmd.addAll(TestDatabase.fromSystemProperties().prepareAndGetServerArgs(port));
         cmd.addAll(extraArgs());
         ProcessBuilder pb = new ProcessBuilder(cmd)
                 .directory(home.toFile())
@@ -116,8 +117,9 @@ public final class KeycloakServer implements AutoCloseable {
         process = pb.start();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopQuietly));
         waitUntilReady(Duration.ofSeconds(240));
-        System.out.printf("[keycloak] %s up on %s in %.1f s with provider %s%n",
-                distributionVersion(), baseUrl(), (System.nanoTime() - t0) / 1e9, jar.getFileName());
+        System.out.printf("[keycloak] %s up on %s in %.1f s with provider %s, database %s%n",
+                distributionVersion(), baseUrl(), (System.nanoTime() - t0) / 1e9, jar.getFileName(),
+                System.getProperty("agentauth.db", "h2"));
     }
 
     /** Extra server options, space separated, from {@code -Dkeycloak.extraArgs=...}. */
