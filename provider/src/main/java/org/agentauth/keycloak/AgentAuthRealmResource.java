@@ -7,6 +7,7 @@ import jakarta.ws.rs.core.MediaType;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.agentauth.keycloak.account.AccountDelegationsResource;
+import org.agentauth.keycloak.admin.AdminPageResource;
 import org.agentauth.keycloak.support.AgentAuthVersion;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.services.Urls;
@@ -24,6 +25,12 @@ public class AgentAuthRealmResource {
     @Path("account/delegations")
     public AccountDelegationsResource accountDelegations() {
         return new AccountDelegationsResource(session);
+    }
+
+    /** The agent admin page: HTML, script and style (the page signs the admin in itself). */
+    @Path("admin")
+    public AdminPageResource adminPage() {
+        return new AdminPageResource(session);
     }
 
     /**

@@ -53,6 +53,12 @@ public class AdminDelegationsResource {
         this.adminEvent = adminEvent.resource(AgentAuthEvents.ADMIN_RESOURCE_GRANT);
     }
 
+    /** The realm's clients and their agent policies: {@code agents}, {@code agents/{clientId}}. */
+    @Path("agents")
+    public AdminAgentsResource agents() {
+        return new AdminAgentsResource(session, realm, auth, adminEvent);
+    }
+
     /** Every grant to one agent in the realm: who has delegated to it. Needs permission to view users. */
     @GET
     @Path("delegations")

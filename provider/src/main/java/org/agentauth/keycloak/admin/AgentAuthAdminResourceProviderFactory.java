@@ -32,6 +32,8 @@ public class AgentAuthAdminResourceProviderFactory implements AdminRealmResource
 
     @Override
     public void postInit(KeycloakSessionFactory factory) {
+        // The agent admin page's sign-in client, in every realm (existing at start-up, created or imported later).
+        factory.register(event -> AdminPageClient.onEvent(factory, event));
     }
 
     @Override

@@ -16,6 +16,9 @@ public final class AgentAuthEvents {
     /** Free-form admin event resource type for delegation grants. */
     public static final String ADMIN_RESOURCE_GRANT = "AGENT_AUTH_DELEGATION_GRANT";
 
+    /** Free-form admin event resource type for an agent's policy (the {@code agent_auth.*} client attributes). */
+    public static final String ADMIN_RESOURCE_AGENT_POLICY = "AGENT_AUTH_AGENT_POLICY";
+
     private AgentAuthEvents() {
     }
 }

@@ -1,0 +1,57 @@
+package org.agentauth.keycloak.admin;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.keycloak.models.ClientModel;
+
+/**
+ * JSON shape of an agent's policy in the admin REST API ({@code GET/PUT /admin/realms/{realm}/agent-auth/agents/{clientId}}).
+ * Each field maps to one {@code agent_auth.*} client attribute (see {@link AgentPolicy}); lists are stored space-separated.
+ * On PUT the body replaces the whole policy: a missing list means empty, a missing number its default, a missing
+ * flag {@code false}.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record AgentPolicyRepresentation(
+        Boolean agent,
+        List<String> allowedScopes,
+        List<String> allowedHosts,
+        List<String> allowedAudiences,
+        List<String> allowedConnectors,
+        List<String> downstreamAgents,
+        Integer maxDepth,
+        Long grantLifetime,
+        Boolean refreshAllowed,
+        Boolean preauthorized) {
+
+    /** The policy as stored on the client; numbers that are missing or unreadable come back as their defaults. */
+    public static AgentPolicyRepresentation of(ClientModel client) {
+        return new AgentPolicyRepresentation(
+                AgentPolicy.isAgent(client),
+                list(client, AgentPolicy.ATTR_ALLOWED_SCOPES),
+                list(client, AgentPolicy.ATTR_ALLOWED_HOSTS),
+                list(client, AgentPolicy.ATTR_ALLOWED_AUDIENCES),
+                list(client, AgentPolicy.ATTR_ALLOWED_CONNECTORS),
+                list(client, AgentPolicy.ATTR_DOWNSTREAM_AGENTS),
+                (int) number(client, AgentPolicy.ATTR_MAX_DEPTH, AgentPolicy.DEFAULT_MAX_DEPTH),
+                number(client, AgentPolicy.ATTR_GRANT_LIFETIME, AgentPolicy.DEFAULT_GRANT_LIFETIME_SECONDS),
+                "true".equals(client.getAttribute(AgentPolicy.ATTR_REFRESH_ALLOWED)),
+                "true".equals(client.getAttribute(AgentPolicy.ATTR_PREAUTHORIZED)));
+    }
+
+    private static List<String> list(ClientModel client, String attr) {
+        return List.copyOf(AgentPolicy.split(client.getAttribute(attr)));
+    }
+
+    private static long number(ClientModel client, String attr, long dflt) {
+        String v = client.getAttribute(attr);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        try {
+            return Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return dflt;
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package org.agentauth.keycloak.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.junit.jupiter.api.Test;
+
+class AgentPolicyValidatorTest {
+
+    private static final AgentPolicyValidator.Realm REALM = new AgentPolicyValidator.Realm() {
+        @Override
+        public boolean clientExists(String clientId) {
+            return Set.of("agent-a", "agent-b", "host-app").contains(clientId);
+        }
+
+        @Override
+        public Set<String> clientScopeNames() {
+            return Set.of("profile", "email", "calendar.read");
+        }
+    };
+
+    private static AgentPolicyRepresentation policy(Boolean agent, List<String> scopes, List<String> hosts, List<String> audiences,
+            List<String> connectors, List<String> downstream, Integer depth, Long lifetime) {
+        return new AgentPolicyRepresentation(agent, scopes, hosts, audiences, connectors, downstream, depth, lifetime, true, null);
+    }
+
+    @Test
+    void validPolicyBecomesEveryAttribute() {
+        AgentPolicyValidator.Result r = AgentPolicyValidator.validate(policy(true, List.of("openid", " calendar.read ", "openid"),
+                List.of("host-app"), List.of("host-app", "https://mcp.example.com/mcp", "urn:example:api"), List.of("demo-calendar"),
+                List.of("agent-b"), 4, 0L), "agent-a", true, REALM);
+        assertTrue(r.ok(), r.errors().toString());
+        Map<String, String> a = r.attributes();
+        assertEquals("true", a.get(AgentPolicy.ATTR_AGENT));
+        assertEquals("openid calendar.read", a.get(AgentPolicy.ATTR_ALLOWED_SCOPES));
+        assertEquals("host-app https://mcp.example.com/mcp urn:example:api", a.get(AgentPolicy.ATTR_ALLOWED_AUDIENCES));
+        assertEquals("agent-b", a.get(AgentPolicy.ATTR_DOWNSTREAM_AGENTS));
+        assertEquals("4", a.get(AgentPolicy.ATTR_MAX_DEPTH));
+        assertEquals("0", a.get(AgentPolicy.ATTR_GRANT_LIFETIME));
+        assertEquals("true", a.get(AgentPolicy.ATTR_REFRESH_ALLOWED));
+        assertEquals("false", a.get(AgentPolicy.ATTR_PREAUTHORIZED));
+        assertEquals(10, a.size());
+    }
+
+    @Test
+    void missingFieldsTakeDefaults() {
+        AgentPolicyValidator.Result r = AgentPolicyValidator.validate(
+                new AgentPolicyRepresentation(null, null, null, null, null, null, null, null, null, null), "agent-a", false, REALM);
+        assertTrue(r.ok(), r.errors().toString());
+        assertEquals("false", r.attributes().get(AgentPolicy.ATTR_AGENT));
+        assertEquals("", r.attributes().get(AgentPolicy.ATTR_ALLOWED_HOSTS));
+        assertEquals(Integer.toString(AgentPolicy.DEFAULT_MAX_DEPTH), r.attributes().get(AgentPolicy.ATTR_MAX_DEPTH));
+        assertEquals(Long.toString(AgentPolicy.DEFAULT_GRANT_LIFETIME_SECONDS), r.attributes().get(AgentPolicy.ATTR_GRANT_LIFETIME));
+    }
+
+    @Test
+    void everyBadValueIsReportedWithItsField() {
+        AgentPolicyValidator.Result r = AgentPolicyValidator.validate(policy(true, List.of("nope"), List.of("ghost"),
+                List.of("not a uri", "https://x.example/#frag"), List.of("bad alias!"), List.of("agent-a", "ghost"), 11, -1L),
+                "agent-a", false, REALM);
+        assertFalse(r.ok());
+        List<String> fields = r.errors().stream().map(AgentPolicyValidator.FieldError::field).toList();
+        assertEquals(List.of("agent", "allowedScopes", "allowedHosts", "allowedAudiences", "allowedAudiences", "allowedConnectors",
+                "downstreamAgents", "downstreamAgents", "maxDepth", "grantLifetime"), fields);
+        assertTrue(r.errors().get(0).message().contains("confidential client with service accounts"), r.errors().get(0).message());
+        assertTrue(r.attributes().isEmpty());
+    }
+
+    @Test
+    void boundsOfNumbers() {
+        assertTrue(AgentPolicyValidator.validate(policy(false, null, null, null, null, null, 1, 0L), "x", false, REALM).ok());
+        assertTrue(AgentPolicyValidator.validate(policy(false, null, null, null, null, null, 10, AgentPolicyValidator.MAX_GRANT_LIFETIME_SECONDS), "x", false, REALM).ok());
+        assertFalse(AgentPolicyValidator.validate(policy(false, null, null, null, null, null, 0, 0L), "x", false, REALM).ok());
+        assertFalse(AgentPolicyValidator.validate(policy(false, null, null, null, null, null, 3, Long.MAX_VALUE), "x", false, REALM).ok());
+    }
+
+    @Test
+    void resourceUris() {
+        assertTrue(AgentPolicyValidator.isResourceUri("https://mcp.example.com/mcp"));
+        assertTrue(AgentPolicyValidator.isResourceUri("urn:example:resource"));
+        assertFalse(AgentPolicyValidator.isResourceUri("mailto:a@example.com"));
+        assertFalse(AgentPolicyValidator.isResourceUri("relative/path"));
+        assertFalse(AgentPolicyValidator.isResourceUri("https://x.example/#f"));
+    }
+}
