@@ -150,6 +150,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         } catch (IllegalArgumentException e) {
             throw DelegationException.invalidToken("Invalid subject_token: " + e.getMessage());
         }
+        event.detail(DETAIL_ACT_CHAIN, chain.isEmpty() ? actor.clientId() : actor.clientId() + "<" + chain.describe());
         if (actor.serviceAccount().getId().equals(user.getId())) {
             throw DelegationException.invalidRequest("The actor and the subject are the same");
         }
