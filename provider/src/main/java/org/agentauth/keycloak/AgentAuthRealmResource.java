@@ -6,6 +6,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.agentauth.keycloak.account.AccountDelegationsResource;
 import org.agentauth.keycloak.support.AgentAuthVersion;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.services.Urls;
@@ -17,6 +18,12 @@ public class AgentAuthRealmResource {
 
     public AgentAuthRealmResource(KeycloakSession session) {
         this.session = session;
+    }
+
+    /** The signed-in user's own delegation grants. */
+    @Path("account/delegations")
+    public AccountDelegationsResource accountDelegations() {
+        return new AccountDelegationsResource(session);
     }
 
     /**

@@ -50,6 +50,14 @@ public final class DelegationGrants {
                 .getResultStream().map(DelegationGrant::of).toList();
     }
 
+    /** Every grant to one agent, oldest first. */
+    public List<DelegationGrant> listForAgent(RealmModel realm, ClientModel agent) {
+        return em.createNamedQuery("agentAuthGrant.byAgent", AgentAuthDelegationGrantEntity.class)
+                .setParameter("realmId", realm.getId())
+                .setParameter("agentClientId", agent.getId())
+                .getResultStream().map(DelegationGrant::of).toList();
+    }
+
     public Optional<DelegationGrant> byId(RealmModel realm, String grantId) {
         if (grantId == null || grantId.length() > 36) {
             return Optional.empty();
@@ -66,7 +74,8 @@ public final class DelegationGrants {
             Set<String> connectors, Set<String> downstreamAgents, String origin) {
         long now = Time.currentTimeMillis();
         AgentAuthDelegationGrantEntity e = findEntity(realm, userId, agent.client().getId(), host.getId()).orElse(null);
-        if (e == null) {
+        boolean created = e == null;
+        if (created) {
             e = new AgentAuthDelegationGrantEntity();
             e.setId(KeycloakModelUtils.generateId());
             e.setRealmId(realm.getId());
@@ -74,7 +83,6 @@ public final class DelegationGrants {
             e.setAgentClientId(agent.client().getId());
             e.setHostClientId(host.getId());
             e.setCreatedAt(now);
-            em.persist(e);
         }
         e.setScope(String.join(" ", scopes));
         e.setConnectors(connectors.isEmpty() ? null : String.join(" ", connectors));
@@ -83,6 +91,9 @@ public final class DelegationGrants {
         long lifetime = agent.grantLifetimeSeconds();
         e.setExpiresAt(lifetime == 0 ? null : now + lifetime * 1000);
         e.setOrigin(origin);
+        if (created) {
+            em.persist(e);
+        }
         return DelegationGrant.of(e);
     }
 

@@ -17,6 +17,7 @@ import jakarta.persistence.Version;
 @NamedQueries({
     @NamedQuery(name = "agentAuthGrant.byTriple", query = "select g from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.userId = :userId and g.agentClientId = :agentClientId and g.hostClientId = :hostClientId"),
     @NamedQuery(name = "agentAuthGrant.byUser", query = "select g from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.userId = :userId order by g.createdAt"),
+    @NamedQuery(name = "agentAuthGrant.byAgent", query = "select g from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.agentClientId = :agentClientId order by g.createdAt"),
     @NamedQuery(name = "agentAuthGrant.deleteByUser", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.userId = :userId"),
     @NamedQuery(name = "agentAuthGrant.deleteByClient", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and (g.agentClientId = :clientId or g.hostClientId = :clientId)"),
     @NamedQuery(name = "agentAuthGrant.deleteByRealm", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId")

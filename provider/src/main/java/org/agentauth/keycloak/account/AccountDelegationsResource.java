@@ -1,0 +1,107 @@
+package org.agentauth.keycloak.account;
+
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.ForbiddenException;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.NotAuthorizedException;
+import jakarta.ws.rs.NotFoundException;
+import jakarta.ws.rs.OPTIONS;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.util.List;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.DelegationGrant;
+import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.GrantRepresentation;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
+import org.keycloak.models.AccountRoles;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.Constants;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.services.cors.Cors;
+import org.keycloak.services.managers.AppAuthManager;
+import org.keycloak.services.managers.AuthenticationManager;
+
+/**
+ * {@code /realms/{realm}/agent-auth/account/delegations}: the signed-in user lists and revokes their own
+ * delegation grants. Authorised like Keycloak's Account REST API (bearer token with audience {@code account} and
+ * role {@code manage-account}); a token that carries {@code act} or {@code may_act} is refused (403): an agent
+ * never manages the user's delegations.
+ */
+public class AccountDelegationsResource {
+
+    private final KeycloakSession session;
+    private final RealmModel realm;
+
+    public AccountDelegationsResource(KeycloakSession session) {
+        this.session = session;
+        this.realm = session.getContext().getRealm();
+    }
+
+    @OPTIONS
+    @Path("{any:.*}")
+    public Response preflight() {
+        return Cors.builder().auth().allowedMethods("GET", "DELETE").preflight().add(Response.ok());
+    }
+
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    public Response list() {
+        UserModel user = authenticate();
+        List<GrantRepresentation> grants = new DelegationGrants(session).listForUser(realm, user.getId()).stream()
+                .map(g -> GrantRepresentation.of(realm, g)).toList();
+        return Response.ok(grants).build();
+    }
+
+    @DELETE
+    @Path("{id}")
+    public Response revoke(@PathParam("id") String id) {
+        UserModel user = authenticate();
+        DelegationGrants grants = new DelegationGrants(session);
+        // Another user's grant and an unknown id look the same: 404.
+        DelegationGrant grant = grants.byId(realm, id).filter(g -> g.userId().equals(user.getId()))
+                .orElseThrow(() -> new NotFoundException("Delegation grant not found"));
+        grants.revoke(realm, grant.id());
+        ClientModel agent = realm.getClientById(grant.agentClientUuid());
+        ClientModel host = realm.getClientById(grant.hostClientUuid());
+        new EventBuilder(realm, session, session.getContext().getConnection())
+                .event(EventType.REVOKE_GRANT)
+                .user(user)
+                .client(host)
+                .detail(AgentAuthEvents.GRANT_ID, grant.id())
+                .detail(AgentAuthEvents.AGENT, agent == null ? null : agent.getClientId())
+                .detail(AgentAuthEvents.HOST, host == null ? null : host.getClientId())
+                .detail(AgentAuthEvents.SCOPE, String.join(" ", grant.scopes()))
+                .detail(AgentAuthEvents.OPERATION, "account_revoke")
+                .success();
+        return Response.noContent().build();
+    }
+
+    private UserModel authenticate() {
+        AuthenticationManager.AuthResult auth = new AppAuthManager.BearerTokenAuthenticator(session)
+                .setAudience(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID)
+                .authenticate();
+        if (auth == null) {
+            throw new NotAuthorizedException("Bearer");
+        }
+        AccessToken token = auth.token();
+        if (token.getOtherClaims().containsKey("act") || token.getOtherClaims().containsKey("may_act")) {
+            throw new ForbiddenException("Delegated tokens cannot manage delegations");
+        }
+        if (auth.user().getServiceAccountClientLink() != null) {
+            throw new ForbiddenException("Service accounts have no delegations");
+        }
+        AccessToken.Access access = token.getResourceAccess(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID);
+        if (access == null || !access.isUserInRole(AccountRoles.MANAGE_ACCOUNT)) {
+            throw new ForbiddenException("Role manage-account required");
+        }
+        return auth.user();
+    }
+}

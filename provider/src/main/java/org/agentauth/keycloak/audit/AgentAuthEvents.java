@@ -1,0 +1,21 @@
+package org.agentauth.keycloak.audit;
+
+/** Detail keys the extension adds to Keycloak events (DESIGN section 7). Values never contain tokens. */
+public final class AgentAuthEvents {
+
+    public static final String AGENT = "agent";
+    public static final String HOST = "host";
+    public static final String ACT_CHAIN = "act_chain";
+    public static final String SCOPE = "scope";
+    public static final String GRANT_ID = "grant_id";
+    public static final String OPERATION = "operation";
+    public static final String RESOURCE = "resource";
+    public static final String CONNECTOR = "connector";
+    public static final String CONNECTION_ID = "connection_id";
+
+    /** Free-form admin event resource type for delegation grants. */
+    public static final String ADMIN_RESOURCE_GRANT = "AGENT_AUTH_DELEGATION_GRANT";
+
+    private AgentAuthEvents() {
+    }
+}
