@@ -20,6 +20,7 @@ import org.keycloak.protocol.oidc.TokenExchangeContext;
 import org.keycloak.protocol.oidc.TokenManager;
 import org.keycloak.protocol.oidc.tokenexchange.StandardTokenExchangeProvider;
 import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.AccessTokenResponse;
 import org.keycloak.representations.JsonWebToken;
 import org.keycloak.services.CorsErrorResponseException;
 import org.keycloak.services.Urls;
@@ -85,13 +86,25 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
     @Override
     protected Response tokenExchange() {
         try {
-            return delegate();
+            return withoutIdToken(delegate());
         } catch (DelegationException e) {
             event.detail(Details.REASON, e.description());
             event.error(e.eventError());
             throw new CorsErrorResponseException(cors, e.error(), e.description(),
                     OAuthErrorException.INVALID_CLIENT.equals(e.error()) ? Response.Status.UNAUTHORIZED : Response.Status.BAD_REQUEST);
         }
+    }
+
+    /**
+     * RFC 8693 returns the requested token type only. Keycloak's standard exchange adds an ID token whenever the
+     * {@code scope} parameter contains {@code openid}; that ID token would carry the user's identity without
+     * {@code act}, so a delegated exchange never returns one.
+     */
+    static Response withoutIdToken(Response response) {
+        if (response != null && response.getEntity() instanceof AccessTokenResponse res && res.getIdToken() != null) {
+            res.setIdToken(null);
+        }
+        return response;
     }
 
     private Response delegate() {

@@ -4,13 +4,19 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.jboss.logging.Logger;
+import org.keycloak.events.Details;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
+import org.keycloak.events.Errors;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
 import org.keycloak.protocol.oidc.token.TokenInterceptorException;
 import org.keycloak.protocol.oidc.token.TokenPostProcessor;
 import org.keycloak.protocol.oidc.token.TokenPostProcessorContext;
@@ -58,11 +64,11 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         ActChain chain = ActChain.parse(act);
         AgentPolicy current = AgentPolicy.enabledAgent(realm(), chain.current().clientId()).orElseThrow();
         if (!current.refreshAllowed()) {
-            throw new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, "Agent " + current.clientId() + " may no longer refresh delegated tokens");
+            throw refused(ctx, act, "Agent " + current.clientId() + " may no longer refresh delegated tokens");
         }
         AccessToken at = ctx.accessToken();
         if (at == null) {
-            throw new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, "Delegated refresh without an access token");
+            throw refused(ctx, act, "Delegated refresh without an access token");
         }
         Set<String> allowedScope = new LinkedHashSet<>(check.grantScopes());
         allowedScope.retainAll(current.allowedScopes());
@@ -72,7 +78,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
             DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), allowedScope, aud,
                     DelegatedTokens.Roles.fromClaim(old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM)));
         } catch (DelegationException e) {
-            throw new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, e.description());
+            throw refused(ctx, act, e.description());
         }
         if (ctx.refreshToken() != null) {
             RefreshToken rt = ctx.refreshToken();
@@ -97,11 +103,43 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
             UserModel user = ctx.clientSessionCtx().getClientSession().getUserSession().getUser();
             return new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
         } catch (DelegationException e) {
-            LOG.debugf("delegated refresh refused: %s", e.description());
-            throw new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, e.description());
+            throw refused(ctx, act, e.description());
         } catch (IllegalArgumentException e) {
-            throw new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, "Invalid act claim in the refresh token");
+            throw refused(ctx, null, "Invalid act claim in the refresh token");
         }
+    }
+
+    /**
+     * A refused delegated refresh (or refresh-token issue): {@code invalid_grant} for the client, and a
+     * {@code REFRESH_TOKEN_ERROR} event (Keycloak's refresh grant records none for errors thrown by token
+     * post-processors). Neither contains a token.
+     */
+    private TokenInterceptorException refused(TokenPostProcessorContext ctx, Object act, String description) {
+        LOG.debugf("delegated refresh refused: %s", description);
+        try {
+            RealmModel realm = realm();
+            EventBuilder event = new EventBuilder(realm, session, session.getContext().getConnection())
+                    .event(ctx.requestRefreshToken() != null ? EventType.REFRESH_TOKEN : EventType.TOKEN_EXCHANGE);
+            if (session.getContext().getClient() != null) {
+                event.client(session.getContext().getClient());
+            }
+            UserSessionModel userSession = ctx.clientSessionCtx() == null ? null : ctx.clientSessionCtx().getClientSession().getUserSession();
+            if (userSession != null) {
+                event.user(userSession.getUser()).session(userSession);
+            }
+            try {
+                ActChain chain = ActChain.parse(act);
+                if (!chain.isEmpty()) {
+                    event.detail(AgentAuthEvents.AGENT, chain.current().clientId()).detail(AgentAuthEvents.ACT_CHAIN, chain.describe());
+                }
+            } catch (IllegalArgumentException ignored) {
+                // no chain to name
+            }
+            event.detail(Details.REASON, description).error(Errors.INVALID_TOKEN);
+        } catch (RuntimeException e) {
+            LOG.debugf("could not record the refused delegated refresh: %s", e.getClass().getName());
+        }
+        return new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, description);
     }
 
     private static void capExpiry(RefreshToken rt, Long grantExpiresAtMillis) {

@@ -47,7 +47,8 @@ public final class ScopeNarrowing {
             }
         }
         if (!refused.isEmpty()) {
-            throw DelegationException.invalidScope("Scope not allowed for this delegation: " + String.join(" ", refused));
+            throw DelegationException.invalidScope("Scope not allowed for this delegation: "
+                    + String.join(" ", refused.stream().map(ActorTokenVerifier::safe).toList()));
         }
         return out;
     }
