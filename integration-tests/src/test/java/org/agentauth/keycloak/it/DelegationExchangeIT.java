@@ -21,6 +21,7 @@ import java.util.UUID;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.agentauth.keycloak.it.support.Delegations;
+import org.agentauth.keycloak.it.support.DemoUsers;
 import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
@@ -54,11 +55,13 @@ class DelegationExchangeIT {
     private final KeycloakServer server;
     private final Oidc oidc;
     private final Delegations dlg;
+    private final DemoUsers users;
 
     DelegationExchangeIT(KeycloakServer server) {
         this.server = server;
         this.oidc = new Oidc(server);
         this.dlg = new Delegations(server);
+        this.users = new DemoUsers(server);
     }
 
     @AfterEach
@@ -74,7 +77,7 @@ class DelegationExchangeIT {
     }
 
     String userToken(String user) {
-        String t = dlg.login(user, HOST, HOST_SECRET, "openid profile email").get("access_token").asText();
+        String t = users.accessToken(user);
         USED_TOKENS.add(t);
         return t;
     }
@@ -142,6 +145,8 @@ class DelegationExchangeIT {
         JsonNode res = calendarDelegation(List.of(), Form.of("audience", "plain-service", "scope", "openid profile"));
         assertEquals(AT, res.path("issued_token_type").asText());
         assertFalse(res.has("refresh_token"), "access token only by default");
+        // RFC 8693: only the requested token type; an ID token (scope has openid) would carry the user without act
+        assertFalse(res.has("id_token"), "no id_token from a delegated exchange");
         JsonNode c = Oidc.claims(res.get("access_token").asText());
         assertEquals(dlg.userId("alice"), c.path("sub").asText(), "keeps the user's sub");
         assertEquals("calendar-agent", c.path("azp").asText());
@@ -174,15 +179,21 @@ class DelegationExchangeIT {
     @Test
     @Order(2)
     void withoutScopeTheAgentGetsAllItMayHaveAndTheHostMayAskToo() {
-        dlg.grant("alice", "research-agent", HOST, List.of("openid", "profile", "email"), List.of());
-        Http.Response r = exchange(HOST, delegation(aliceToken(), agentToken("research-agent"), AT));
-        assertEquals(200, r.status(), r.body());
-        JsonNode c = Oidc.claims(r.json().get("access_token").asText());
-        assertEquals(HOST, c.path("azp").asText(), "azp = requesting client");
-        assertEquals("research-agent", c.path("act").path("client_id").asText());
-        // email is granted and in the subject token but above research-agent's ceiling (openid profile)
-        assertEquals(Set.of("openid", "profile"), Set.of(c.path("scope").asText().split(" ")));
-        assertFalse(c.has("email"));
+        // the admin API only grants within the agent's ceiling; the ceiling is lowered after the grant
+        dlg.grant("alice", "calendar-agent", HOST, List.of("openid", "profile", "email"), List.of());
+        Map<String, String> before = dlg.setAttributes("calendar-agent", Map.of("agent_auth.allowed_scopes", "openid profile"));
+        try {
+            Http.Response r = exchange(HOST, delegation(aliceToken(), agentToken("calendar-agent"), AT));
+            assertEquals(200, r.status(), r.body());
+            JsonNode c = Oidc.claims(r.json().get("access_token").asText());
+            assertEquals(HOST, c.path("azp").asText(), "azp = requesting client");
+            assertEquals("calendar-agent", c.path("act").path("client_id").asText());
+            // email is granted and in the subject token but above calendar-agent's (now lowered) ceiling
+            assertEquals(Set.of("openid", "profile"), Set.of(c.path("scope").asText().split(" ")));
+            assertFalse(c.has("email"));
+        } finally {
+            dlg.setAttributes("calendar-agent", before);
+        }
     }
 
     // ---------------------------------------------------------------- rule 9 error codes
@@ -242,8 +253,10 @@ class DelegationExchangeIT {
         assertError(exchange("calendar-agent", delegation(alice, agentToken("calendar-agent"), AT).add("scope", "openid email")), 400, "invalid_scope");
         assertError(exchange("calendar-agent", delegation(alice, agentToken("calendar-agent"), AT).add("scope", "address")), 400, "invalid_scope");
         // nothing left: granted only a scope the subject token does not have
-        dlg.grant("alice", "calendar-agent", HOST, List.of("phone"), List.of());
-        assertError(exchange("calendar-agent", delegation(alice, agentToken("calendar-agent"), AT)), 400, "invalid_scope");
+        dlg.grant("alice", "calendar-agent", HOST, List.of("email"), List.of());
+        String narrowAlice = users.loginToHost("alice", "alice", "openid profile").get("access_token").asText();
+        USED_TOKENS.add(narrowAlice);
+        assertError(exchange("calendar-agent", delegation(narrowAlice, agentToken("calendar-agent"), AT)), 400, "invalid_scope");
     }
 
     @Test
@@ -282,6 +295,41 @@ class DelegationExchangeIT {
         assertTrue(r.json().path("error_description").asText().contains("actor_token"), r.body());
         // the actor already in the chain
         assertError(exchange("calendar-agent", delegation(delegated, agentToken("calendar-agent"), AT)), 400, "invalid_request");
+    }
+
+    @Test
+    @Order(16)
+    void garbageAndWrongTypesAreNeverA500() throws Exception {
+        dlg.grant("alice", "calendar-agent", HOST, List.of("openid", "profile"), List.of());
+        String alice = aliceToken();
+        String agent = agentToken("calendar-agent");
+        String b64junk = b64("{\"alg\":\"RS256\"}".getBytes(StandardCharsets.UTF_8)) + "." + b64("[1,2".getBytes(StandardCharsets.UTF_8)) + ".xx";
+        String none = b64("{\"alg\":\"none\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + b64(Http.JSON.writeValueAsBytes(claims("calendar-agent", System.currentTimeMillis() / 1000, System.currentTimeMillis() / 1000 + 60))) + ".";
+        String wrongTypes = b64("{\"alg\":\"RS256\",\"kid\":7}".getBytes(StandardCharsets.UTF_8)) + "."
+                + b64("{\"iss\":[1],\"sub\":{},\"exp\":\"soon\",\"act\":\"x\"}".getBytes(StandardCharsets.UTF_8)) + ".c2ln";
+        for (String junk : List.of("not-a-token", "a.b.c", "...", b64junk, none, wrongTypes, "\u00e9\u00e9.\u00e9", "x".repeat(5000))) {
+            USED_TOKENS.add(junk);
+            for (String type : List.of(AT, JWT)) {
+                assertError(exchange("calendar-agent", delegation(alice, junk, type)), 400, "invalid_request");
+                assertError(exchange("calendar-agent", delegation(junk, agent, type)), 400, "invalid_request");
+            }
+        }
+        // a JWT actor from an agent that registered no key
+        long now = System.currentTimeMillis() / 1000;
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        assertError(exchange("calendar-agent", delegation(alice, rs256(g.generateKeyPair(), "nokey", claims("calendar-agent", now, now + 60)), JWT)), 400, "invalid_request");
+        // missing or wrong parameters
+        assertError(exchange("calendar-agent", Form.of("grant_type", TE, "actor_token", agent, "actor_token_type", AT)), 400, "invalid_request");
+        assertError(exchange("calendar-agent", Form.of("grant_type", TE, "subject_token", alice, "actor_token", agent, "actor_token_type", AT)), 400, "invalid_request");
+        assertError(exchange("calendar-agent", delegation(alice, agent, AT).add("subject_token_type", JWT)), 400, "invalid_request");
+        assertError(exchange("calendar-agent", Form.of("grant_type", TE, "subject_token", alice, "subject_token_type", JWT,
+                "actor_token", agent, "actor_token_type", AT)), 400, "invalid_request");
+        assertError(exchange("calendar-agent", delegation(alice, agent, AT).add("requested_token_type", "urn:ietf:params:oauth:token-type:id_token")), 400, "invalid_request");
+        assertError(exchange("calendar-agent", delegation(alice, agent, AT).add("requested_token_type", "bogus")), 400, "invalid_request");
+        assertError(exchange("calendar-agent", delegation(alice, agent, "")), 400, "invalid_request");
+        assertError(exchange("calendar-agent", delegation(alice, agent, AT).add("requested_issuer", "demo-calendar")), 400, "invalid_request");
     }
 
     // ---------------------------------------------------------------- rule 6 chains
@@ -418,6 +466,8 @@ class DelegationExchangeIT {
         Http.Response refused = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO),
                 Form.of("grant_type", "refresh_token", "refresh_token", refresh2).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
         assertError(refused, 400, "invalid_grant");
+        // the refusal is an event (REFRESH_TOKEN_ERROR is not stored by default, the logging listener shows it)
+        assertTrue(server.logText().contains("type=\"REFRESH_TOKEN_ERROR\""), "refused delegated refresh logged as event");
     }
 
     // ---------------------------------------------------------------- JWT actor tokens
