@@ -253,8 +253,10 @@ class DelegationExchangeIT {
         assertError(exchange("calendar-agent", delegation(alice, agentToken("calendar-agent"), AT).add("scope", "openid email")), 400, "invalid_scope");
         assertError(exchange("calendar-agent", delegation(alice, agentToken("calendar-agent"), AT).add("scope", "address")), 400, "invalid_scope");
         // nothing left: granted only a scope the subject token does not have
-        dlg.grant("alice", "calendar-agent", HOST, List.of("email"), List.of());
-        String narrowAlice = users.loginToHost("alice", "alice", "openid profile").get("access_token").asText();
+        // (profile and email are default scopes of agent-host, always in its tokens; openid only when asked for)
+        dlg.grant("alice", "calendar-agent", HOST, List.of("openid"), List.of());
+        String narrowAlice = users.loginToHost("alice", "alice", "profile").get("access_token").asText();
+        assertFalse(Oidc.claims(narrowAlice).path("scope").asText().contains("openid"));
         USED_TOKENS.add(narrowAlice);
         assertError(exchange("calendar-agent", delegation(narrowAlice, agentToken("calendar-agent"), AT)), 400, "invalid_scope");
     }
@@ -461,7 +463,14 @@ class DelegationExchangeIT {
         assertEquals(Set.of("openid", "profile"), Set.of(c.path("scope").asText().split(" ")));
         assertFalse(c.toString().contains("\"account\""));
 
+        Http.Response rtIn = new Http().postForm(server.realmUrl(Oidc.DEMO) + "/protocol/openid-connect/token/introspect",
+                Form.of("token", refresh2, "token_type_hint", "refresh_token").list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+        assertTrue(rtIn.json().path("active").asBoolean(), rtIn.body());
+
         dlg.revoke("alice", grant);
+        rtIn = new Http().postForm(server.realmUrl(Oidc.DEMO) + "/protocol/openid-connect/token/introspect",
+                Form.of("token", refresh2, "token_type_hint", "refresh_token").list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+        assertFalse(rtIn.json().path("active").asBoolean(), "revoking the grant revokes its refresh tokens: " + rtIn.body());
         Http.Response refused = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO),
                 Form.of("grant_type", "refresh_token", "refresh_token", refresh2).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
         assertError(refused, 400, "invalid_grant");

@@ -1,12 +1,16 @@
 package org.agentauth.keycloak.delegation.exchange;
 
-import org.keycloak.events.Errors;
 import org.keycloak.events.Details;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.Errors;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
 import org.keycloak.protocol.oidc.AccessTokenIntrospectionProvider;
 import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.JsonWebToken;
 
 /**
  * Access-token introspection that knows delegated tokens (DESIGN section 3, rule 7): the response shows {@code act},
@@ -24,6 +28,18 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
         if (!super.introspectionChecks(tokenStr)) {
             return false;
         }
+        if (stillDelegated(session, realm, user, token, eventBuilder)) {
+            return true;
+        }
+        transformedToken = null;
+        return false;
+    }
+
+    /**
+     * True for a token without {@code act}, or one whose whole chain is still consented and allowed. Otherwise
+     * records why on the introspection event (an {@code INTROSPECT_TOKEN_ERROR}).
+     */
+    static boolean stillDelegated(KeycloakSession session, RealmModel realm, UserModel user, JsonWebToken token, EventBuilder event) {
         if (!DelegatedTokens.isDelegated(token)) {
             return true;
         }
@@ -31,15 +47,14 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
             ActChain chain = ActChain.parse(token.getOtherClaims().get(ActChain.ACT));
             Object host = token.getOtherClaims().get(DelegatedTokens.HOST_CLAIM);
             ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
-            if (hostClient == null) {
-                throw DelegationException.invalidToken("delegated token without a known host client");
+            if (hostClient == null || user == null) {
+                throw DelegationException.invalidToken("delegated token without a known host client or user");
             }
             new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
             return true;
         } catch (DelegationException | IllegalArgumentException e) {
-            eventBuilder.detail(Details.REASON, "delegation no longer valid: " + e.getMessage());
-            eventBuilder.error(Errors.INVALID_TOKEN);
-            transformedToken = null;
+            event.detail(Details.REASON, "delegation no longer valid: " + e.getMessage());
+            event.error(Errors.INVALID_TOKEN);
             return false;
         }
     }
