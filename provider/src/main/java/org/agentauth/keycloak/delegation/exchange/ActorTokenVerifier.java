@@ -1,0 +1,170 @@
+package org.agentauth.keycloak.delegation.exchange;
+
+import java.nio.charset.StandardCharsets;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.jboss.logging.Logger;
+import org.keycloak.OAuth2Constants;
+import org.keycloak.common.ClientConnection;
+import org.keycloak.common.VerificationException;
+import org.keycloak.common.util.Time;
+import org.keycloak.crypto.ClientSignatureVerifierProvider;
+import org.keycloak.jose.jws.JWSInput;
+import org.keycloak.jose.jws.JWSInputException;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.JsonWebToken;
+import org.keycloak.services.Urls;
+import org.keycloak.services.managers.AuthenticationManager;
+
+/**
+ * Verifies an {@code actor_token} (DESIGN section 3): either a client-credentials access token this realm issued to
+ * the agent, or a short-lived, single-use JWT the agent signed with its registered asymmetric key.
+ */
+public final class ActorTokenVerifier {
+
+    private static final Logger LOG = Logger.getLogger(ActorTokenVerifier.class);
+
+    /** Longest lifetime of an agent-signed actor JWT, in seconds. */
+    public static final int MAX_JWT_LIFETIME = 300;
+    /** Allowed clock skew, in seconds. */
+    public static final int CLOCK_SKEW = 10;
+    private static final String JTI_PREFIX = "agent-auth-actor-jti:";
+
+    /** A verified actor: the agent and its service-account user. */
+    public record VerifiedActor(AgentPolicy agent, UserModel serviceAccount) {
+        public String clientId() {
+            return agent.clientId();
+        }
+    }
+
+    private final KeycloakSession session;
+    private final RealmModel realm;
+    private final ClientConnection connection;
+
+    public ActorTokenVerifier(KeycloakSession session, RealmModel realm, ClientConnection connection) {
+        this.session = session;
+        this.realm = realm;
+        this.connection = connection;
+    }
+
+    public VerifiedActor verify(String token, String tokenType) {
+        if (OAuth2Constants.ACCESS_TOKEN_TYPE.equals(tokenType)) {
+            return verifyAccessToken(token);
+        }
+        if (OAuth2Constants.JWT_TOKEN_TYPE.equals(tokenType)) {
+            return verifyJwt(token);
+        }
+        throw DelegationException.invalidRequest("Unsupported actor_token_type: use " + OAuth2Constants.ACCESS_TOKEN_TYPE
+                + " or " + OAuth2Constants.JWT_TOKEN_TYPE);
+    }
+
+    private VerifiedActor verifyAccessToken(String token) {
+        ClientModel requester = session.getContext().getClient();
+        AuthenticationManager.AuthResult result;
+        try {
+            // Signature, issuer, expiry, token type, revocation, not-before, azp client enabled, valid session, user valid.
+            result = AuthenticationManager.verifyIdentityToken(session, realm, session.getContext().getUri(), connection,
+                    true, true, null, false, token, session.getContext().getRequestHeaders(), v -> { });
+        } finally {
+            session.getContext().setClient(requester);
+        }
+        if (result == null) {
+            throw DelegationException.invalidToken("Invalid actor_token: not an active access token of this realm");
+        }
+        AccessToken t = result.token();
+        if (t.getOtherClaims().containsKey(ActChain.ACT) || t.getOtherClaims().containsKey(ActChain.MAY_ACT)) {
+            throw DelegationException.invalidToken("Invalid actor_token: it must be the agent's own token, without act or may_act");
+        }
+        AgentPolicy agent = enabledAgent(t.getIssuedFor());
+        UserModel sa = serviceAccount(agent);
+        if (!sa.getId().equals(t.getSubject())) {
+            throw DelegationException.invalidToken("Invalid actor_token: not a client-credentials token of agent " + agent.clientId());
+        }
+        return new VerifiedActor(agent, sa);
+    }
+
+    private VerifiedActor verifyJwt(String token) {
+        JWSInput jws;
+        JsonWebToken jwt;
+        try {
+            jws = new JWSInput(token);
+            jwt = jws.readJsonContent(JsonWebToken.class);
+        } catch (JWSInputException | RuntimeException e) {
+            throw DelegationException.invalidToken("Invalid actor_token: not a signed JWT");
+        }
+        String alg = jws.getHeader().getRawAlgorithm();
+        ClientSignatureVerifierProvider verifier = alg == null ? null : session.getProvider(ClientSignatureVerifierProvider.class, alg);
+        if (verifier == null || !verifier.isAsymmetricAlgorithm()) {
+            throw DelegationException.invalidToken("Invalid actor_token: it must be signed with the agent's registered asymmetric key (alg " + safe(alg) + " refused)");
+        }
+        String iss = jwt.getIssuer();
+        if (iss == null || !iss.equals(jwt.getSubject())) {
+            throw DelegationException.invalidToken("Invalid actor_token: iss and sub must both be the agent's client_id");
+        }
+        AgentPolicy agent = enabledAgent(iss);
+        try {
+            if (!verifier.verifier(agent.client(), jws).verify(jws.getEncodedSignatureInput().getBytes(StandardCharsets.UTF_8), jws.getSignature())) {
+                throw DelegationException.invalidToken("Invalid actor_token: bad signature");
+            }
+        } catch (VerificationException | RuntimeException e) {
+            if (e instanceof DelegationException d) {
+                throw d;
+            }
+            LOG.debugf("actor JWT of %s: signature not verifiable: %s", agent.clientId(), e.getMessage());
+            throw DelegationException.invalidToken("Invalid actor_token: signature cannot be verified with the agent's registered key");
+        }
+        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        if (!jwt.hasAudience(issuer)) {
+            throw DelegationException.invalidToken("Invalid actor_token: aud must be the realm issuer " + issuer);
+        }
+        long now = Time.currentTime();
+        Long exp = jwt.getExp();
+        Long iat = jwt.getIat();
+        if (exp == null || iat == null || exp + CLOCK_SKEW < now || iat > now + CLOCK_SKEW) {
+            throw DelegationException.invalidToken("Invalid actor_token: expired, not yet valid, or without exp/iat");
+        }
+        if (exp - iat > MAX_JWT_LIFETIME || exp - now > MAX_JWT_LIFETIME) {
+            throw DelegationException.invalidToken("Invalid actor_token: a signed actor JWT may live at most " + MAX_JWT_LIFETIME + " seconds");
+        }
+        if (jwt.getNbf() != null && jwt.getNbf() > now + CLOCK_SKEW) {
+            throw DelegationException.invalidToken("Invalid actor_token: not yet valid");
+        }
+        if (jwt.getOtherClaims().containsKey(ActChain.ACT) || jwt.getOtherClaims().containsKey(ActChain.MAY_ACT)) {
+            throw DelegationException.invalidToken("Invalid actor_token: it must not carry act or may_act");
+        }
+        String jti = jwt.getId();
+        if (jti == null || jti.isBlank() || jti.length() > 256) {
+            throw DelegationException.invalidToken("Invalid actor_token: jti required");
+        }
+        long lifespan = Math.max(1, exp - now + CLOCK_SKEW);
+        if (!session.singleUseObjects().putIfAbsent(JTI_PREFIX + agent.client().getId() + ":" + jti, lifespan)) {
+            throw DelegationException.invalidToken("Invalid actor_token: this jti was already used");
+        }
+        return new VerifiedActor(agent, serviceAccount(agent));
+    }
+
+    private AgentPolicy enabledAgent(String clientId) {
+        return AgentPolicy.enabledAgent(realm, clientId)
+                .orElseThrow(() -> DelegationException.invalidRequest("Invalid actor_token: " + safe(clientId) + " is not an enabled agent"));
+    }
+
+    private UserModel serviceAccount(AgentPolicy agent) {
+        UserModel sa = session.users().getServiceAccount(agent.client());
+        if (sa == null || !sa.isEnabled()) {
+            throw DelegationException.invalidRequest("Agent " + agent.clientId() + " has no enabled service account");
+        }
+        return sa;
+    }
+
+    /** Client-provided values in messages: short and printable only. */
+    static String safe(String s) {
+        if (s == null) {
+            return "(none)";
+        }
+        String t = s.replaceAll("[^A-Za-z0-9._:/@-]", "?");
+        return t.length() > 64 ? t.substring(0, 64) + "..." : t;
+    }
+}

@@ -1,0 +1,324 @@
+package org.agentauth.keycloak.delegation.exchange;
+
+import jakarta.ws.rs.core.Response;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.DelegationGrant;
+import org.jboss.logging.Logger;
+import org.keycloak.OAuth2Constants;
+import org.keycloak.OAuthErrorException;
+import org.keycloak.events.Details;
+import org.keycloak.jose.jws.JWSInput;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.protocol.oidc.OIDCAdvancedConfigWrapper;
+import org.keycloak.protocol.oidc.TokenExchangeContext;
+import org.keycloak.protocol.oidc.TokenManager;
+import org.keycloak.protocol.oidc.tokenexchange.StandardTokenExchangeProvider;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.AccessTokenResponse;
+import org.keycloak.representations.JsonWebToken;
+import org.keycloak.services.CorsErrorResponseException;
+import org.keycloak.services.Urls;
+import org.keycloak.services.managers.AuthenticationManager;
+
+/**
+ * Agent delegation by token exchange (RFC 8693 with {@code actor_token}, DESIGN section 3). Reuses Keycloak's
+ * standard token exchange for sessions, mappers, signing and the response, and adds: actor verification, the
+ * user's delegation grant, narrowing, the nested {@code act} claim and delegation events.
+ */
+public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeProvider {
+
+    private static final Logger LOG = Logger.getLogger(AgentDelegationTokenExchangeProvider.class);
+
+    /** Event detail: the acting agent's client_id. */
+    public static final String DETAIL_AGENT = "agent";
+    /** Event detail: the act chain, current actor first, e.g. {@code research-agent<calendar-agent}. */
+    public static final String DETAIL_ACT_CHAIN = "act_chain";
+    /** Event detail: the scope of the issued token. */
+    public static final String DETAIL_SCOPE = "scope";
+
+    /** Keycloak client scopes without consent text that carry technical claims (sub, acr, roles). */
+    private static final Set<String> TECHNICAL_SCOPES = Set.of("basic", "acr", "roles");
+
+    // Per request (providers are created per session).
+    private ActChain issuedChain;
+    private String hostClientId;
+    private Set<String> narrowedScope;
+    private List<String> audience;
+    private DelegatedTokens.Roles subjectRoles;
+    private String requestedTokenType;
+
+    @Override
+    public boolean supports(TokenExchangeContext context) {
+        TokenExchangeContext.Params p = context.getParams();
+        if (p.getActorToken() != null || p.getActorTokenType() != null) {
+            return true;
+        }
+        if (subjectCarriesDelegation(p.getSubjectToken())) {
+            if (context.getFormParams().getFirst(OAuth2Constants.REQUESTED_ISSUER) != null) {
+                context.setUnsupportedReason("Agent delegation: a request with requested_issuer and no actor_token is a vault exchange");
+                return false;
+            }
+            return true;
+        }
+        context.setUnsupportedReason("Agent delegation needs actor_token, or a subject_token carrying act or may_act");
+        return false;
+    }
+
+    /** Reads the subject token without verifying it, only to route the request. */
+    static boolean subjectCarriesDelegation(String subjectToken) {
+        if (subjectToken == null || subjectToken.isBlank()) {
+            return false;
+        }
+        try {
+            Map<String, Object> claims = new JWSInput(subjectToken).readJsonContent(JsonWebToken.class).getOtherClaims();
+            return claims.containsKey(ActChain.ACT) || claims.containsKey(ActChain.MAY_ACT);
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @Override
+    protected Response tokenExchange() {
+        try {
+            return withoutIdToken(delegate());
+        } catch (DelegationException e) {
+            event.detail(Details.REASON, e.description());
+            event.error(e.eventError());
+            throw new CorsErrorResponseException(cors, e.error(), e.description(),
+                    OAuthErrorException.INVALID_CLIENT.equals(e.error()) ? Response.Status.UNAUTHORIZED : Response.Status.BAD_REQUEST);
+        }
+    }
+
+    /**
+     * RFC 8693 returns the requested token type only. Keycloak's standard exchange adds an ID token whenever the
+     * {@code scope} parameter contains {@code openid}; that ID token would carry the user's identity without
+     * {@code act}, so a delegated exchange never returns one.
+     */
+    static Response withoutIdToken(Response response) {
+        if (response != null && response.getEntity() instanceof AccessTokenResponse res && res.getIdToken() != null) {
+            res.setIdToken(null);
+        }
+        return response;
+    }
+
+    private Response delegate() {
+        String actorToken = params.getActorToken();
+        String actorTokenType = params.getActorTokenType();
+        if (actorToken == null && actorTokenType == null) {
+            throw DelegationException.invalidRequest("This subject_token carries act or may_act: exchanging it needs the agent's actor_token and actor_token_type");
+        }
+        if (actorToken == null || actorTokenType == null) {
+            throw DelegationException.invalidRequest("actor_token and actor_token_type must be sent together");
+        }
+        for (String p : List.of(OAuth2Constants.REQUESTED_SUBJECT, OAuth2Constants.SUBJECT_ISSUER, OAuth2Constants.REQUESTED_ISSUER)) {
+            if (formParams.getFirst(p) != null) {
+                throw DelegationException.invalidRequest("Parameter " + p + " is not supported with actor_token");
+            }
+        }
+        if (params.getSubjectToken() == null) {
+            throw DelegationException.invalidRequest("subject_token is required");
+        }
+        if (!OAuth2Constants.ACCESS_TOKEN_TYPE.equals(params.getSubjectTokenType())) {
+            throw DelegationException.invalidRequest("subject_token_type must be " + OAuth2Constants.ACCESS_TOKEN_TYPE);
+        }
+        requestedTokenType = params.getRequestedTokenType() == null ? OAuth2Constants.ACCESS_TOKEN_TYPE : params.getRequestedTokenType();
+        if (!OAuth2Constants.ACCESS_TOKEN_TYPE.equals(requestedTokenType) && !OAuth2Constants.REFRESH_TOKEN_TYPE.equals(requestedTokenType)) {
+            throw DelegationException.invalidRequest("requested_token_type must be " + OAuth2Constants.ACCESS_TOKEN_TYPE + " or " + OAuth2Constants.REFRESH_TOKEN_TYPE);
+        }
+        if (client.isPublicClient() || client.isBearerOnly()) {
+            throw DelegationException.unauthorizedClient("Only a confidential client may request agent delegation");
+        }
+        if (!OIDCAdvancedConfigWrapper.fromClientModel(client).isStandardTokenExchangeEnabled()) {
+            throw DelegationException.unauthorizedClient("Token exchange is not enabled for client " + client.getClientId());
+        }
+
+        // Rule 2: the actor first (its verification touches the request context), then the subject.
+        ActorTokenVerifier.VerifiedActor actor = new ActorTokenVerifier(session, realm, clientConnection).verify(actorToken, actorTokenType);
+        event.detail(DETAIL_AGENT, actor.clientId());
+        AuthenticationManager.AuthResult subject = AuthenticationManager.verifyIdentityToken(session, realm,
+                session.getContext().getUri(), clientConnection, true, true, null, false, params.getSubjectToken(),
+                context.getHeaders(), v -> { });
+        session.getContext().setClient(client);
+        if (subject == null) {
+            throw DelegationException.invalidToken("Invalid subject_token: not an active access token of this realm");
+        }
+        AccessToken subjectToken = subject.token();
+        UserModel user = subject.user();
+        event.user(user);
+        event.detail(Details.USERNAME, user.getUsername());
+        event.detail(Details.SUBJECT_TOKEN_CLIENT_ID, subjectToken.getIssuedFor());
+        if (subjectToken.getSessionId() != null) {
+            event.session(subject.session());
+        }
+
+        ActChain chain;
+        try {
+            chain = ActChain.parse(subjectToken.getOtherClaims().get(ActChain.ACT));
+        } catch (IllegalArgumentException e) {
+            throw DelegationException.invalidToken("Invalid subject_token: " + e.getMessage());
+        }
+        event.detail(DETAIL_ACT_CHAIN, chain.isEmpty() ? actor.clientId() : actor.clientId() + "<" + chain.describe());
+        if (actor.serviceAccount().getId().equals(user.getId())) {
+            throw DelegationException.invalidRequest("The actor and the subject are the same");
+        }
+        if (chain.contains(actor.serviceAccount().getId(), actor.clientId())) {
+            throw DelegationException.invalidRequest("Agent " + actor.clientId() + " is already in the subject token's act chain");
+        }
+        checkMayAct(subjectToken.getOtherClaims().get(ActChain.MAY_ACT), actor);
+
+        // Rule 3 and 6: the host the user delegated through, and the user's consent to every hop.
+        hostClientId = chain.isEmpty() ? subjectToken.getIssuedFor() : stringClaim(subjectToken, DelegatedTokens.HOST_CLAIM);
+        ClientModel host = hostClientId == null ? null : realm.getClientByClientId(hostClientId);
+        if (host == null) {
+            throw DelegationException.invalidToken("Invalid subject_token: its host client is unknown");
+        }
+        // Rule 4: who may ask.
+        if (!client.equals(actor.agent().client()) && !client.getClientId().equals(subjectToken.getIssuedFor())) {
+            throw DelegationException.unauthorizedClient("The requesting client must be the actor or the subject token's azp");
+        }
+        DelegationRules rules = new DelegationRules(session, realm);
+        DelegationRules.ChainCheck existing = chain.isEmpty() ? null : rules.verifyChain(user, host, chain);
+        AgentPolicy previous = chain.isEmpty() ? null : rules.agent(chain.current().clientId(), chain.current().sub());
+        DelegationGrant grant = rules.verifyHop(user, host, previous, actor.agent());
+        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        issuedChain = chain.wrap(new ActChain.Actor(actor.serviceAccount().getId(), actor.clientId(), issuer));
+        event.detail(DETAIL_ACT_CHAIN, issuedChain.describe());
+        List<AgentPolicy> agents = new ArrayList<>();
+        for (String id : issuedChain.clientIdsFromFirst()) {
+            agents.add(id.equals(actor.clientId()) ? actor.agent() : rules.agent(id, null));
+        }
+        DelegationRules.checkDepth(issuedChain.depth(), agents);
+
+        // Rule 5: narrowing.
+        Set<String> grantScopes = new LinkedHashSet<>(grant.scopes());
+        if (existing != null) {
+            grantScopes.retainAll(existing.grantScopes());
+        }
+        Set<String> requested = ScopeNarrowing.split(params.getScope());
+        narrowedScope = ScopeNarrowing.narrow(requested, ScopeNarrowing.split(subjectToken.getScope()), grantScopes,
+                actor.agent().allowedScopes());
+        audience = checkAudience(actor.agent());
+        subjectRoles = DelegatedTokens.Roles.of(subjectToken);
+
+        // Rule 8: refresh tokens only where the agent's policy allows them.
+        if (OAuth2Constants.REFRESH_TOKEN_TYPE.equals(requestedTokenType) && !actor.agent().refreshAllowed()) {
+            throw DelegationException.invalidRequest("Agent " + actor.clientId() + " may not receive refresh tokens");
+        }
+
+        Set<String> restricted = new LinkedHashSet<>(narrowedScope);
+        restricted.addAll(TECHNICAL_SCOPES);
+        if (context.getRestrictedScopes() != null) {
+            restricted.retainAll(context.getRestrictedScopes());
+        }
+        context.setRestrictedScopes(restricted);
+
+        List<DelegationGrant> used = new ArrayList<>(existing == null ? List.of() : existing.grants());
+        used.add(grant);
+        rules.touch(used);
+        LOG.debugf("agent delegation: user %s, chain %s, host %s", user.getId(), issuedChain, hostClientId);
+        return exchangeClientToClient(user, subject.session(), subjectToken, true);
+    }
+
+    private void checkMayAct(Object mayAct, ActorTokenVerifier.VerifiedActor actor) {
+        if (mayAct == null) {
+            return;
+        }
+        if (!(mayAct instanceof Map<?, ?> m) || (m.get("sub") == null && m.get("client_id") == null)) {
+            throw DelegationException.invalidToken("Invalid subject_token: malformed may_act claim");
+        }
+        Object sub = m.get("sub");
+        Object clientId = m.get("client_id");
+        if ((sub != null && !actor.serviceAccount().getId().equals(sub)) || (clientId != null && !actor.clientId().equals(clientId))) {
+            throw DelegationException.invalidRequest("The actor is not the one the subject token's may_act claim allows");
+        }
+    }
+
+    /** {@code audience} (client ids) and {@code resource} (URIs) must be among the agent's allowed audiences. */
+    private List<String> checkAudience(AgentPolicy agent) {
+        List<String> out = new ArrayList<>();
+        List<String> requested = new ArrayList<>();
+        if (params.getAudience() != null) {
+            requested.addAll(params.getAudience());
+        }
+        if (params.getResource() != null) {
+            requested.addAll(params.getResource());
+        }
+        Set<String> allowed = agent.allowedAudiences();
+        for (String a : requested) {
+            if (a == null || a.isBlank() || !allowed.contains(a) || DelegatedTokens.FORBIDDEN_CLIENTS.contains(a)) {
+                throw DelegationException.invalidTarget("Audience or resource not allowed for agent " + agent.clientId() + ": " + ActorTokenVerifier.safe(a));
+            }
+            if (params.getAudience() != null && params.getAudience().contains(a) && realm.getClientByClientId(a) == null
+                    && !a.contains(":")) {
+                throw DelegationException.invalidTarget("Unknown audience: " + ActorTokenVerifier.safe(a));
+            }
+            if (!out.contains(a)) {
+                out.add(a);
+            }
+        }
+        return out;
+    }
+
+    private static String stringClaim(AccessToken t, String name) {
+        Object v = t.getOtherClaims().get(name);
+        return v instanceof String s ? s : null;
+    }
+
+    // ---- hooks of the standard provider ----
+
+    @Override
+    protected String getRequestedTokenType() {
+        return requestedTokenType;
+    }
+
+    /** The audience is decided by the agent's policy (see {@link #checkRequestedAudiences}), not by client lookups. */
+    @Override
+    protected List<ClientModel> getTargetAudienceClients() {
+        return List.of(client);
+    }
+
+    /** Who may exchange was decided by the delegation rules (the grant, not the subject token's aud). */
+    @Override
+    protected void validateAudience(AccessToken token, boolean disallowOnHolderOfTokenMismatch, List<ClientModel> targetAudienceClients) {
+    }
+
+    @Override
+    protected String getRequestedScope(AccessToken token, List<ClientModel> targetAudienceClients) {
+        return String.join(" ", narrowedScope);
+    }
+
+    /** Consent is the delegation grant; Keycloak's per-client consent does not apply to the agent. */
+    @Override
+    protected void validateConsents(UserModel targetUser, String scope) {
+    }
+
+    /**
+     * Called by the standard provider right after the access token is generated (mappers done, not yet signed):
+     * narrows it and adds {@code act}. Without {@code audience}/{@code resource}, the audience is what Keycloak
+     * computed, within the agent's allowed audiences.
+     */
+    @Override
+    protected void checkRequestedAudiences(TokenManager.AccessTokenResponseBuilder responseBuilder) {
+        try {
+            AccessToken at = responseBuilder.getAccessToken();
+            List<String> aud = audience;
+            if (aud.isEmpty() && at.getAudience() != null) {
+                Set<String> allowed = AgentPolicy.enabledAgent(realm, issuedChain.current().clientId())
+                        .map(AgentPolicy::allowedAudiences).orElse(Set.of());
+                aud = List.of(at.getAudience()).stream().filter(allowed::contains).toList();
+            }
+            Set<String> scope = DelegatedTokens.shape(at, issuedChain, hostClientId, narrowedScope, aud, subjectRoles);
+            event.detail(DETAIL_SCOPE, String.join(" ", scope));
+        } catch (DelegationException e) {
+            event.detail(Details.REASON, e.description());
+            event.error(e.eventError());
+            throw new CorsErrorResponseException(cors, e.error(), e.description(), Response.Status.BAD_REQUEST);
+        }
+    }
+}

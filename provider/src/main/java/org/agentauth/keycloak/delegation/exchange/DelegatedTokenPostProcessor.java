@@ -1,0 +1,162 @@
+package org.agentauth.keycloak.delegation.exchange;
+
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.jboss.logging.Logger;
+import org.keycloak.events.Details;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
+import org.keycloak.events.Errors;
+import org.keycloak.OAuth2Constants;
+import org.keycloak.OAuthErrorException;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
+import org.keycloak.protocol.oidc.token.TokenInterceptorException;
+import org.keycloak.protocol.oidc.token.TokenPostProcessor;
+import org.keycloak.protocol.oidc.token.TokenPostProcessorContext;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.RefreshToken;
+
+/**
+ * Keeps delegation across refresh (DESIGN section 3, rule 8). When a delegated exchange issues a refresh token, the
+ * refresh token records the act chain, host, audience and roles (it is signed by the realm, so it cannot be
+ * altered). When such a refresh token is used, the grant(s), their expiry, the agents and their policies are checked
+ * again and the new access token gets the same {@code act} and narrowing; any failure is {@code invalid_grant}.
+ * Refresh tokens never outlive the grant.
+ */
+public class DelegatedTokenPostProcessor implements TokenPostProcessor {
+
+    private static final Logger LOG = Logger.getLogger(DelegatedTokenPostProcessor.class);
+
+    private final KeycloakSession session;
+
+    public DelegatedTokenPostProcessor(KeycloakSession session) {
+        this.session = session;
+    }
+
+    @Override
+    public void process(TokenPostProcessorContext ctx) {
+        RefreshToken old = ctx.requestRefreshToken();
+        if (old != null && DelegatedTokens.isDelegated(old)) {
+            refreshed(ctx, old);
+        } else if (old == null && ctx.refreshToken() != null && ctx.accessToken() != null
+                && DelegatedTokens.isDelegated(ctx.accessToken()) && isTokenExchange(ctx)) {
+            DelegatedTokens.recordInRefreshToken(ctx.refreshToken(), ctx.accessToken());
+            capExpiry(ctx.refreshToken(), check(ctx, ctx.accessToken().getOtherClaims().get(ActChain.ACT),
+                    ctx.accessToken().getOtherClaims().get(DelegatedTokens.HOST_CLAIM)).expiresAt());
+        }
+    }
+
+    private static boolean isTokenExchange(TokenPostProcessorContext ctx) {
+        return ctx.clientSessionCtx() != null && OAuth2Constants.TOKEN_EXCHANGE_GRANT_TYPE.equals(
+                ctx.clientSessionCtx().getAttribute(org.keycloak.models.Constants.GRANT_TYPE, String.class));
+    }
+
+    private void refreshed(TokenPostProcessorContext ctx, RefreshToken old) {
+        Object act = old.getOtherClaims().get(ActChain.ACT);
+        DelegationRules.ChainCheck check = check(ctx, act, old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM));
+        ActChain chain = ActChain.parse(act);
+        AgentPolicy current = AgentPolicy.enabledAgent(realm(), chain.current().clientId()).orElseThrow();
+        if (!current.refreshAllowed()) {
+            throw refused(ctx, act, "Agent " + current.clientId() + " may no longer refresh delegated tokens");
+        }
+        AccessToken at = ctx.accessToken();
+        if (at == null) {
+            throw refused(ctx, act, "Delegated refresh without an access token");
+        }
+        Set<String> allowedScope = new LinkedHashSet<>(check.grantScopes());
+        allowedScope.retainAll(current.allowedScopes());
+        List<String> aud = DelegatedTokens.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)).stream()
+                .filter(current.allowedAudiences()::contains).toList();
+        try {
+            DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), allowedScope, aud,
+                    DelegatedTokens.Roles.fromClaim(old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM)));
+        } catch (DelegationException e) {
+            throw refused(ctx, act, e.description());
+        }
+        if (ctx.refreshToken() != null) {
+            RefreshToken rt = ctx.refreshToken();
+            rt.setOtherClaims(ActChain.ACT, act);
+            rt.setOtherClaims(DelegatedTokens.HOST_CLAIM, old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM));
+            rt.setOtherClaims(DelegatedTokens.AUD_CLAIM, aud);
+            rt.setOtherClaims(DelegatedTokens.ROLES_CLAIM, old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM));
+            capExpiry(rt, check.expiresAt());
+        }
+        new DelegationRules(session, realm()).touch(check.grants());
+    }
+
+    /** Re-checks the whole chain; every failure is {@code invalid_grant}. */
+    private DelegationRules.ChainCheck check(TokenPostProcessorContext ctx, Object act, Object host) {
+        try {
+            ActChain chain = ActChain.parse(act);
+            RealmModel realm = realm();
+            ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
+            if (chain.isEmpty() || hostClient == null) {
+                throw DelegationException.invalidRequest("The delegated token names no host client");
+            }
+            UserModel user = ctx.clientSessionCtx().getClientSession().getUserSession().getUser();
+            return new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
+        } catch (DelegationException e) {
+            throw refused(ctx, act, e.description());
+        } catch (IllegalArgumentException e) {
+            throw refused(ctx, null, "Invalid act claim in the refresh token");
+        }
+    }
+
+    /**
+     * A refused delegated refresh (or refresh-token issue): {@code invalid_grant} for the client, and a
+     * {@code REFRESH_TOKEN_ERROR} event (Keycloak's refresh grant records none for errors thrown by token
+     * post-processors). Neither contains a token.
+     */
+    private TokenInterceptorException refused(TokenPostProcessorContext ctx, Object act, String description) {
+        LOG.debugf("delegated refresh refused: %s", description);
+        try {
+            RealmModel realm = realm();
+            EventBuilder event = new EventBuilder(realm, session, session.getContext().getConnection())
+                    .event(ctx.requestRefreshToken() != null ? EventType.REFRESH_TOKEN : EventType.TOKEN_EXCHANGE);
+            if (session.getContext().getClient() != null) {
+                event.client(session.getContext().getClient());
+            }
+            UserSessionModel userSession = ctx.clientSessionCtx() == null ? null : ctx.clientSessionCtx().getClientSession().getUserSession();
+            if (userSession != null) {
+                event.user(userSession.getUser()).session(userSession);
+            }
+            try {
+                ActChain chain = ActChain.parse(act);
+                if (!chain.isEmpty()) {
+                    event.detail(AgentAuthEvents.AGENT, chain.current().clientId()).detail(AgentAuthEvents.ACT_CHAIN, chain.describe());
+                }
+            } catch (IllegalArgumentException ignored) {
+                // no chain to name
+            }
+            event.detail(Details.REASON, description).error(Errors.INVALID_TOKEN);
+        } catch (RuntimeException e) {
+            LOG.debugf("could not record the refused delegated refresh: %s", e.getClass().getName());
+        }
+        return new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, description);
+    }
+
+    private static void capExpiry(RefreshToken rt, Long grantExpiresAtMillis) {
+        if (grantExpiresAtMillis == null) {
+            return;
+        }
+        long cap = grantExpiresAtMillis / 1000;
+        if (rt.getExp() == null || rt.getExp() == 0 || rt.getExp() > cap) {
+            rt.exp(cap);
+        }
+    }
+
+    private RealmModel realm() {
+        return session.getContext().getRealm();
+    }
+
+    @Override
+    public void close() {
+    }
+}

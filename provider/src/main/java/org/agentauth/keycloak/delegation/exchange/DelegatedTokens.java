@@ -1,0 +1,144 @@
+package org.agentauth.keycloak.delegation.exchange;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.keycloak.models.Constants;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.JsonWebToken;
+
+/**
+ * Shapes delegated tokens (DESIGN section 3, rules 5 to 7) and reads back what a delegated token or its refresh
+ * token records. Claims of our own: {@code delegation_host} (the host client the user delegated through, in access
+ * and refresh tokens) and, in refresh tokens only, {@code delegation_aud} and {@code delegation_roles} (what the
+ * delegated access token was narrowed to, so that a refresh never widens it).
+ */
+public final class DelegatedTokens {
+
+    public static final String HOST_CLAIM = "delegation_host";
+    public static final String AUD_CLAIM = "delegation_aud";
+    public static final String ROLES_CLAIM = "delegation_roles";
+    /** Keycloak's own clients: never in the audience or roles of a token carrying act or may_act. */
+    public static final Set<String> FORBIDDEN_CLIENTS = Set.of(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID,
+            Constants.REALM_MANAGEMENT_CLIENT_ID);
+
+    private DelegatedTokens() {
+    }
+
+    /** Roles a delegated token may carry: realm roles and roles per client id. */
+    public record Roles(Set<String> realm, Map<String, Set<String>> clients) {
+
+        /** The roles of a token, less Keycloak's own clients. */
+        public static Roles of(AccessToken t) {
+            Set<String> realm = t.getRealmAccess() == null || t.getRealmAccess().getRoles() == null
+                    ? Set.of() : new LinkedHashSet<>(t.getRealmAccess().getRoles());
+            Map<String, Set<String>> clients = new LinkedHashMap<>();
+            if (t.getResourceAccess() != null) {
+                t.getResourceAccess().forEach((c, a) -> {
+                    if (!FORBIDDEN_CLIENTS.contains(c) && a != null && a.getRoles() != null) {
+                        clients.put(c, new LinkedHashSet<>(a.getRoles()));
+                    }
+                });
+            }
+            return new Roles(realm, clients);
+        }
+
+        /** As stored in a refresh token. */
+        @SuppressWarnings("unchecked")
+        public static Roles fromClaim(Object claim) {
+            if (!(claim instanceof Map<?, ?> m)) {
+                return new Roles(Set.of(), Map.of());
+            }
+            Set<String> realm = strings(m.get("realm"));
+            Map<String, Set<String>> clients = new LinkedHashMap<>();
+            if (m.get("clients") instanceof Map<?, ?> cm) {
+                cm.forEach((k, v) -> clients.put(String.valueOf(k), strings(v)));
+            }
+            return new Roles(realm, clients);
+        }
+
+        public Map<String, Object> toClaim() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("realm", new ArrayList<>(realm));
+            Map<String, Object> c = new LinkedHashMap<>();
+            clients.forEach((k, v) -> c.put(k, new ArrayList<>(v)));
+            m.put("clients", c);
+            return m;
+        }
+    }
+
+    /**
+     * Applies the delegation to a freshly generated access token: act chain and host, scope within
+     * {@code allowedScope}, audience exactly {@code audience}, roles within {@code allowedRoles}, no may_act, no
+     * delegation scopes, nothing of Keycloak's account or realm-management clients.
+     *
+     * @return the resulting scope
+     * @throws DelegationException {@code invalid_scope} when no scope remains
+     */
+    public static Set<String> shape(AccessToken at, ActChain chain, String hostClientId, Set<String> allowedScope,
+            Collection<String> audience, Roles allowedRoles) {
+        at.getOtherClaims().remove(ActChain.MAY_ACT);
+        at.setOtherClaims(ActChain.ACT, chain.toClaim());
+        at.setOtherClaims(HOST_CLAIM, hostClientId);
+
+        Set<String> scope = new LinkedHashSet<>();
+        for (String s : ScopeNarrowing.split(at.getScope())) {
+            if (allowedScope.contains(s) && !ScopeNarrowing.isDelegationScope(s)) {
+                scope.add(s);
+            }
+        }
+        if (scope.isEmpty()) {
+            throw DelegationException.invalidScope("No scope is left for the delegated token");
+        }
+        at.setScope(String.join(" ", scope));
+
+        List<String> aud = audience.stream().filter(a -> !FORBIDDEN_CLIENTS.contains(a)).distinct().toList();
+        at.audience(aud.isEmpty() ? null : aud.toArray(String[]::new));
+
+        if (at.getRealmAccess() != null && at.getRealmAccess().getRoles() != null) {
+            Set<String> keep = new LinkedHashSet<>(at.getRealmAccess().getRoles());
+            keep.retainAll(allowedRoles.realm());
+            at.setRealmAccess(keep.isEmpty() ? null : new AccessToken.Access().roles(keep));
+        }
+        if (at.getResourceAccess() != null) {
+            Map<String, AccessToken.Access> kept = new LinkedHashMap<>();
+            at.getResourceAccess().forEach((c, a) -> {
+                Set<String> allowed = allowedRoles.clients().get(c);
+                if (allowed == null || FORBIDDEN_CLIENTS.contains(c) || a == null || a.getRoles() == null) {
+                    return;
+                }
+                Set<String> keep = new LinkedHashSet<>(a.getRoles());
+                keep.retainAll(allowed);
+                if (!keep.isEmpty()) {
+                    kept.put(c, new AccessToken.Access().roles(keep));
+                }
+            });
+            at.setResourceAccess(kept);
+        }
+        return scope;
+    }
+
+    /** Records in a new refresh token what the delegated access token was narrowed to. */
+    public static void recordInRefreshToken(JsonWebToken rt, AccessToken at) {
+        rt.setOtherClaims(ActChain.ACT, at.getOtherClaims().get(ActChain.ACT));
+        rt.setOtherClaims(HOST_CLAIM, at.getOtherClaims().get(HOST_CLAIM));
+        rt.setOtherClaims(AUD_CLAIM, at.getAudience() == null ? List.of() : List.of(at.getAudience()));
+        rt.setOtherClaims(ROLES_CLAIM, Roles.of(at).toClaim());
+    }
+
+    public static boolean isDelegated(JsonWebToken t) {
+        return t != null && t.getOtherClaims().get(ActChain.ACT) != null;
+    }
+
+    static Set<String> strings(Object o) {
+        Set<String> out = new LinkedHashSet<>();
+        if (o instanceof Collection<?> c) {
+            c.forEach(v -> out.add(String.valueOf(v)));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,71 @@
+package org.agentauth.keycloak.delegation.exchange;
+
+import org.keycloak.events.Details;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.Errors;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
+import org.keycloak.protocol.oidc.AccessTokenIntrospectionProvider;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.JsonWebToken;
+
+/**
+ * Access-token introspection that knows delegated tokens (DESIGN section 3, rule 7): the response shows {@code act},
+ * and a delegated token whose grant was revoked (or whose agent or policy no longer allows it) is
+ * {@code active: false}.
+ */
+public class DelegationIntrospectionProvider extends AccessTokenIntrospectionProvider<AccessToken> {
+
+    public DelegationIntrospectionProvider(KeycloakSession session) {
+        super(session);
+    }
+
+    @Override
+    protected boolean introspectionChecks(String tokenStr) {
+        if (!super.introspectionChecks(tokenStr)) {
+            return false;
+        }
+        if (stillDelegated(session, realm, user, token, eventBuilder)) {
+            return true;
+        }
+        transformedToken = null;
+        return false;
+    }
+
+    /**
+     * True for a token without {@code act}, or one whose whole chain is still consented and allowed. Otherwise
+     * records why on the introspection event (an {@code INTROSPECT_TOKEN_ERROR}).
+     */
+    static boolean stillDelegated(KeycloakSession session, RealmModel realm, UserModel user, JsonWebToken token, EventBuilder event) {
+        if (!DelegatedTokens.isDelegated(token)) {
+            return true;
+        }
+        try {
+            ActChain chain = ActChain.parse(token.getOtherClaims().get(ActChain.ACT));
+            Object host = token.getOtherClaims().get(DelegatedTokens.HOST_CLAIM);
+            ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
+            if (hostClient == null || user == null) {
+                throw DelegationException.invalidToken("delegated token without a known host client or user");
+            }
+            new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
+            return true;
+        } catch (DelegationException | IllegalArgumentException e) {
+            event.detail(Details.REASON, "delegation no longer valid: " + e.getMessage());
+            event.error(Errors.INVALID_TOKEN);
+            return false;
+        }
+    }
+
+    @Override
+    public AccessToken transformAccessToken(AccessToken token, UserSessionModel userSession) {
+        AccessToken out = super.transformAccessToken(token, userSession);
+        Object act = token.getOtherClaims().get(ActChain.ACT);
+        if (act != null && out != token) {
+            out.setOtherClaims(ActChain.ACT, act);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,122 @@
+package org.agentauth.keycloak.delegation.exchange;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.DelegationGrant;
+import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+
+/**
+ * Consent and policy checks of a delegation chain (DESIGN section 3, rules 3, 4 and 6). Used by the exchange, by
+ * refresh and by introspection, so that revoking a grant or changing a policy takes effect everywhere.
+ */
+public final class DelegationRules {
+
+    /** What a verified chain allows: the intersection of its grants' scopes and the earliest grant expiry. */
+    public record ChainCheck(Set<String> grantScopes, Long expiresAt, List<DelegationGrant> grants) {
+    }
+
+    private final KeycloakSession session;
+    private final RealmModel realm;
+    private final DelegationGrants grants;
+
+    public DelegationRules(KeycloakSession session, RealmModel realm) {
+        this.session = session;
+        this.realm = realm;
+        this.grants = new DelegationGrants(session);
+    }
+
+    /** The enabled agent with this client_id whose service account is {@code sub}. */
+    public AgentPolicy agent(String clientId, String sub) {
+        AgentPolicy p = AgentPolicy.enabledAgent(realm, clientId)
+                .orElseThrow(() -> DelegationException.invalidRequest("Agent " + clientId + " is not an enabled agent"));
+        UserModel sa = session.users().getServiceAccount(p.client());
+        if (sa == null || !sa.isEnabled() || (sub != null && !sa.getId().equals(sub))) {
+            throw DelegationException.invalidRequest("Agent " + clientId + " has no enabled service account matching the act claim");
+        }
+        return p;
+    }
+
+    /**
+     * Verifies every hop of {@code chain}, from the first agent to the current one, for {@code user} delegating
+     * through {@code host}: each agent enabled and allowing the host, each hand-over allowed by policy and consented,
+     * each grant active, and the depth within every agent's cap.
+     */
+    public ChainCheck verifyChain(UserModel user, ClientModel host, ActChain chain) {
+        List<ActChain.Actor> fromFirst = new ArrayList<>(chain.actors());
+        java.util.Collections.reverse(fromFirst);
+        AgentPolicy previous = null;
+        List<AgentPolicy> agents = new ArrayList<>();
+        List<DelegationGrant> used = new ArrayList<>();
+        for (ActChain.Actor actor : fromFirst) {
+            AgentPolicy next = agent(actor.clientId(), actor.sub());
+            used.add(verifyHop(user, host, previous, next));
+            agents.add(next);
+            previous = next;
+        }
+        checkDepth(chain.depth(), agents);
+        return summarize(used);
+    }
+
+    /**
+     * One hop: {@code previous} (null for the first hop, from the user) hands the delegation to {@code next}.
+     *
+     * @return the grant that records the user's consent to this hop
+     */
+    public DelegationGrant verifyHop(UserModel user, ClientModel host, AgentPolicy previous, AgentPolicy next) {
+        if (!next.allowsHost(host.getClientId())) {
+            throw DelegationException.unauthorizedClient("Agent " + next.clientId() + " does not allow host client " + host.getClientId());
+        }
+        Optional<DelegationGrant> own = grants.findActive(realm, user.getId(), next.client(), host);
+        if (previous == null) {
+            return own.orElseThrow(() -> DelegationException.noConsent("No active delegation grant from the user to agent "
+                    + next.clientId() + " via host client " + host.getClientId()));
+        }
+        if (!previous.downstreamAgents().contains(next.clientId())) {
+            throw DelegationException.invalidRequest("Agent " + previous.clientId() + " may not hand over to agent " + next.clientId());
+        }
+        if (own.isPresent()) {
+            return own.get();
+        }
+        return grants.findActive(realm, user.getId(), previous.client(), host)
+                .filter(g -> g.downstreamAgents().contains(next.clientId()))
+                .orElseThrow(() -> DelegationException.noConsent("The user has not consented to agent " + next.clientId()
+                        + " acting for agent " + previous.clientId() + " via host client " + host.getClientId()));
+    }
+
+    /** Depth = number of act levels, capped by the smallest cap of the agents in the chain. */
+    public static void checkDepth(int depth, List<AgentPolicy> agents) {
+        int cap = agents.stream().mapToInt(AgentPolicy::maxDepth).min().orElse(AgentPolicy.DEFAULT_MAX_DEPTH);
+        if (depth > cap) {
+            throw DelegationException.invalidRequest("Delegation depth " + depth + " exceeds the maximum of " + cap);
+        }
+    }
+
+    /** Notes that the grants were relied upon. */
+    public void touch(List<DelegationGrant> used) {
+        used.forEach(g -> grants.touch(g.id()));
+    }
+
+    public static ChainCheck summarize(List<DelegationGrant> used) {
+        Set<String> scopes = null;
+        Long expiry = null;
+        for (DelegationGrant g : used) {
+            if (scopes == null) {
+                scopes = new LinkedHashSet<>(g.scopes());
+            } else {
+                scopes.retainAll(g.scopes());
+            }
+            if (g.expiresAt() != null && (expiry == null || g.expiresAt() < expiry)) {
+                expiry = g.expiresAt();
+            }
+        }
+        return new ChainCheck(scopes == null ? Set.of() : scopes, expiry, List.copyOf(used));
+    }
+}
