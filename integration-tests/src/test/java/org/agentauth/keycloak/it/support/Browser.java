@@ -26,6 +26,15 @@ public final class Browser implements AutoCloseable {
     private final Path screenshots;
 
     public Browser() {
+        this("en-US");
+    }
+
+    /** A browser whose preferred language is {@code lang} (e.g. {@code de}). */
+    public Browser(String lang) {
+        if (!Files.isExecutable(Path.of(CHROMIUM)) || !Files.isExecutable(Path.of(CHROMEDRIVER))) {
+            throw new IllegalStateException("Browser tests need Debian's chromium and chromedriver at " + CHROMIUM + " and "
+                    + CHROMEDRIVER + ": apt-get install chromium chromium-driver");
+        }
         System.setProperty("webdriver.chrome.driver", CHROMEDRIVER);
         try {
             profile = Files.createTempDirectory("agentauth-chromium-");
@@ -37,13 +46,14 @@ public final class Browser implements AutoCloseable {
         options.setBinary(CHROMIUM);
         options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--window-size=1280,1000", "--lang=en-US", "--user-data-dir=" + profile);
+                "--window-size=1280,1000", "--lang=" + lang, "--user-data-dir=" + profile);
         options.setCapability("goog:loggingPrefs", java.util.Map.of("browser", "ALL"));
         ChromeDriverService service = new ChromeDriverService.Builder()
                 .usingDriverExecutable(Path.of(CHROMEDRIVER).toFile())
                 .usingAnyFreePort()
                 .build();
         driver = new ChromeDriver(service, options);
+        driver.manage().timeouts().pageLoadTimeout(Duration.ofSeconds(60));
         driver.manage().window().setSize(new Dimension(1280, 1000));
     }
 

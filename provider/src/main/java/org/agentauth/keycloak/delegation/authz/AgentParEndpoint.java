@@ -1,0 +1,73 @@
+package org.agentauth.keycloak.delegation.authz;
+
+import jakarta.ws.rs.Consumes;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.MultivaluedMap;
+import jakarta.ws.rs.core.Response;
+import java.util.Map;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.keycloak.OAuth2Constants;
+import org.keycloak.OAuthErrorException;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.protocol.oidc.OIDCLoginProtocol;
+import org.keycloak.protocol.oidc.par.ParResponse;
+import org.keycloak.protocol.oidc.par.endpoints.ParEndpoint;
+
+/**
+ * Keycloak's PAR endpoint plus the {@code requested_actor} rules (DESIGN section 4.1): the pushed value is checked
+ * here (HTTP 400 JSON {@code invalid_request}) after Keycloak's own checks and client authentication, and kept next to
+ * the pushed request under its own key, so that the authorization endpoint takes it from there and from nowhere else
+ * (and Keycloak's limit of 5 extra parameters cannot drop it).
+ */
+public class AgentParEndpoint extends ParEndpoint {
+
+    public AgentParEndpoint(KeycloakSession session, EventBuilder event) {
+        super(session, event);
+    }
+
+    @Override
+    @Path("/")
+    @POST
+    @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
+    @Produces(MediaType.APPLICATION_JSON)
+    public Response request() {
+        MultivaluedMap<String, String> form = session.getContext().getHttpRequest().getDecodedFormParameters();
+        String actor = form.getFirst(RequestedActor.PARAM);
+        Response response = super.request();
+        if (actor == null || response.getStatus() != Response.Status.CREATED.getStatusCode()
+                || !(response.getEntity() instanceof ParResponse par)) {
+            return response;
+        }
+        String key = par.getRequestUri().substring(REQUEST_URI_PREFIX_LENGTH);
+        String error = null;
+        if (!OAuth2Constants.CODE.equals(form.getFirst(OIDCLoginProtocol.RESPONSE_TYPE_PARAM))) {
+            error = "requested_actor needs response_type=code";
+        } else if (form.getFirst(OIDCLoginProtocol.CODE_CHALLENGE_PARAM) == null
+                || !OAuth2Constants.PKCE_METHOD_S256.equals(form.getFirst(OIDCLoginProtocol.CODE_CHALLENGE_METHOD_PARAM))) {
+            error = "requested_actor needs PKCE with code_challenge_method=S256";
+        } else if (RequestedActor.containsMarker(form.getFirst(OAuth2Constants.SCOPE))) {
+            error = "Invalid scope";
+        } else {
+            try {
+                RequestedActor.validate(realm, client, actor);
+            } catch (IllegalArgumentException e) {
+                error = e.getMessage();
+            }
+        }
+        if (error != null) {
+            session.singleUseObjects().remove(CACHE_KEY_PREFIX + key);
+            if (actor.length() <= RequestedActor.MAX_LENGTH) {
+                event.detail(AgentAuthEvents.AGENT, actor);
+            }
+            // errorResponseException records the PUSHED_AUTHORIZATION_REQUEST_ERROR event itself
+            throw errorResponseException(OAuthErrorException.INVALID_REQUEST, error, Response.Status.BAD_REQUEST);
+        }
+        session.singleUseObjects().put(RequestedActor.PAR_STORE_PREFIX + key, par.getExpiresIn(),
+                Map.of(RequestedActor.PARAM, actor));
+        return response;
+    }
+}

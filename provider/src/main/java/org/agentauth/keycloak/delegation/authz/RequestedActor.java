@@ -1,0 +1,112 @@
+package org.agentauth.keycloak.delegation.authz;
+
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.RealmModel;
+
+/**
+ * {@code requested_actor} at the authorization endpoint (DESIGN section 4, draft-oauth-ai-agents-on-behalf-of-user-02):
+ * parameter name, where the value travels during one login, and how the authorization code is bound to it.
+ *
+ * <p>Binding: once the user approved (or a grant already covers the request), the authentication session's
+ * {@code scope} note gets one extra token, {@link #MARKER_PREFIX}{@code <agent client_id>}. Keycloak copies that note
+ * into the authorization code it issues ({@code OAuth2Code.scope}), so the binding lives in the code itself: one code,
+ * one actor, whatever else happens in the browser session. No client scope of that name exists, so Keycloak ignores the
+ * token when it resolves client scopes, and the authorization endpoint refuses it if a client ever sends it itself
+ * (unknown scope); the token endpoint strips it before anything else sees the scope.
+ */
+public final class RequestedActor {
+
+    public static final String PARAM = "requested_actor";
+    /** Keycloak's prefix for additional request parameters kept as auth-session client notes. */
+    public static final String CLIENT_REQUEST_PARAM_NOTE = "client_request_param_" + PARAM;
+    /** Auth note: the validated requested_actor of this login. */
+    public static final String AUTH_NOTE = "agent_auth.requested_actor";
+    /** Auth note: set once the code of this login is bound to the actor. */
+    public static final String AUTH_NOTE_BOUND = "agent_auth.requested_actor.bound";
+    /** Scope token carrying the actor inside the authorization code. */
+    public static final String MARKER_PREFIX = "urn:agent-auth:requested_actor:";
+    /** Single-use store key prefix: requested_actor pushed through PAR, by request_uri key. */
+    public static final String PAR_STORE_PREFIX = "agent-auth-par-actor:";
+    public static final int MAX_LENGTH = 255;
+
+    private RequestedActor() {
+    }
+
+    /**
+     * Checks that {@code actorClientId} names an enabled agent that allows {@code host}.
+     *
+     * @return the agent's policy
+     * @throws IllegalArgumentException with a client-safe description otherwise
+     */
+    public static AgentPolicy validate(RealmModel realm, ClientModel host, String actorClientId) {
+        if (actorClientId == null || actorClientId.isBlank() || actorClientId.length() > MAX_LENGTH) {
+            throw new IllegalArgumentException("Invalid parameter: " + PARAM);
+        }
+        Optional<AgentPolicy> agent = AgentPolicy.enabledAgent(realm, actorClientId);
+        if (agent.isEmpty()) {
+            throw new IllegalArgumentException("requested_actor is not an enabled agent of this realm");
+        }
+        if (!agent.get().allowsHost(host.getClientId())) {
+            throw new IllegalArgumentException("requested_actor does not allow this client as its host");
+        }
+        return agent.get();
+    }
+
+    public static String marker(String actorClientId) {
+        return MARKER_PREFIX + URLEncoder.encode(actorClientId, StandardCharsets.UTF_8);
+    }
+
+    /** The actor a scope string (of a code) is bound to, or null. */
+    public static String actorOf(String scope) {
+        if (scope == null) {
+            return null;
+        }
+        for (String s : scope.split(" ")) {
+            if (s.startsWith(MARKER_PREFIX)) {
+                return URLDecoder.decode(s.substring(MARKER_PREFIX.length()), StandardCharsets.UTF_8);
+            }
+        }
+        return null;
+    }
+
+    /** True when any scope token of {@code scope} looks like our marker. */
+    public static boolean containsMarker(String scope) {
+        return scope != null && Arrays.stream(scope.split(" ")).anyMatch(s -> s.startsWith(MARKER_PREFIX));
+    }
+
+    /** {@code scope} without marker tokens (null stays null). */
+    public static String withoutMarker(String scope) {
+        if (scope == null) {
+            return null;
+        }
+        return Arrays.stream(scope.split(" ")).filter(s -> !s.isEmpty() && !s.startsWith(MARKER_PREFIX))
+                .collect(Collectors.joining(" "));
+    }
+
+    /** {@code scope} with the marker for {@code actorClientId} (any earlier marker replaced). */
+    public static String withMarker(String scope, String actorClientId) {
+        String base = withoutMarker(scope);
+        return (base == null || base.isEmpty() ? "" : base + " ") + marker(actorClientId);
+    }
+
+    public static Set<String> scopeSet(String scope) {
+        Set<String> out = new LinkedHashSet<>();
+        if (scope != null) {
+            for (String s : scope.split(" ")) {
+                if (!s.isBlank()) {
+                    out.add(s);
+                }
+            }
+        }
+        return out;
+    }
+}

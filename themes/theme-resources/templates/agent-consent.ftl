@@ -1,0 +1,75 @@
+<#-- Agent consent (Keycloak Agent Auth, DESIGN section 6). Extension template: works with any login theme that
+     provides template.ftl's registrationLayout. Every admin-provided value is auto-escaped (HTML output format);
+     logo and policy URLs are only passed when they are absolute http(s) URLs. -->
+<#import "template.ftl" as layout>
+<@layout.registrationLayout bodyClass="oauth agent-consent"; section>
+    <#if section = "header">
+        <span id="agent-consent-title">${msg("agentConsentTitle", agent.name)}</span>
+    <#elseif section = "form">
+        <div id="agent-consent" class="content-area">
+            <div class="agent-consent-agent" style="display:flex;gap:1rem;align-items:flex-start;margin-bottom:1rem">
+                <#if agent.logoUri??>
+                    <img id="agent-consent-logo" src="${agent.logoUri}" alt="${msg('agentConsentLogoAlt', agent.name)}"
+                         style="width:48px;height:48px;object-fit:contain;flex:none" referrerpolicy="no-referrer"/>
+                </#if>
+                <div>
+                    <p style="margin:0"><strong id="agent-consent-agent-name">${agent.name}</strong>
+                        <span style="color:#6a6e73">(${agent.clientId})</span></p>
+                    <#if agent.description?has_content>
+                        <p id="agent-consent-description" style="margin:.25rem 0 0 0">${agent.description}</p>
+                    </#if>
+                </div>
+            </div>
+
+            <p id="agent-consent-request">${msg("agentConsentRequest", agent.name, agentHostName)}</p>
+
+            <h2 class="pf-v5-c-title pf-m-md" style="margin-top:1rem">${msg("agentConsentScopes")}</h2>
+            <ul id="agent-consent-scopes" class="${properties.kcListClass!}">
+                <#list agentScopes as s>
+                    <li data-scope="${s.name}">${advancedMsg(s.text)}</li>
+                <#else>
+                    <li>${msg("agentConsentNoScopes")}</li>
+                </#list>
+            </ul>
+
+            <h2 class="pf-v5-c-title pf-m-md" style="margin-top:1rem">${msg("agentConsentConnectors")}</h2>
+            <#if agentConnectors?has_content>
+                <ul id="agent-consent-connectors" class="${properties.kcListClass!}">
+                    <#list agentConnectors as c><li>${c}</li></#list>
+                </ul>
+            <#else>
+                <p id="agent-consent-connectors">${msg("agentConsentNoConnectors")}</p>
+            </#if>
+
+            <h2 class="pf-v5-c-title pf-m-md" style="margin-top:1rem">${msg("agentConsentDownstream")}</h2>
+            <#if agentDownstream?has_content>
+                <ul id="agent-consent-downstream" class="${properties.kcListClass!}">
+                    <#list agentDownstream as d><li>${d}</li></#list>
+                </ul>
+            <#else>
+                <p id="agent-consent-downstream">${msg("agentConsentNoDownstream")}</p>
+            </#if>
+
+            <p id="agent-consent-lifetime" style="margin-top:1rem">
+                <#if agentLifetimeDays gt 0>${msg("agentConsentLifetimeDays", agentLifetimeDays?c)}
+                <#elseif agentLifetimeHours gt 0>${msg("agentConsentLifetimeHours", agentLifetimeHours?c)}
+                <#else>${msg("agentConsentLifetimeUnlimited")}</#if>
+                ${msg("agentConsentRevokeHint")}
+            </p>
+
+            <#if agent.policyUri?? || agent.tosUri??>
+                <p id="agent-consent-links">
+                    <#if agent.policyUri??><a id="agent-consent-policy" href="${agent.policyUri}" target="_blank" rel="noopener noreferrer">${msg("agentConsentPolicy")}</a></#if>
+                    <#if agent.tosUri??> <a id="agent-consent-tos" href="${agent.tosUri}" target="_blank" rel="noopener noreferrer">${msg("agentConsentTos")}</a></#if>
+                </p>
+            </#if>
+
+            <form id="kc-agent-consent-form" class="${properties.kcFormClass!}" action="${url.loginAction}" method="post">
+                <div style="display:flex;gap:.75rem;margin-top:1.25rem;width:100%">
+                    <button class="${properties.kcButtonPrimaryClass!}" style="flex:1" name="${agentFormDecision}" id="kc-agent-allow" value="allow" type="submit">${msg("agentConsentAllow")}</button>
+                    <button class="${properties.kcButtonSecondaryClass!}" style="flex:1" name="${agentFormDecision}" id="kc-agent-deny" value="deny" type="submit">${msg("agentConsentDeny")}</button>
+                </div>
+            </form>
+        </div>
+    </#if>
+</@layout.registrationLayout>
