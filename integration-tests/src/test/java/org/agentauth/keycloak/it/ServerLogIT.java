@@ -1,18 +1,29 @@
 package org.agentauth.keycloak.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
+import org.agentauth.keycloak.it.support.Oidc;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-/** Runs last: after everything the other tests did, the server log has no ERROR line. */
+/**
+ * Runs last: after everything the other tests did (logins, consents, exchanges, refusals, garbage input), the
+ * server log has no ERROR line, and neither the log nor the stored events contain anything shaped like a token.
+ */
 @Order(Integer.MAX_VALUE)
 @ExtendWith(KeycloakServerExtension.class)
 class ServerLogIT {
+
+    /** A JWT (signed token): two base64url JSON segments. Every token this realm issues has this shape. */
+    private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}");
 
     @Test
     void serverLogHasNoErrors(KeycloakServer server) {
@@ -20,5 +31,24 @@ class ServerLogIT {
         assertTrue(errors.isEmpty(), "ERROR lines in " + server.logFile() + ":\n" + String.join("\n", errors));
         assertTrue(server.logText().contains("agent-auth") || server.logText().contains("keycloak-agent-auth"),
                 "the server log mentions the installed provider");
+    }
+
+    @Test
+    void noTokenInTheServerLog(KeycloakServer server) {
+        Matcher m = JWT.matcher(server.logText());
+        assertTrue(!m.find(), "a token-shaped string in " + server.logFile() + " at offset " + (m.hitEnd() ? -1 : m.start()));
+    }
+
+    @Test
+    void noTokenInStoredEvents(KeycloakServer server) {
+        Oidc oidc = new Oidc(server);
+        String admin = oidc.adminToken();
+        Http http = new Http();
+        for (String path : new String[] {"/events?max=5000", "/admin-events?max=5000"}) {
+            Http.Response r = http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + path, admin);
+            assertEquals(200, r.status(), r.body());
+            assertTrue(r.json().size() > 0, "events are stored in " + Oidc.DEMO + " (" + path + ")");
+            assertTrue(!JWT.matcher(r.body()).find(), "a token-shaped string in stored events " + path);
+        }
     }
 }
