@@ -33,25 +33,13 @@ public record AgentPolicyRepresentation(
                 list(client, AgentPolicy.ATTR_ALLOWED_AUDIENCES),
                 list(client, AgentPolicy.ATTR_ALLOWED_CONNECTORS),
                 list(client, AgentPolicy.ATTR_DOWNSTREAM_AGENTS),
-                (int) number(client, AgentPolicy.ATTR_MAX_DEPTH, AgentPolicy.DEFAULT_MAX_DEPTH),
-                number(client, AgentPolicy.ATTR_GRANT_LIFETIME, AgentPolicy.DEFAULT_GRANT_LIFETIME_SECONDS),
+                (int) AgentPolicy.number(client, AgentPolicy.ATTR_MAX_DEPTH, AgentPolicy.DEFAULT_MAX_DEPTH),
+                AgentPolicy.number(client, AgentPolicy.ATTR_GRANT_LIFETIME, AgentPolicy.DEFAULT_GRANT_LIFETIME_SECONDS),
                 "true".equals(client.getAttribute(AgentPolicy.ATTR_REFRESH_ALLOWED)),
                 "true".equals(client.getAttribute(AgentPolicy.ATTR_PREAUTHORIZED)));
     }
 
     private static List<String> list(ClientModel client, String attr) {
         return List.copyOf(AgentPolicy.split(client.getAttribute(attr)));
-    }
-
-    private static long number(ClientModel client, String attr, long dflt) {
-        String v = client.getAttribute(attr);
-        if (v == null || v.isBlank()) {
-            return dflt;
-        }
-        try {
-            return Long.parseLong(v.trim());
-        } catch (NumberFormatException e) {
-            return dflt;
-        }
     }
 }

@@ -127,6 +127,11 @@ public final class AgentPolicy {
     }
 
     private long number(String attr, long dflt) {
+        return number(client, attr, dflt);
+    }
+
+    /** A numeric client attribute; missing or unreadable gives {@code dflt}. */
+    public static long number(ClientModel client, String attr, long dflt) {
         String v = client.getAttribute(attr);
         if (v == null || v.isBlank()) {
             return dflt;
