@@ -6,9 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.interfaces.RSAPublicKey;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.agentauth.keycloak.it.support.AgentFlows;
+import org.agentauth.keycloak.it.support.Delegations;
 import org.agentauth.keycloak.it.support.DemoUsers;
 import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
@@ -290,6 +296,108 @@ class RequestedActorIT {
         Http.Response copy3 = new Http().get(oidc.authUrl(Oidc.DEMO, Form.of("client_id", DemoUsers.HOST,
                 "request_uri", pushed3.json().get("request_uri").asText(), "requested_actor", "calendar-agent").list()));
         assertEquals("invalid_request", Oidc.params(copy3.location()).get("error"), copy3.location());
+    }
+
+    @Test
+    void anAgentSignedJwtIsAnActorTokenAtTheCodeExchangeToo() throws Exception {
+        KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        KeyPair kp = g.generateKeyPair();
+        RSAPublicKey pub = (RSAPublicKey) kp.getPublic();
+        String kid = "code-" + UUID.randomUUID();
+        String jwks = Http.JSON.writeValueAsString(Map.of("keys", List.of(Map.of("kty", "RSA", "kid", kid, "use", "sig", "alg", "RS256",
+                "n", DelegationExchangeIT.b64(DelegationExchangeIT.unsigned(pub.getModulus())),
+                "e", DelegationExchangeIT.b64(DelegationExchangeIT.unsigned(pub.getPublicExponent()))))));
+        Delegations dlg = new Delegations(server);
+        Map<String, String> before = dlg.setAttributes("calendar-agent", Map.of("use.jwks.string", "true", "jwks.string", jwks));
+        try {
+            String agentSub = Oidc.claims(flows.agentToken("calendar-agent")).get("sub").asText();
+            String jwt = DelegationExchangeIT.rs256(kp, kid, actorClaims("calendar-agent"));
+            Pkce pkce = Pkce.create();
+            String code = flows.codeFor(new Http(), flows.authParams("calendar-agent", pkce), "alice");
+            Http.Response t = flows.redeem(code, pkce, "actor_token", jwt, "actor_token_type", DelegationExchangeIT.JWT);
+            assertEquals(200, t.status(), t.body());
+            JsonNode at = Oidc.claims(t.json().get("access_token").asText());
+            assertAct(at, agentSub);
+            assertEquals("calendar-agent", at.get("act").get("client_id").asText());
+            assertNarrowed(at, List.of("openid", "profile", "email"));
+
+            // single use: the same JWT on another code is refused
+            Pkce p2 = Pkce.create();
+            String c2 = flows.codeFor(new Http(), flows.authParams("calendar-agent", p2), "alice");
+            assertGrantError(flows.redeem(c2, p2, "actor_token", jwt, "actor_token_type", DelegationExchangeIT.JWT), "invalid_grant");
+            // without actor_token_type the actor token is an access token: a JWT is refused
+            Pkce p3 = Pkce.create();
+            String c3 = flows.codeFor(new Http(), flows.authParams("calendar-agent", p3), "alice");
+            assertGrantError(flows.redeem(c3, p3, "actor_token", DelegationExchangeIT.rs256(kp, kid, actorClaims("calendar-agent"))),
+                    "invalid_grant");
+            // signed by another key
+            Pkce p4 = Pkce.create();
+            String c4 = flows.codeFor(new Http(), flows.authParams("calendar-agent", p4), "alice");
+            assertGrantError(flows.redeem(c4, p4, "actor_token", DelegationExchangeIT.rs256(g.generateKeyPair(), kid, actorClaims("calendar-agent")),
+                    "actor_token_type", DelegationExchangeIT.JWT), "invalid_grant");
+            // a JWT of another agent (research-agent has no registered key, and is not the requested actor)
+            Pkce p5 = Pkce.create();
+            String c5 = flows.codeFor(new Http(), flows.authParams("calendar-agent", p5), "alice");
+            assertGrantError(flows.redeem(c5, p5, "actor_token", DelegationExchangeIT.rs256(kp, kid, actorClaims("research-agent")),
+                    "actor_token_type", DelegationExchangeIT.JWT), "invalid_grant");
+        } finally {
+            dlg.setAttributes("calendar-agent", new LinkedHashMap<>(before));
+        }
+    }
+
+    @Test
+    void codeFlowAudienceStaysWithinTheAgentsAllowedAudiences() {
+        String admin = oidc.adminToken();
+        String hostId = flows.client(admin, DemoUsers.HOST).get("id").asText();
+        String mappers = server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + hostId + "/protocol-mappers/models";
+        List<String> created = new java.util.ArrayList<>();
+        try {
+            for (String aud : List.of("plain-service", "mcp-client")) {
+                Http.Response r = new Http().postJson(mappers, admin, Map.of("name", "test-aud-" + aud, "protocol", "openid-connect",
+                        "protocolMapper", "oidc-audience-mapper", "config", Map.of("included.client.audience", aud,
+                                "access.token.claim", "true", "id.token.claim", "false", "introspection.token.claim", "true")));
+                assertEquals(201, r.status(), r.toString());
+                created.add(r.location());
+            }
+            // a plain login of the host gets both audiences
+            Pkce p0 = Pkce.create();
+            Http.Response plain = flows.redeem(flows.codeFor(new Http(), flows.authParams(null, p0), "bob"), p0);
+            assertEquals(200, plain.status(), plain.body());
+            String plainAud = Oidc.claims(plain.json().get("access_token").asText()).path("aud").toString();
+            assertTrue(plainAud.contains("plain-service") && plainAud.contains("mcp-client"), plainAud);
+
+            // the delegated token keeps only what calendar-agent's policy allows (plain-service), and so does refresh
+            JsonNode t = flows.delegatedTokens("alice", "calendar-agent");
+            JsonNode at = Oidc.claims(t.get("access_token").asText());
+            assertEquals("[\"plain-service\"]", audArray(at), at.toString());
+            Http.Response r1 = flows.refresh(t.get("refresh_token").asText());
+            assertEquals(200, r1.status(), r1.body());
+            JsonNode at2 = Oidc.claims(r1.json().get("access_token").asText());
+            assertEquals("[\"plain-service\"]", audArray(at2), at2.toString());
+            assertEquals("calendar-agent", at2.get("act").get("client_id").asText());
+        } finally {
+            for (String m : created) {
+                new Http().delete(m, oidc.adminToken());
+            }
+        }
+    }
+
+    private static String audArray(JsonNode at) {
+        JsonNode aud = at.path("aud");
+        return aud.isTextual() ? "[\"" + aud.asText() + "\"]" : aud.toString();
+    }
+
+    private Map<String, Object> actorClaims(String agent) {
+        long now = System.currentTimeMillis() / 1000;
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("iss", agent);
+        m.put("sub", agent);
+        m.put("aud", issuer);
+        m.put("iat", now);
+        m.put("exp", now + 60);
+        m.put("jti", UUID.randomUUID().toString());
+        return m;
     }
 
     static void assertGrantError(Http.Response r, String error) {

@@ -1,14 +1,18 @@
 package org.agentauth.keycloak.delegation.authz;
 
 import jakarta.ws.rs.core.Response;
-import java.util.Map;
-import java.util.Optional;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
-import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.exchange.ActChain;
+import org.agentauth.keycloak.delegation.exchange.ActorTokenVerifier;
+import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
+import org.agentauth.keycloak.delegation.exchange.DelegationException;
+import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
@@ -19,6 +23,8 @@ import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
 import org.keycloak.protocol.oidc.TokenManager;
 import org.keycloak.protocol.oidc.grants.AuthorizationCodeGrantType;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.RefreshToken;
 import org.keycloak.services.CorsErrorResponseException;
 import org.keycloak.services.Urls;
 import org.keycloak.services.clientpolicy.ClientPolicyContext;
@@ -26,9 +32,12 @@ import org.keycloak.services.clientpolicy.ClientPolicyContext;
 /**
  * Keycloak's authorization code grant plus the {@code requested_actor} rules (DESIGN section 4.3 and 4.4). Every check
  * of the built-in grant runs first (the code is used up by then, whatever follows); then, for a code bound to an
- * agent, the {@code actor_token} must be a valid client-credentials token of exactly that agent, the user's grant must
- * still be active, and the issued token gets {@code act} and the narrowing. A code not bound to an agent refuses
- * {@code actor_token}.
+ * agent, the {@code actor_token} (verified by the exchange's {@link ActorTokenVerifier}: the agent's client-credentials
+ * access token, or a JWT it signed; default type access token) must be exactly that agent's, the user's grant must
+ * still be active ({@link DelegationRules}), and the issued token gets {@code act} and the narrowing of
+ * {@link DelegatedTokens#shape}. A code not bound to an agent refuses {@code actor_token}. Refresh of the issued
+ * tokens is handled by the exchange's {@code DelegatedTokenPostProcessor}, from what this grant records in the
+ * refresh token.
  */
 public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantType {
 
@@ -61,47 +70,49 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         if (actorToken == null || actorToken.isBlank()) {
             throw error(OAuthErrorException.INVALID_GRANT, Errors.INVALID_TOKEN, "actor_token is required: this code was issued for requested_actor");
         }
-        if (actorTokenType != null && !OAuth2Constants.ACCESS_TOKEN_TYPE.equals(actorTokenType)) {
-            throw error(OAuthErrorException.INVALID_GRANT, Errors.INVALID_TOKEN, "Unsupported actor_token_type: use " + OAuth2Constants.ACCESS_TOKEN_TYPE);
-        }
-        AuthzActorToken.Verified verified;
+        String type = actorTokenType == null ? OAuth2Constants.ACCESS_TOKEN_TYPE : actorTokenType;
+        DelegationRules rules = new DelegationRules(session, realm);
+        ActorTokenVerifier.VerifiedActor verified;
+        DelegationGrant grant;
         try {
-            verified = AuthzActorToken.verify(session, realm, actorToken);
-        } catch (IllegalArgumentException e) {
-            throw error(OAuthErrorException.INVALID_GRANT, Errors.INVALID_TOKEN, e.getMessage());
-        }
-        if (!actor.equals(verified.agent().clientId())) {
-            throw error(OAuthErrorException.INVALID_GRANT, Errors.INVALID_TOKEN, "actor_token is not a token of the requested actor");
+            verified = new ActorTokenVerifier(session, realm, clientConnection).verify(actorToken, type);
+            if (!actor.equals(verified.clientId())) {
+                throw DelegationException.invalidToken("actor_token is not a token of the requested actor");
+            }
+            grant = rules.verifyHop(user, client, null, verified.agent());
+            DelegationRules.checkDepth(1, List.of(verified.agent()));
+        } catch (DelegationException e) {
+            // DESIGN 4.3: whatever is wrong with the actor (token, agent, host, grant) is invalid_grant here.
+            throw error(OAuthErrorException.INVALID_GRANT, e.eventError(), e.description());
         }
         AgentPolicy agent = verified.agent();
-        if (!agent.allowsHost(client.getClientId())) {
-            throw error(OAuthErrorException.INVALID_GRANT, Errors.NOT_ALLOWED, "The agent no longer allows this client as its host");
-        }
-        DelegationGrants grants = new DelegationGrants(session);
-        Optional<DelegationGrant> grant = grants.findActive(realm, user.getId(), agent.client(), client);
-        if (grant.isEmpty()) {
-            throw error(OAuthErrorException.INVALID_GRANT, Errors.CONSENT_DENIED, "No active delegation grant for this agent");
-        }
-        Set<String> allowed = AuthzDelegatedTokens.intersect(grant.get().scopes(), agent.allowedScopes());
-        Map<String, Object> act = AuthzDelegatedTokens.act(verified.serviceAccount().getId(), agent.clientId(),
-                Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName()));
+        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        ActChain chain = ActChain.empty().wrap(new ActChain.Actor(verified.serviceAccount().getId(), agent.clientId(), issuer));
+        Set<String> allowedScope = new LinkedHashSet<>(grant.scopes());
+        allowedScope.retainAll(agent.allowedScopes());
 
         refreshAllowed = agent.refreshAllowed();
         TokenManager.AccessTokenResponseBuilder rb = createTokenResponseBuilder(user, userSession, clientSessionCtx, scopeParam,
                 clientPolicyContextGenerator);
-        Set<String> scope = AuthzDelegatedTokens.shape(rb.getAccessToken(), act, client.getClientId(), allowed);
-        if (scope.isEmpty()) {
-            throw error(OAuthErrorException.INVALID_SCOPE, Errors.INVALID_REQUEST, "No scope is left for the delegated token");
+        AccessToken at = rb.getAccessToken();
+        List<String> aud = at.getAudience() == null ? List.of()
+                : List.of(at.getAudience()).stream().filter(agent.allowedAudiences()::contains).toList();
+        Set<String> scope;
+        try {
+            scope = DelegatedTokens.shape(at, chain, client.getClientId(), allowedScope, aud, DelegatedTokens.Roles.of(at));
+        } catch (DelegationException e) {
+            throw error(e.error(), e.eventError(), e.description());
         }
-        if (rb.getRefreshToken() != null) {
-            rb.getRefreshToken().setScope(rb.getAccessToken().getScope());
-            AuthzDelegatedTokens.recordInRefreshToken(rb.getRefreshToken(), rb.getAccessToken());
-            AuthzDelegatedTokens.capExpiry(rb.getRefreshToken(), grant.get().expiresAt());
+        RefreshToken rt = rb.getRefreshToken();
+        if (rt != null) {
+            rt.setScope(at.getScope());
+            DelegatedTokens.recordInRefreshToken(rt, at);
+            capExpiry(rt, grant.expiresAt());
         }
-        grants.touch(grant.get().id());
-        event.detail(AgentAuthEvents.ACT_CHAIN, agent.clientId())
+        rules.touch(List.of(grant));
+        event.detail(AgentAuthEvents.ACT_CHAIN, chain.describe())
                 .detail(AgentAuthEvents.HOST, client.getClientId())
-                .detail(AgentAuthEvents.GRANT_ID, grant.get().id())
+                .detail(AgentAuthEvents.GRANT_ID, grant.id())
                 .detail(AgentAuthEvents.SCOPE, String.join(" ", scope));
         return createTokenResponse(rb, clientSessionCtx, code);
     }
@@ -109,6 +120,17 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
     @Override
     protected boolean useRefreshToken() {
         return refreshAllowed && super.useRefreshToken();
+    }
+
+    /** Refresh tokens never outlive the grant. */
+    private static void capExpiry(RefreshToken rt, Long grantExpiresAtMillis) {
+        if (grantExpiresAtMillis == null) {
+            return;
+        }
+        long cap = grantExpiresAtMillis / 1000;
+        if (rt.getExp() == null || rt.getExp() == 0 || rt.getExp() > cap) {
+            rt.exp(cap);
+        }
     }
 
     private CorsErrorResponseException error(String oauthError, String eventError, String description) {

@@ -68,6 +68,10 @@ public final class ActorTokenVerifier {
             // Signature, issuer, expiry, token type, revocation, not-before, azp client enabled, valid session, user valid.
             result = AuthenticationManager.verifyIdentityToken(session, realm, session.getContext().getUri(), connection,
                     true, true, null, false, token, session.getContext().getRequestHeaders(), v -> { });
+        } catch (RuntimeException e) {
+            // never a 500 for a malformed actor token
+            LOG.debugf("actor access token not verifiable: %s", e.getClass().getName());
+            result = null;
         } finally {
             session.getContext().setClient(requester);
         }

@@ -29,6 +29,10 @@ import org.keycloak.representations.RefreshToken;
  * altered). When such a refresh token is used, the grant(s), their expiry, the agents and their policies are checked
  * again and the new access token gets the same {@code act} and narrowing; any failure is {@code invalid_grant}.
  * Refresh tokens never outlive the grant.
+ *
+ * <p>This is the only refresh path for delegated tokens, whichever grant issued them: refresh tokens of the delegated
+ * authorization code flow (DESIGN 4.4) carry the same claims, recorded (and capped at the grant's expiry) by
+ * {@code DelegatedAuthorizationCodeGrantType} itself, so the issue-time branch below is needed for token exchange only.
  */
 public class DelegatedTokenPostProcessor implements TokenPostProcessor {
 
