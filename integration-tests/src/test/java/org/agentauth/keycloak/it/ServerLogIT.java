@@ -47,7 +47,10 @@ class ServerLogIT {
         for (String path : new String[] {"/events?max=5000", "/admin-events?max=5000"}) {
             Http.Response r = http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + path, admin);
             assertEquals(200, r.status(), r.body());
-            assertTrue(r.json().size() > 0, "events are stored in " + Oidc.DEMO + " (" + path + ")");
+            if (path.startsWith("/events")) {
+                // user events are stored (every run logs users in); admin events only where a test changed something
+                assertTrue(r.json().size() > 0, "events are stored in " + Oidc.DEMO + " (" + path + ")");
+            }
             assertTrue(!JWT.matcher(r.body()).find(), "a token-shaped string in stored events " + path);
         }
     }
