@@ -51,7 +51,6 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     public static final String PROVIDER_ID = "agent-auth-consent";
     public static final String TEMPLATE = "agent-consent.ftl";
     /** Origin of grants an agent's {@code preauthorized} policy created. */
-    public static final String ORIGIN_PREAUTHORIZED = "preauthorized";
     public static final String FORM_DECISION = "decision";
     /** Runs after Keycloak's own required actions. */
     public static final int PRIORITY = 10_000;
@@ -106,7 +105,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         }
         if (req.agent.preauthorized() && !promptConsent(as)) {
             DelegationGrant g = grants.grant(context.getRealm(), context.getUser().getId(), req.agent, req.host, req.scopes,
-                    req.agent.allowedConnectors(), req.agent.downstreamAgents(), ORIGIN_PREAUTHORIZED);
+                    req.agent.allowedConnectors(), req.agent.downstreamAgents(), DelegationGrants.ORIGIN_PREAUTHORIZED);
             consentEvent(context, req, g).success();
             bind(as, actor);
             return;

@@ -22,6 +22,8 @@ public final class DelegationGrants {
     public static final String ORIGIN_CONSENT = "consent";
     public static final String ORIGIN_CONSENT_SCOPE = "consent_scope";
     public static final String ORIGIN_ADMIN = "admin";
+    /** Recorded without a screen because the agent's policy pre-authorises it. */
+    public static final String ORIGIN_PREAUTHORIZED = "preauthorized";
 
     private final KeycloakSession session;
     private final EntityManager em;
