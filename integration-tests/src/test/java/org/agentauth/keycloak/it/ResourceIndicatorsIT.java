@@ -215,6 +215,27 @@ class ResourceIndicatorsIT {
     }
 
     @Test
+    void delegatedTokensOnlyGetResourcesTheAgentsPolicyAllows() {
+        String admin = oidc.adminToken();
+        flows.createClient(admin, Map.of("clientId", "rs-agent", "publicClient", false, "serviceAccountsEnabled", true,
+                "secret", "rs-agent-secret", "attributes", Map.of("agent_auth.agent", "true",
+                        "agent_auth.allowed_hosts", "agent-host", "agent_auth.allowed_scopes", "openid profile email",
+                        "agent_auth.allowed_audiences", "tools-rs")));
+        String actor = flows.agentToken("rs-agent");
+        // tools-rs owns TOOLS: allowed through its client id
+        Pkce p = Pkce.create();
+        String c = flows.codeFor(new Http(), flows.authParams("rs-agent", p, "resource", TOOLS), "alice");
+        Http.Response t = flows.redeem(c, p, "actor_token", actor);
+        assertEquals(Set.of(TOOLS), aud(t));
+        JsonNode claims = Oidc.claims(t.json().get("access_token").asText());
+        assertTrue(claims.path("act").toString().contains("rs-agent"), claims.toString());
+        // MCP is calendar-agent's: permitted for agent-host, but not among rs-agent's allowed audiences
+        Pkce p2 = Pkce.create();
+        String c2 = flows.codeFor(new Http(), flows.authParams("rs-agent", p2, "resource", MCP), "alice");
+        assertInvalidTarget(flows.redeem(c2, p2, "actor_token", actor), "not allowed for the agent");
+    }
+
+    @Test
     void clientCredentialsWithResource() {
         assertEquals(Set.of(TOOLS), aud(clientCredentials("plain-service", TOOLS)));
         assertEquals(Set.of(TOOLS, KC_URL), aud(clientCredentials("plain-service", TOOLS, KC_URL)));

@@ -5,6 +5,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.exchange.ActChain;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
@@ -32,7 +34,8 @@ import org.keycloak.representations.RefreshToken;
  * for; the issued refresh token records it, so later refreshes can only narrow.</li>
  * <li>Neither the grant nor the request names a resource: nothing changes.</li>
  * </ul>
- * Every resource is checked again against the current configuration at each issue. Runs after the delegation
+ * Every resource is checked again against the current configuration at each issue; a delegated token ({@code act})
+ * only gets resources that the acting agent's allowed audiences name (the URI or its owning client). Runs after the delegation
  * post-processor (lower order), so the resource decides {@code aud} last.
  */
 public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
@@ -102,6 +105,8 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
             throw refused(requestedRaw.isEmpty() ? effective : requestedRaw, e.getMessage());
         }
 
+        checkAgentPolicy(realm, at, effective, requestedRaw);
+
         at.audience(effective.toArray(String[]::new));
         RefreshToken rt = ctx.refreshToken();
         if (rt != null) {
@@ -112,6 +117,46 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
             event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.join(effective));
         }
         LOG.debugf("aud set to resources %s for client %s", effective, client.getClientId());
+    }
+
+    /**
+     * A delegated token ({@code act}) may only be issued for resources the acting agent's policy allows: the resource
+     * URI itself or the client that owns it must be among the agent's allowed audiences.
+     */
+    private void checkAgentPolicy(RealmModel realm, AccessToken at, List<String> effective, List<String> requestedRaw) {
+        Object act = at.getOtherClaims().get(ActChain.ACT);
+        if (act == null) {
+            return;
+        }
+        ActChain chain;
+        try {
+            chain = ActChain.parse(act);
+        } catch (IllegalArgumentException e) {
+            throw refused(requestedRaw, "Invalid act claim");
+        }
+        if (chain.isEmpty()) {
+            return;
+        }
+        String agentId = chain.current().clientId();
+        AgentPolicy agent = AgentPolicy.enabledAgent(realm, agentId)
+                .orElseThrow(() -> refused(requestedRaw, "The acting agent is not an enabled agent"));
+        Set<String> allowed = agent.allowedAudiences();
+        for (String r : effective) {
+            String ownerId = ResourceIndicators.owner(realm, r).map(ClientModel::getClientId).orElse(null);
+            boolean ok = (ownerId != null && allowed.contains(ownerId)) || allowed.stream().anyMatch(a -> sameUri(a, r));
+            if (!ok) {
+                throw refused(requestedRaw.isEmpty() ? effective : requestedRaw, "The resource " + ResourceIndicators.safe(r)
+                        + " is not among the allowed audiences of agent " + agentId);
+            }
+        }
+    }
+
+    private static boolean sameUri(String configured, String normalized) {
+        try {
+            return ResourceIndicators.normalize(configured).equals(normalized);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
     }
 
     private List<String> requestedResources() {
