@@ -21,8 +21,12 @@ import org.keycloak.protocol.oidc.endpoints.request.AuthorizationEndpointRequest
  *
  * <p>Binding: Keycloak keeps the request's {@code resource} as a note of the new authentication session and copies it
  * into the authorization code it issues ({@code OAuth2Code.resource}), so the binding lives in the code: one code,
- * its resources, nothing left over for a later login. Keycloak parses one value only; the validated list is written
- * back into the request, space-separated (URIs have no spaces), and read again by {@link ResourceIndicatorsPostProcessor}.
+ * its resource, nothing left over for a later login. The validated, normalized value is written back into the request
+ * and read again by {@link ResourceIndicatorsPostProcessor}; the code format (space-separated list) allows several.
+ *
+ * <p>Limitation (Keycloak 26.7): the authorization endpoint refuses a repeated query parameter itself
+ * ({@code invalid_request "duplicated parameter"}) before any extension runs, and PAR keeps the first value of each
+ * form parameter, so one {@code resource} per authorization request; several can be named at the token endpoint.
  */
 public class ResourceIndicatorCheckProvider implements AuthorizationEndpointCheckProvider {
 
