@@ -13,6 +13,7 @@ import org.agentauth.keycloak.delegation.exchange.ActorTokenVerifier;
 import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
 import org.agentauth.keycloak.delegation.exchange.DelegationException;
 import org.agentauth.keycloak.delegation.exchange.DelegationRules;
+import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
@@ -49,6 +50,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
     @Override
     protected Response createTokenResponse(UserModel user, UserSessionModel userSession, ClientSessionContext clientSessionCtx,
             String scopeParam, boolean code, Function<TokenManager.AccessTokenResponseBuilder, ClientPolicyContext> clientPolicyContextGenerator) {
+        ResourceIndicators.stashEvent(session, event);
         String actor = RequestedActor.actorOf(scopeParam);
         String actorToken = formParams.getFirst(ACTOR_TOKEN);
         String actorTokenType = formParams.getFirst(ACTOR_TOKEN_TYPE);
@@ -115,6 +117,12 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
                 .detail(AgentAuthEvents.GRANT_ID, grant.id())
                 .detail(AgentAuthEvents.SCOPE, String.join(" ", scope));
         return createTokenResponse(rb, clientSessionCtx, code);
+    }
+
+    /** {@code resource} may be repeated (RFC 8707); checked by {@code ResourceIndicatorsPostProcessor}. */
+    @Override
+    public Set<String> getSupportedMultivaluedRequestParameters() {
+        return Set.of(ResourceIndicators.PARAM);
     }
 
     @Override

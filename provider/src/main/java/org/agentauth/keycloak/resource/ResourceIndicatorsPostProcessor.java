@@ -1,0 +1,189 @@
+package org.agentauth.keycloak.resource;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.exchange.ActChain;
+import org.jboss.logging.Logger;
+import org.keycloak.OAuth2Constants;
+import org.keycloak.OAuthErrorException;
+import org.keycloak.events.Details;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.Constants;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.protocol.oidc.token.TokenInterceptorException;
+import org.keycloak.protocol.oidc.token.TokenPostProcessor;
+import org.keycloak.protocol.oidc.token.TokenPostProcessorContext;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.RefreshToken;
+
+/**
+ * {@code resource} at the token endpoint (RFC 8707, DESIGN section 9), for every grant but token exchange (which has
+ * its own audience rules): the access token's {@code aud} is exactly the requested resource URI(s).
+ * <ul>
+ * <li>A code (its resources, bound at the authorization endpoint, see {@link ResourceIndicatorCheckProvider}) or a
+ * refresh token (its resources, recorded in {@link ResourceIndicators#REFRESH_CLAIM}) authorized with resources:
+ * a request without {@code resource} gets all of them, a request may name any subset, anything else is
+ * {@code invalid_target}.</li>
+ * <li>Otherwise a requested resource must be a resource URI of an enabled client that the requesting client may ask
+ * for; the issued refresh token records it, so later refreshes can only narrow.</li>
+ * <li>Neither the grant nor the request names a resource: nothing changes.</li>
+ * </ul>
+ * Every resource is checked again against the current configuration at each issue; a delegated token ({@code act})
+ * only gets resources that the acting agent's allowed audiences name (the URI or its owning client). Runs after the delegation
+ * post-processor (lower order), so the resource decides {@code aud} last.
+ */
+public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
+
+    private static final Logger LOG = Logger.getLogger(ResourceIndicatorsPostProcessor.class);
+
+    private final KeycloakSession session;
+
+    public ResourceIndicatorsPostProcessor(KeycloakSession session) {
+        this.session = session;
+    }
+
+    @Override
+    public void process(TokenPostProcessorContext ctx) {
+        AccessToken at = ctx.accessToken();
+        if (at == null || ctx.clientSessionCtx() == null) {
+            return;
+        }
+        String grantType = ctx.clientSessionCtx().getAttribute(Constants.GRANT_TYPE, String.class);
+        if (OAuth2Constants.TOKEN_EXCHANGE_GRANT_TYPE.equals(grantType)) {
+            return;
+        }
+        List<String> requestedRaw = requestedResources();
+        List<String> original = null;
+        if (ctx.code() != null && OAuth2Constants.AUTHORIZATION_CODE.equals(grantType)) {
+            original = ResourceIndicators.splitList(ctx.code().getResource());
+        } else if (ctx.requestRefreshToken() != null) {
+            original = ResourceIndicators.strings(ctx.requestRefreshToken().getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM));
+        }
+        if ((original == null || original.isEmpty()) && requestedRaw.isEmpty()) {
+            return;
+        }
+        RealmModel realm = session.getContext().getRealm();
+        ClientModel client = ctx.clientSessionCtx().getClientSession().getClient();
+
+        List<String> requested = new ArrayList<>();
+        for (String r : requestedRaw) {
+            try {
+                requested.add(ResourceIndicators.normalize(r));
+            } catch (IllegalArgumentException e) {
+                throw refused(requestedRaw, e.getMessage());
+            }
+        }
+        Set<String> authorized;
+        List<String> effective;
+        if (original != null && !original.isEmpty()) {
+            authorized = new LinkedHashSet<>(original);
+            if (requested.isEmpty()) {
+                effective = List.copyOf(authorized);
+            } else {
+                for (String r : requested) {
+                    if (!authorized.contains(r)) {
+                        throw refused(requestedRaw, "The resource " + ResourceIndicators.safe(r)
+                                + " was not authorized for this grant; authorized: " + ResourceIndicators.join(authorized));
+                    }
+                }
+                effective = List.copyOf(new LinkedHashSet<>(requested));
+            }
+        } else {
+            authorized = new LinkedHashSet<>(requested);
+            effective = List.copyOf(authorized);
+        }
+        try {
+            // the configuration may have changed since the grant: check again
+            ResourceIndicators.validate(realm, client, authorized);
+        } catch (IllegalArgumentException e) {
+            throw refused(requestedRaw.isEmpty() ? effective : requestedRaw, e.getMessage());
+        }
+
+        checkAgentPolicy(realm, at, effective, requestedRaw);
+
+        at.audience(effective.toArray(String[]::new));
+        RefreshToken rt = ctx.refreshToken();
+        if (rt != null) {
+            rt.setOtherClaims(ResourceIndicators.REFRESH_CLAIM, List.copyOf(authorized));
+        }
+        EventBuilder event = event();
+        if (event != null) {
+            event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.join(effective));
+        }
+        LOG.debugf("aud set to resources %s for client %s", effective, client.getClientId());
+    }
+
+    /**
+     * A delegated token ({@code act}) may only be issued for resources the acting agent's policy allows: the resource
+     * URI itself or the client that owns it must be among the agent's allowed audiences.
+     */
+    private void checkAgentPolicy(RealmModel realm, AccessToken at, List<String> effective, List<String> requestedRaw) {
+        Object act = at.getOtherClaims().get(ActChain.ACT);
+        if (act == null) {
+            return;
+        }
+        ActChain chain;
+        try {
+            chain = ActChain.parse(act);
+        } catch (IllegalArgumentException e) {
+            throw refused(requestedRaw, "Invalid act claim");
+        }
+        if (chain.isEmpty()) {
+            return;
+        }
+        String agentId = chain.current().clientId();
+        AgentPolicy agent = AgentPolicy.enabledAgent(realm, agentId)
+                .orElseThrow(() -> refused(requestedRaw, "The acting agent is not an enabled agent"));
+        Set<String> allowed = agent.allowedAudiences();
+        for (String r : effective) {
+            String ownerId = ResourceIndicators.owner(realm, r).map(ClientModel::getClientId).orElse(null);
+            boolean ok = (ownerId != null && allowed.contains(ownerId)) || allowed.stream().anyMatch(a -> sameUri(a, r));
+            if (!ok) {
+                throw refused(requestedRaw.isEmpty() ? effective : requestedRaw, "The resource " + ResourceIndicators.safe(r)
+                        + " is not among the allowed audiences of agent " + agentId);
+            }
+        }
+    }
+
+    private static boolean sameUri(String configured, String normalized) {
+        try {
+            return ResourceIndicators.normalize(configured).equals(normalized);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
+    private List<String> requestedResources() {
+        try {
+            var form = session.getContext().getHttpRequest().getDecodedFormParameters();
+            List<String> values = form == null ? null : form.get(ResourceIndicators.PARAM);
+            return values == null ? List.of() : values.stream().filter(v -> v != null && !v.isEmpty()).toList();
+        } catch (RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    private EventBuilder event() {
+        Object e = session.getAttribute(ResourceIndicators.EVENT_ATTRIBUTE);
+        return e instanceof EventBuilder b ? b : null;
+    }
+
+    private TokenInterceptorException refused(List<String> resources, String description) {
+        EventBuilder event = event();
+        if (event != null) {
+            event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.safe(String.join(" ", resources)))
+                    .detail(Details.REASON, description).error(OAuthErrorException.INVALID_TARGET);
+        }
+        return new TokenInterceptorException(OAuthErrorException.INVALID_TARGET, description);
+    }
+
+    @Override
+    public void close() {
+    }
+}
