@@ -25,9 +25,17 @@ class ServerLogIT {
     /** A JWT (signed token): two base64url JSON segments. Every token this realm issues has this shape. */
     private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}");
 
+    /**
+     * Keycloak's own ERROR lines for bad client input the tests send on purpose, logged before any extension code
+     * runs: KC-SERVICES0093 "Invalid parameter value for: scope" is how 26.7 logs a malformed {@code resource}
+     * (relative, or with a fragment) at the authorization endpoint, which it answers with invalid_request itself.
+     */
+    private static final List<String> KEYCLOAK_OWN_INPUT_ERRORS = List.of("KC-SERVICES0093: Invalid parameter value for: scope");
+
     @Test
     void serverLogHasNoErrors(KeycloakServer server) {
-        List<String> errors = server.logText().lines().filter(l -> l.contains(" ERROR ")).toList();
+        List<String> errors = server.logText().lines().filter(l -> l.contains(" ERROR "))
+                .filter(l -> KEYCLOAK_OWN_INPUT_ERRORS.stream().noneMatch(l::contains)).toList();
         assertTrue(errors.isEmpty(), "ERROR lines in " + server.logFile() + ":\n" + String.join("\n", errors));
         assertTrue(server.logText().contains("agent-auth") || server.logText().contains("keycloak-agent-auth"),
                 "the server log mentions the installed provider");
