@@ -109,7 +109,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         if (rt != null) {
             rt.setScope(at.getScope());
             DelegatedTokens.recordInRefreshToken(rt, at);
-            capExpiry(rt, grant.expiresAt());
+            DelegatedTokens.capExpiry(rt, grant.expiresAt());
         }
         rules.touch(List.of(grant));
         event.detail(AgentAuthEvents.ACT_CHAIN, chain.describe())
@@ -130,16 +130,6 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         return refreshAllowed && super.useRefreshToken();
     }
 
-    /** Refresh tokens never outlive the grant. */
-    private static void capExpiry(RefreshToken rt, Long grantExpiresAtMillis) {
-        if (grantExpiresAtMillis == null) {
-            return;
-        }
-        long cap = grantExpiresAtMillis / 1000;
-        if (rt.getExp() == null || rt.getExp() == 0 || rt.getExp() > cap) {
-            rt.exp(cap);
-        }
-    }
 
     private CorsErrorResponseException error(String oauthError, String eventError, String description) {
         event.detail(Details.REASON, description);

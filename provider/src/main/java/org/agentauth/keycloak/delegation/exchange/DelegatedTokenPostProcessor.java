@@ -52,7 +52,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         } else if (old == null && ctx.refreshToken() != null && ctx.accessToken() != null
                 && DelegatedTokens.isDelegated(ctx.accessToken()) && isTokenExchange(ctx)) {
             DelegatedTokens.recordInRefreshToken(ctx.refreshToken(), ctx.accessToken());
-            capExpiry(ctx.refreshToken(), check(ctx, ctx.accessToken().getOtherClaims().get(ActChain.ACT),
+            DelegatedTokens.capExpiry(ctx.refreshToken(), check(ctx, ctx.accessToken().getOtherClaims().get(ActChain.ACT),
                     ctx.accessToken().getOtherClaims().get(DelegatedTokens.HOST_CLAIM)).expiresAt());
         }
     }
@@ -90,7 +90,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
             rt.setOtherClaims(DelegatedTokens.HOST_CLAIM, old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM));
             rt.setOtherClaims(DelegatedTokens.AUD_CLAIM, aud);
             rt.setOtherClaims(DelegatedTokens.ROLES_CLAIM, old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM));
-            capExpiry(rt, check.expiresAt());
+            DelegatedTokens.capExpiry(rt, check.expiresAt());
         }
         new DelegationRules(session, realm()).touch(check.grants());
     }
@@ -146,15 +146,6 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         return new TokenInterceptorException(OAuthErrorException.INVALID_GRANT, description);
     }
 
-    private static void capExpiry(RefreshToken rt, Long grantExpiresAtMillis) {
-        if (grantExpiresAtMillis == null) {
-            return;
-        }
-        long cap = grantExpiresAtMillis / 1000;
-        if (rt.getExp() == null || rt.getExp() == 0 || rt.getExp() > cap) {
-            rt.exp(cap);
-        }
-    }
 
     private RealmModel realm() {
         return session.getContext().getRealm();

@@ -130,6 +130,17 @@ public final class DelegatedTokens {
         rt.setOtherClaims(ROLES_CLAIM, Roles.of(at).toClaim());
     }
 
+    /** Refresh tokens never outlive the grant: caps {@code exp} at the grant's expiry (epoch ms; null = none). */
+    public static void capExpiry(JsonWebToken rt, Long grantExpiresAtMillis) {
+        if (grantExpiresAtMillis == null) {
+            return;
+        }
+        long cap = grantExpiresAtMillis / 1000;
+        if (rt.getExp() == null || rt.getExp() == 0 || rt.getExp() > cap) {
+            rt.exp(cap);
+        }
+    }
+
     public static boolean isDelegated(JsonWebToken t) {
         return t != null && t.getOtherClaims().get(ActChain.ACT) != null;
     }
