@@ -1,0 +1,171 @@
+// Demo MCP server for Keycloak Agent Auth: the agent `calendar-agent` as an MCP server.
+//
+// - Publishes RFC 9728 protected resource metadata that names the realm as its authorization server and asks
+//   for scope `delegation:client:calendar-agent`, so an MCP client's ordinary flow brings the user to the agent
+//   consent screen (DESIGN 4.6, 9).
+// - Accepts only JWT access tokens signed by the realm, from its issuer, unexpired and (strict mode) issued for
+//   this server: `aud` contains RESOURCE (RFC 8707).
+// - Acts for the caller: its own client-credentials token as actor_token plus the caller's token as
+//   subject_token give, by RFC 8693 token exchange, a token whose `act` says calendar-agent acts for the user.
+//
+// Never logs or returns a token.
+
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
+import { requireBearerAuth } from '@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js';
+import { getOAuthProtectedResourceMetadataUrl, mcpAuthMetadataRouter } from '@modelcontextprotocol/sdk/server/auth/router.js';
+import { config } from './lib/config.js';
+import { createKeycloak } from './lib/keycloak.js';
+import { createTokenVerifier } from './lib/verifier.js';
+import { createDelegation, DelegationError } from './lib/delegation.js';
+
+const keycloak = createKeycloak(config);
+const verifier = createTokenVerifier(config, keycloak);
+const { delegatedTokenFor } = createDelegation(config, keycloak);
+
+function log(message, fields = {}) {
+  console.log(JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields }));
+}
+
+/** The MCP server for one request (stateless Streamable HTTP: a fresh server and transport per POST). */
+function buildMcpServer() {
+  const server = new McpServer({ name: 'agent-auth-mcp-calendar', version: '0.1.0' });
+
+  server.registerTool(
+    'delegated_identity',
+    {
+      title: 'Who am I acting for?',
+      description:
+        'Exchanges the caller\'s token for a delegated token of calendar-agent (RFC 8693, with actor_token) and ' +
+        'reports its subject, act chain, scope, audience and expiry, next to the caller token\'s sub, aud and may_act. ' +
+        'Never returns a token.',
+      annotations: { readOnlyHint: true, openWorldHint: false },
+    },
+    async (extra) => {
+      const callerToken = extra.authInfo?.token;
+      if (!callerToken) {
+        return toolError({ error: 'invalid_token', error_description: 'No authenticated caller' });
+      }
+      const caller = extra.authInfo.extra?.claims ?? {};
+      try {
+        const delegated = await delegatedTokenFor(callerToken);
+        const c = delegated.claims;
+        const report = {
+          delegated: {
+            sub: c.sub,
+            act: c.act,
+            scope: c.scope,
+            aud: c.aud,
+            azp: c.azp,
+            exp: c.exp,
+            delegation_host: c.delegation_host,
+            issued_token_type: delegated.issuedTokenType,
+          },
+          caller: { sub: caller.sub, aud: caller.aud, azp: caller.azp, may_act: caller.may_act, scope: caller.scope },
+        };
+        log('delegated_identity ok', { user: c.sub, act: c.act?.client_id, caller_azp: caller.azp });
+        return { content: [{ type: 'text', text: JSON.stringify(report, null, 2) }] };
+      } catch (e) {
+        if (e instanceof DelegationError) {
+          log('delegated_identity refused', { user: caller.sub, step: e.step, status: e.status, error: e.error, error_description: e.description });
+          return toolError({ step: e.step, status: e.status, error: e.error, error_description: e.description });
+        }
+        log('delegated_identity failed', { user: caller.sub, error: String(e?.message ?? e) });
+        return toolError({ error: 'server_error', error_description: String(e?.message ?? e) });
+      }
+    },
+  );
+  return server;
+}
+
+function toolError(body) {
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify(body, null, 2) }] };
+}
+
+async function main() {
+  const resourceUrl = new URL(config.resource);
+  const oauthMetadata = await keycloak.authorizationServerMetadata();
+  const app = createMcpExpressApp({ host: config.host });
+  // One line per request: method, path (no query), status. Never headers or bodies.
+  app.use((req, res, next) => {
+    res.on('finish', () => log('http', { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode }));
+    next();
+  });
+
+  // RFC 9728 at /.well-known/oauth-protected-resource/mcp (plus the realm's RFC 8414 metadata at the root, which
+  // the SDK router always mirrors for clients that look for it there).
+  app.use(
+    mcpAuthMetadataRouter({
+      oauthMetadata,
+      resourceServerUrl: resourceUrl,
+      scopesSupported: config.scopesSupported,
+      resourceName: 'Calendar agent (Keycloak Agent Auth demo)',
+    }),
+  );
+
+  const resourceMetadataUrl = getOAuthProtectedResourceMetadataUrl(resourceUrl);
+  const bearer = requireBearerAuth({
+    verifier,
+    resourceMetadataUrl,
+    // strict: the SDK compares AuthInfo.resource too (the verifier already required aud to contain RESOURCE)
+    expectedResource: config.audienceMode === 'strict' ? resourceUrl : undefined,
+  });
+
+  const mcpPath = resourceUrl.pathname;
+  app.post(mcpPath, bearer, async (req, res) => {
+    const server = buildMcpServer();
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on('close', () => {
+      transport.close();
+      server.close();
+    });
+    try {
+      await server.connect(transport);
+      await transport.handleRequest(req, res, req.body);
+    } catch (e) {
+      log('mcp request failed', { error: String(e?.message ?? e) });
+      if (!res.headersSent) {
+        res.status(500).json({ jsonrpc: '2.0', error: { code: -32603, message: 'Internal server error' }, id: null });
+      }
+    }
+  });
+  // Stateless server: no standalone SSE stream, no sessions to delete.
+  const notAllowed = (req, res) =>
+    res.status(405).set('Allow', 'POST').json({ jsonrpc: '2.0', error: { code: -32000, message: 'Method not allowed.' }, id: null });
+  app.get(mcpPath, bearer, notAllowed);
+  app.delete(mcpPath, bearer, notAllowed);
+
+  app.use((req, res) => res.status(404).json({ error: 'not_found' }));
+
+  const httpServer = app.listen(config.port, config.host, (error) => {
+    if (error) {
+      console.error(`cannot listen on ${config.host}:${config.port}: ${error.message}`);
+      process.exit(1);
+    }
+    log('listening', {
+      url: `http://${config.host}:${config.port}${mcpPath}`,
+      resource: config.resource,
+      resource_metadata: resourceMetadataUrl,
+      authorization_server: oauthMetadata.issuer,
+      audience_mode: config.audienceMode,
+      scopes_supported: config.scopesSupported,
+    });
+  });
+  httpServer.on('error', (error) => {
+    console.error(`cannot listen on ${config.host}:${config.port}: ${error.message}`);
+    process.exit(1);
+  });
+  const stop = () => {
+    log('stopping');
+    httpServer.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((e) => {
+  console.error(`mcp-calendar: ${e?.message ?? e}`);
+  process.exit(1);
+});
