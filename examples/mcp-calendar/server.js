@@ -54,15 +54,21 @@ function buildMcpServer() {
         const report = {
           delegated: {
             sub: c.sub,
-            act: c.act,
-            scope: c.scope,
-            aud: c.aud,
-            azp: c.azp,
+            act: c.act ?? null,
+            scope: c.scope ?? null,
+            aud: c.aud ?? null,
+            azp: c.azp ?? null,
             exp: c.exp,
-            delegation_host: c.delegation_host,
-            issued_token_type: delegated.issuedTokenType,
+            delegation_host: c.delegation_host ?? null,
+            issued_token_type: delegated.issuedTokenType ?? null,
           },
-          caller: { sub: caller.sub, aud: caller.aud, azp: caller.azp, may_act: caller.may_act, scope: caller.scope },
+          caller: {
+            sub: caller.sub,
+            aud: caller.aud ?? null,
+            azp: caller.azp ?? null,
+            may_act: caller.may_act ?? null,
+            scope: caller.scope ?? null,
+          },
         };
         log('delegated_identity ok', { user: c.sub, act: c.act?.client_id, caller_azp: caller.azp });
         return { content: [{ type: 'text', text: JSON.stringify(report, null, 2) }] };
@@ -89,7 +95,13 @@ async function main() {
   const app = createMcpExpressApp({ host: config.host });
   // One line per request: method, path (no query), status. Never headers or bodies.
   app.use((req, res, next) => {
-    res.on('finish', () => log('http', { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode }));
+    res.on('finish', () => {
+      const fields = { method: req.method, path: req.originalUrl.split('?')[0], status: res.statusCode };
+      if (res.statusCode === 401 || res.statusCode === 403) {
+        fields.reason = /error_description="([^"]*)"/.exec(res.get('WWW-Authenticate') ?? '')?.[1];
+      }
+      log('http', fields);
+    });
     next();
   });
 

@@ -1,0 +1,682 @@
+// End-to-end: the official MCP TypeScript SDK client, starting from nothing, against examples/mcp-calendar and
+// Keycloak with the Agent Auth extension.
+//
+//   a. connect -> 401 -> the SDK discovers (RFC 9728, then RFC 8414 / OIDC), does PKCE and sends `resource`
+//   b. headless Chromium: login as alice, the agent consent screen (scope delegation:client:calendar-agent), Allow
+//   c. the SDK's token is for the MCP server only (aud) and names the agent in may_act; the tool exchanges it
+//   d. a token for another resource, and one without resource, get 401 from the MCP server
+//   e. a bad resource is invalid_target at the authorization endpoint (redirect with state and iss) and at the
+//      token endpoint (HTTP 400)
+//   f. one line `MCP-E2E-RESULT {...}` on stdout; exit 1 on the first failed assertion.
+//
+// Never prints a token (nor a code or verifier). Configuration: see the README next to this file.
+
+import { createServer } from 'node:http';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import * as oidc from 'openid-client';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const cfg = {
+  keycloakUrl: (env.KEYCLOAK_URL || 'http://localhost:8080').replace(/\/+$/, ''),
+  realm: env.REALM || 'agents-demo',
+  mcpUrl: env.MCP_URL || 'http://localhost:3000/mcp',
+  agent: env.AGENT || 'calendar-agent',
+  agentName: env.AGENT_NAME || 'Calendar Agent',
+  clientId: env.MCP_CLIENT_ID || 'mcp-client',
+  username: env.E2E_USERNAME || 'alice',
+  password: env.E2E_PASSWORD || 'alice',
+  adminUser: env.ADMIN_USER || 'admin',
+  adminPassword: env.ADMIN_PASSWORD || 'admin',
+  otherResource: env.OTHER_RESOURCE || 'http://localhost:3001/mcp',
+  otherResourceClient: env.OTHER_RESOURCE_CLIENT || 'other-resource-server',
+  unknownResource: env.UNKNOWN_RESOURCE || 'http://localhost:9999/unknown',
+  chromium: env.CHROMIUM || '/usr/bin/chromium',
+  screenshots: path.resolve(env.SCREENSHOT_DIR || path.join(here, '..', '..', '..', 'target', 'screenshots')),
+  timeoutMs: Number.parseInt(env.E2E_STEP_TIMEOUT_MS || '30000', 10),
+};
+cfg.issuer = `${cfg.keycloakUrl}/realms/${cfg.realm}`;
+const delegationScope = `delegation:client:${cfg.agent}`;
+const TOOL = 'delegated_identity';
+// Interim mode while Keycloak cannot yet consent by scope: E2E_DELEGATION=admin-grant skips the scope, consent
+// screen and may_act checks and creates alice's delegation grant through the admin API instead.
+const adminGrantMode = env.E2E_DELEGATION === 'admin-grant';
+
+// ---------------------------------------------------------------------------------------------------------------
+// reporting
+
+const t0 = Date.now();
+const summary = { ok: false, mode: env.E2E_DELEGATION === 'admin-grant' ? 'admin-grant' : 'consent', steps: {} };
+let currentStep = 'setup';
+
+class AssertionFailed extends Error {}
+
+function assert(condition, message) {
+  if (!condition) throw new AssertionFailed(message);
+}
+
+function assertEq(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  assert(a === e, `${what}: expected ${e}, got ${a}`);
+}
+
+async function step(name, fn) {
+  currentStep = name;
+  const start = Date.now();
+  log(`-- ${name}`);
+  const result = await fn();
+  summary.steps[name] = Date.now() - start;
+  return result;
+}
+
+function log(line) {
+  // stderr: progress for humans; stdout carries only the result line
+  process.stderr.write(`[mcp-e2e] ${line}\n`);
+}
+
+/** Claims of a JWT, for assertions only (the MCP server and Keycloak verified it). */
+function claims(jwt) {
+  assert(typeof jwt === 'string' && jwt.split('.').length === 3, 'expected a JWT');
+  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
+}
+
+function audList(aud) {
+  if (aud === undefined || aud === null) return [];
+  return Array.isArray(aud) ? aud : [aud];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP helpers (Keycloak admin API, raw requests)
+
+async function json(res) {
+  const text = await res.text();
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return { raw: text.slice(0, 200) };
+  }
+}
+
+async function adminToken() {
+  const res = await fetch(`${cfg.keycloakUrl}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'password',
+      client_id: 'admin-cli',
+      username: cfg.adminUser,
+      password: cfg.adminPassword,
+    }),
+  });
+  const body = await json(res);
+  assert(res.ok && body.access_token, `admin token (master realm, admin-cli): HTTP ${res.status} ${body.error ?? ''} ${body.error_description ?? ''}`);
+  return body.access_token;
+}
+
+async function admin(method, p, token, body) {
+  const res = await fetch(`${cfg.keycloakUrl}/admin/realms/${cfg.realm}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: await json(res), location: res.headers.get('location') };
+}
+
+/** Revokes the test user's active grants to cfg.agent through cfg.clientId; returns how many. */
+async function revokeEarlierGrants(token) {
+  const users = await admin('GET', `/users?username=${encodeURIComponent(cfg.username)}&exact=true`, token);
+  assert(users.status === 200 && users.body.length === 1, `admin: find user ${cfg.username}: HTTP ${users.status}`);
+  const userId = users.body[0].id;
+  const grants = await admin('GET', `/agent-auth/users/${userId}/delegations`, token);
+  assert(grants.status === 200, `admin: list ${cfg.username}'s delegation grants: HTTP ${grants.status}`);
+  let n = 0;
+  for (const g of grants.body.filter((g) => g.agent === cfg.agent && g.host === cfg.clientId && g.active !== false)) {
+    const del = await admin('DELETE', `/agent-auth/users/${userId}/delegations/${g.id}`, token);
+    assert(del.status === 204, `admin: revoke grant ${g.id}: HTTP ${del.status}`);
+    n++;
+  }
+  return n;
+}
+
+/** Creates (or brings back to the expected shape) a resource-server client for cfg.otherResource. */
+async function ensureOtherResourceServer(token) {
+  const rep = {
+    clientId: cfg.otherResourceClient,
+    name: 'Other resource server (MCP E2E)',
+    description: 'Another MCP server: tokens for it must not be accepted by calendar-agent.',
+    enabled: true,
+    protocol: 'openid-connect',
+    publicClient: false,
+    bearerOnly: false,
+    standardFlowEnabled: false,
+    directAccessGrantsEnabled: false,
+    serviceAccountsEnabled: false,
+    attributes: {
+      'agent_auth.resource_uris': cfg.otherResource,
+      'agent_auth.resource_clients': `${cfg.clientId} agent-host`,
+    },
+  };
+  const found = await admin('GET', `/clients?clientId=${encodeURIComponent(cfg.otherResourceClient)}`, token);
+  assert(found.status === 200, `admin: list clients: HTTP ${found.status}`);
+  if (found.body.length === 0) {
+    const created = await admin('POST', '/clients', token, rep);
+    assert(created.status === 201, `admin: create ${cfg.otherResourceClient}: HTTP ${created.status} ${JSON.stringify(created.body)}`);
+    return 'created';
+  }
+  const existing = found.body[0];
+  const updated = await admin('PUT', `/clients/${existing.id}`, token, {
+    ...existing,
+    attributes: { ...(existing.attributes ?? {}), ...rep.attributes },
+  });
+  assert(updated.status === 204, `admin: update ${cfg.otherResourceClient}: HTTP ${updated.status} ${JSON.stringify(updated.body)}`);
+  return 'updated';
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the redirect target: a loopback listener (RFC 8252 7.3); Keycloak matches http://127.0.0.1/* on any port
+
+function startCallbackServer() {
+  const waiters = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, `http://${req.headers.host}`);
+    if (url.pathname !== '/callback') {
+      res.writeHead(404).end();
+      return;
+    }
+    const error = url.searchParams.get('error');
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html><head><title>MCP client: authorization ${error ? 'failed' : 'complete'}</title>
+<style>body{font-family:sans-serif;margin:3em;color:#222}h1{font-size:1.4em}code{background:#eee;padding:2px 4px}</style></head>
+<body><h1>MCP client (${cfg.clientId}): authorization ${error ? 'failed' : 'complete'}</h1>
+<p>${error ? `Error <code>${escapeHtml(error)}</code>` : 'An authorization code came back to the loopback redirect URI.'}
+ Issuer: <code>${escapeHtml(url.searchParams.get('iss') ?? '(none)')}</code></p>
+<p>The MCP client now redeems the code with its PKCE verifier and <code>resource=${escapeHtml(cfg.mcpUrl)}</code>.
+You may close this window.</p></body></html>`);
+    const w = waiters.shift();
+    if (w) w(url);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      resolve({
+        redirectUri: `http://127.0.0.1:${port}/callback`,
+        next: () => new Promise((r) => waiters.push(r)),
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+function resultPage(tools, report) {
+  const act = report.delegated?.act ?? {};
+  return `<!doctype html><html><head><title>MCP tool result</title>
+<style>body{font-family:sans-serif;margin:2.5em;color:#222}h1{font-size:1.4em}h2{font-size:1.1em;margin-top:1.5em}
+pre{background:#f4f4f4;padding:1em;border:1px solid #ddd;font-size:13px}td{padding:2px 12px 2px 0}</style></head><body>
+<h1>MCP client &rarr; ${escapeHtml(cfg.mcpUrl)}: tools/call ${escapeHtml(TOOL)}</h1>
+<table><tr><td>tools/list</td><td><code>${escapeHtml(tools.join(', '))}</code></td></tr>
+<tr><td>user (sub)</td><td><code>${escapeHtml(report.delegated?.sub)}</code> (${escapeHtml(cfg.username)})</td></tr>
+<tr><td>acting agent (act.client_id)</td><td><code>${escapeHtml(act.client_id)}</code></td></tr>
+<tr><td>caller token may_act</td><td><code>${escapeHtml(JSON.stringify(report.caller?.may_act ?? null))}</code></td></tr></table>
+<h2>Tool output (JSON text)</h2><pre>${escapeHtml(JSON.stringify(report, null, 2))}</pre></body></html>`;
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function withTimeout(promise, what) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new AssertionFailed(`timed out after ${cfg.timeoutMs} ms: ${what}`)), cfg.timeoutMs);
+    }),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// the MCP client's OAuth side: a pre-registered public client (no DCR), everything in memory
+
+class InMemoryOAuthProvider {
+  constructor(redirectUri) {
+    this._redirectUri = redirectUri;
+    this._client = { client_id: cfg.clientId };
+    this._tokens = undefined;
+    this._verifier = undefined;
+    this._discovery = undefined;
+    this.lastState = undefined;
+    this.authorizationUrl = undefined;
+  }
+  get redirectUrl() {
+    return this._redirectUri;
+  }
+  get clientMetadata() {
+    return {
+      client_name: 'Agent Auth MCP E2E',
+      redirect_uris: [this._redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  state() {
+    this.lastState = randomBytes(16).toString('base64url');
+    return this.lastState;
+  }
+  clientInformation() {
+    return this._client;
+  }
+  saveClientInformation(info) {
+    this._client = info;
+  }
+  tokens() {
+    return this._tokens;
+  }
+  saveTokens(tokens) {
+    this._tokens = tokens;
+  }
+  redirectToAuthorization(url) {
+    this.authorizationUrl = new URL(url);
+  }
+  saveCodeVerifier(v) {
+    this._verifier = v;
+  }
+  codeVerifier() {
+    if (!this._verifier) throw new Error('no PKCE code verifier saved');
+    return this._verifier;
+  }
+  saveDiscoveryState(state) {
+    this._discovery = state;
+  }
+  discoveryState() {
+    return this._discovery;
+  }
+}
+
+/** fetch that records what the SDK asks for: method, URL without query, status, and token-request parameter names. */
+function recordingFetch(trail) {
+  return async (input, init) => {
+    const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+    const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+    const entry = { method, url: `${url.origin}${url.pathname}` };
+    if (init?.body instanceof URLSearchParams) {
+      const p = init.body;
+      entry.form = {
+        grant_type: p.get('grant_type'),
+        client_id: p.get('client_id'),
+        resource: p.getAll('resource'),
+        scope: p.get('scope'),
+        has_code: p.has('code'),
+        has_code_verifier: p.has('code_verifier'),
+        has_client_secret: p.has('client_secret'),
+      };
+    }
+    const res = await fetch(input, init);
+    entry.status = res.status;
+    trail.push(entry);
+    return res;
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// browser
+
+async function launchBrowser() {
+  const userDataDir = await mkdtemp(path.join(tmpdir(), 'mcp-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: cfg.chromium,
+    headless: true,
+    viewport: { width: 1100, height: 860 },
+    locale: 'en-US',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  context.setDefaultTimeout(cfg.timeoutMs);
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => {});
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function shot(page, name) {
+  const file = path.join(cfg.screenshots, `mcp-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  summary.screenshots = [...(summary.screenshots ?? []), file];
+  log(`screenshot ${file}`);
+  return file;
+}
+
+/** Navigates to an authorization URL in an already signed-in browser and returns the callback URL. */
+async function browserCodeFlow(page, callback, authUrl, what) {
+  const came = callback.next();
+  await page.goto(authUrl.href);
+  const url = await withTimeout(came, `${what}: redirect back to the loopback callback`);
+  return url;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  await mkdir(cfg.screenshots, { recursive: true });
+  const callback = await startCallbackServer();
+  let browser;
+  try {
+    // ---- preflight
+    const as = await step('preflight', async () => {
+      const prmUrl = new URL(`/.well-known/oauth-protected-resource${new URL(cfg.mcpUrl).pathname}`, cfg.mcpUrl);
+      const prmRes = await fetch(prmUrl).catch((e) => assert(false, `MCP server not reachable at ${prmUrl}: ${e.cause?.code ?? e.message}`));
+      assert(prmRes.ok, `${prmUrl}: HTTP ${prmRes.status}`);
+      const prm = await prmRes.json();
+      assertEq(prm.resource, cfg.mcpUrl, 'protected resource metadata: resource');
+      assertEq(prm.authorization_servers, [cfg.issuer], 'protected resource metadata: authorization_servers');
+      assert(adminGrantMode || prm.scopes_supported?.includes(delegationScope), `protected resource metadata: scopes_supported ${JSON.stringify(prm.scopes_supported)} lacks ${delegationScope}`);
+      summary.protectedResourceMetadata = prm;
+      // start from nothing: no earlier grant from the user to the agent through this client (it would skip the
+      // consent screen, as Keycloak's remembered consent does)
+      if (!adminGrantMode) summary.revokedEarlierGrants = await revokeEarlierGrants(await adminToken());
+      const config = await oidc.discovery(new URL(cfg.issuer), cfg.clientId, undefined, oidc.None(), {
+        execute: [oidc.allowInsecureRequests],
+      });
+      return config;
+    });
+    const asMeta = as.serverMetadata();
+
+    // ---- a. connect -> 401 -> discovery, PKCE, resource
+    const provider = new InMemoryOAuthProvider(callback.redirectUri);
+    const trail = [];
+    const sdkFetch = recordingFetch(trail);
+    const transport1 = new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch });
+    const client1 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
+    const authUrl = await step('a_connect_401_discovery', async () => {
+      let err;
+      try {
+        await client1.connect(transport1);
+      } catch (e) {
+        err = e;
+      }
+      assert(err instanceof UnauthorizedError, `first connect: expected UnauthorizedError (401 then a redirect to log in), got ${err ? `${err.name}: ${err.message}` : 'success'}`);
+      await client1.close().catch(() => {});
+      const first = trail[0];
+      assert(first && first.method === 'POST' && first.url === cfg.mcpUrl && first.status === 401, `first request: expected POST ${cfg.mcpUrl} -> 401, got ${JSON.stringify(first)}`);
+      const prmIndex = trail.findIndex((e) => e.url.includes('/.well-known/oauth-protected-resource') && e.status === 200);
+      const asIndex = trail.findIndex((e) => /\/\.well-known\/(oauth-authorization-server|openid-configuration)/.test(e.url) && e.status === 200);
+      assert(prmIndex > 0, `the SDK did not read the protected resource metadata (RFC 9728): ${JSON.stringify(trail)}`);
+      assert(asIndex > prmIndex, `the SDK did not read the authorization server metadata (RFC 8414/OIDC) after RFC 9728: ${JSON.stringify(trail)}`);
+      assert(trail.every((e) => !/\/register$/.test(e.url)), 'the SDK tried dynamic client registration');
+      summary.discovery = trail.map((e) => `${e.method} ${e.url} ${e.status}`);
+      const u = provider.authorizationUrl;
+      assert(u, 'the SDK did not produce an authorization URL');
+      const p = u.searchParams;
+      assertEq(`${u.origin}${u.pathname}`, asMeta.authorization_endpoint, 'authorization URL endpoint');
+      assertEq(p.get('client_id'), cfg.clientId, 'authorization URL client_id');
+      assertEq(p.get('response_type'), 'code', 'authorization URL response_type');
+      assertEq(p.getAll('resource'), [cfg.mcpUrl], 'authorization URL resource');
+      assertEq(p.get('code_challenge_method'), 'S256', 'authorization URL code_challenge_method');
+      assert(/^[A-Za-z0-9_-]{43}$/.test(p.get('code_challenge') ?? ''), 'authorization URL code_challenge is not an S256 challenge');
+      assertEq(p.get('redirect_uri'), callback.redirectUri, 'authorization URL redirect_uri');
+      assertEq(p.get('state'), provider.lastState, 'authorization URL state');
+      const scope = (p.get('scope') ?? '').split(' ');
+      assert(adminGrantMode || scope.includes(delegationScope), `authorization URL scope "${p.get('scope')}" lacks ${delegationScope}`);
+      summary.authorizationRequest = {
+        endpoint: `${u.origin}${u.pathname}`,
+        resource: p.get('resource'),
+        code_challenge_method: p.get('code_challenge_method'),
+        scope: p.get('scope'),
+        redirect_uri: p.get('redirect_uri'),
+      };
+      return u;
+    });
+
+    // ---- b. browser: login, agent consent, Allow
+    let page;
+    const code = await step('b_login_consent_allow', async () => {
+      browser = await launchBrowser();
+      page = await browser.context.newPage();
+      const came = callback.next();
+      await page.goto(authUrl.href);
+      await page.locator('#username').waitFor();
+      await shot(page, 'login');
+      await page.fill('#username', cfg.username);
+      await page.fill('#password', cfg.password);
+      await page.click('#kc-login');
+      const consentOrBack = await withTimeout(
+        Promise.race([
+          page.locator('#kc-agent-consent-form').waitFor().then(() => 'consent'),
+          came.then(() => 'callback'),
+          page.locator('#input-error, .kc-feedback-text, .pf-m-danger, #kc-error-message').first().waitFor().then(() => 'error'),
+        ]),
+        'the agent consent screen after login',
+      );
+      if (adminGrantMode && consentOrBack === 'callback') {
+        summary.consent = { skipped: 'E2E_DELEGATION=admin-grant' };
+        return finishBrowser(await came);
+      }
+      if (consentOrBack === 'callback') {
+        await page.waitForLoadState('load');
+        await shot(page, 'unexpected');
+        assert(false, 'after login: the browser went straight back to the client, no agent consent screen was shown');
+      }
+      if (consentOrBack !== 'consent') {
+        const text = (await page.locator('body').innerText().catch(() => '')).replace(/\s+/g, ' ').slice(0, 300);
+        await shot(page, 'unexpected');
+        assert(false, `after login: expected the agent consent screen (#kc-agent-consent-form), got ${consentOrBack}: ${text}`);
+      }
+      const title = await page.locator('#agent-consent-title').innerText();
+      assert(title.includes(cfg.agentName), `consent title "${title}" does not name ${cfg.agentName}`);
+      summary.consent = { title: title.replace(/\s+/g, ' ').trim() };
+      await shot(page, 'consent');
+      await page.click('#kc-agent-allow');
+      return finishBrowser(await withTimeout(came, 'the redirect back to the loopback callback after Allow'));
+    });
+    async function finishBrowser(url) {
+      await page.waitForLoadState('load');
+      await shot(page, 'callback');
+      const q = url.searchParams;
+      assert(!q.get('error'), `authorization response: error=${q.get('error')} ${q.get('error_description') ?? ''}`);
+      assertEq(q.get('state'), provider.lastState, 'authorization response state');
+      assertEq(q.get('iss'), cfg.issuer, 'authorization response iss (RFC 9207)');
+      assert(q.get('code'), 'authorization response has no code');
+      return q.get('code');
+    }
+
+    // ---- finishAuth, connect again
+    const client2 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
+    await step('b_finish_auth_connect', async () => {
+      const before = trail.length;
+      await transport1.finishAuth(code);
+      const tokenReq = trail.slice(before).find((e) => e.url === asMeta.token_endpoint);
+      assert(tokenReq, 'finishAuth did not call the token endpoint');
+      assertEq(tokenReq.status, 200, 'token endpoint status for the code');
+      assertEq(tokenReq.form?.grant_type, 'authorization_code', 'token request grant_type');
+      assertEq(tokenReq.form?.resource, [cfg.mcpUrl], 'token request resource');
+      assert(tokenReq.form?.has_code_verifier, 'token request has no code_verifier');
+      assert(!tokenReq.form?.has_client_secret, 'a public client sent a client_secret');
+      summary.tokenRequest = tokenReq.form;
+      const transport2 = new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch });
+      await client2.connect(transport2);
+    });
+
+    // ---- c. the token, the tool
+    const sdkTokens = provider.tokens();
+    const caller = claims(sdkTokens.access_token);
+    await step('c_token_and_tool', async () => {
+      assertEq(audList(caller.aud), [cfg.mcpUrl], 'SDK access token aud');
+      assertEq(caller.azp, cfg.clientId, 'SDK access token azp');
+      assertEq(caller.iss, cfg.issuer, 'SDK access token iss');
+      if (!adminGrantMode) {
+        assert(caller.may_act && typeof caller.may_act === 'object', `SDK access token has no may_act (scope ${caller.scope})`);
+        assertEq(caller.may_act.client_id, cfg.agent, 'SDK access token may_act.client_id');
+      } else {
+        const adm = await adminToken();
+        const created = await admin('POST', `/agent-auth/users/${encodeURIComponent(caller.sub)}/delegations`, adm, { agent: cfg.agent, host: cfg.clientId });
+        assertEq(created.status, 201, `admin-grant mode: create ${cfg.username}'s grant to ${cfg.agent} via ${cfg.clientId} (${JSON.stringify(created.body)})`);
+        summary.adminGrant = { id: created.body.id, scopes: created.body.scopes };
+      }
+      assert(!caller.act, 'SDK access token carries act');
+      summary.token = { aud: caller.aud, azp: caller.azp, may_act: caller.may_act, scope: caller.scope, has_refresh_token: Boolean(sdkTokens.refresh_token) };
+
+      const tools = await client2.listTools();
+      const names = tools.tools.map((t) => t.name);
+      assert(names.includes(TOOL), `listTools: ${JSON.stringify(names)} lacks ${TOOL}`);
+      const result = await client2.callTool({ name: TOOL, arguments: {} });
+      const text = result.content?.find((c) => c.type === 'text')?.text ?? '';
+      assert(!result.isError, `callTool ${TOOL} failed: ${text}`);
+      assert(!/eyJ[A-Za-z0-9_-]{8,}\.eyJ/.test(text), 'the tool output contains a token');
+      const report = JSON.parse(text);
+      assertEq(report.delegated?.act?.client_id, cfg.agent, 'delegated token act.client_id');
+      assertEq(report.delegated?.sub, caller.sub, 'delegated token sub (the caller)');
+      assertEq(report.caller?.sub, caller.sub, 'tool report caller.sub');
+      if (!adminGrantMode) assertEq(report.caller?.may_act?.client_id, cfg.agent, 'tool report caller.may_act.client_id');
+      assert(!report.delegated?.may_act, 'delegated token carries may_act');
+      summary.tools = names;
+      summary.tool = { name: TOOL, delegated: report.delegated, caller: report.caller, sub_matches: report.delegated.sub === caller.sub };
+      await client2.close();
+      // what the MCP client got back, rendered for the result screenshot (claims only, never a token)
+      await page.setContent(resultPage(names, report));
+      await shot(page, 'result');
+    });
+
+    // ---- d. tokens for another resource, or for no resource, are refused by the MCP server
+    await step('d_other_resource_rejected', async () => {
+      const adm = await adminToken();
+      summary.otherResourceClient = await ensureOtherResourceServer(adm);
+      const out = {};
+      for (const [name, resource] of [['otherResource', cfg.otherResource], ['noResource', undefined]]) {
+        const verifier = oidc.randomPKCECodeVerifier();
+        const state = oidc.randomState();
+        const params = {
+          redirect_uri: callback.redirectUri,
+          scope: 'openid',
+          code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+          code_challenge_method: 'S256',
+          state,
+        };
+        if (resource) params.resource = resource;
+        // same browser: alice's SSO session answers at once, no login or consent screen
+        const back = await browserCodeFlow(page, callback, oidc.buildAuthorizationUrl(as, params), `${name} code flow`);
+        assert(!back.searchParams.get('error'), `${name}: authorization error ${back.searchParams.get('error')} ${back.searchParams.get('error_description') ?? ''}`);
+        const tokens = await oidc.authorizationCodeGrant(as, back, { pkceCodeVerifier: verifier, expectedState: state }, resource ? { resource } : undefined);
+        const c = claims(tokens.access_token);
+        if (resource) assertEq(audList(c.aud), [resource], `${name} token aud`);
+        else assert(!audList(c.aud).includes(cfg.mcpUrl), `${name} token aud ${JSON.stringify(c.aud)} contains ${cfg.mcpUrl}`);
+        const res = await fetch(cfg.mcpUrl, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${tokens.access_token}`,
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+          body: JSON.stringify({
+            jsonrpc: '2.0',
+            id: 1,
+            method: 'initialize',
+            params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'e2e-raw', version: '0' } },
+          }),
+        });
+        const www = res.headers.get('www-authenticate') ?? '';
+        const body = await json(res);
+        assertEq(res.status, 401, `MCP server status for a ${name} token (aud ${JSON.stringify(c.aud)})`);
+        assert(/error="invalid_token"/.test(www), `${name}: WWW-Authenticate lacks error="invalid_token": ${www}`);
+        assert(www.includes('resource_metadata="'), `${name}: WWW-Authenticate lacks resource_metadata: ${www}`);
+        assertEq(body.error, 'invalid_token', `${name}: response body error`);
+        out[name] = { aud: c.aud ?? null, status: res.status, error: body.error, error_description: body.error_description };
+      }
+      summary.rejected = out;
+    });
+
+    // ---- e. invalid_target: authorization endpoint (redirect, not followed) and token endpoint (HTTP 400)
+    await step('e_invalid_target', async () => {
+      const verifier = oidc.randomPKCECodeVerifier();
+      const state = oidc.randomState();
+      const url = oidc.buildAuthorizationUrl(as, {
+        redirect_uri: callback.redirectUri,
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: 'S256',
+        state,
+        resource: cfg.unknownResource,
+      });
+      const res = await fetch(url, { redirect: 'manual' });
+      assert(res.status === 302 || res.status === 303, `authorization endpoint with resource=${cfg.unknownResource}: expected a redirect, got HTTP ${res.status}`);
+      const location = new URL(res.headers.get('location'));
+      assertEq(`${location.origin}${location.pathname}`, callback.redirectUri, 'invalid_target redirect target');
+      const q = location.searchParams;
+      assertEq(q.get('error'), 'invalid_target', 'authorization endpoint error');
+      assertEq(q.get('state'), state, 'invalid_target redirect state');
+      assertEq(q.get('iss'), cfg.issuer, 'invalid_target redirect iss');
+      assert(!q.get('code'), 'invalid_target redirect carries a code');
+      // the certified client library reads it as a well-formed error response (state and iss checked)
+      let libErr;
+      try {
+        await oidc.authorizationCodeGrant(as, location, { pkceCodeVerifier: verifier, expectedState: state });
+      } catch (e) {
+        libErr = e;
+      }
+      assert(libErr instanceof oidc.AuthorizationResponseError, `openid-client: expected AuthorizationResponseError, got ${libErr ? `${libErr.name}: ${libErr.message}` : 'success'}`);
+      assertEq(libErr.error, 'invalid_target', 'openid-client AuthorizationResponseError.error');
+
+      // token endpoint: refresh the SDK's grant (authorised for the MCP server only) asking for another resource
+      assert(sdkTokens.refresh_token, 'the SDK got no refresh token');
+      let tokErr;
+      try {
+        await oidc.refreshTokenGrant(as, sdkTokens.refresh_token, { resource: cfg.otherResource });
+      } catch (e) {
+        tokErr = e;
+      }
+      assert(tokErr instanceof oidc.ResponseBodyError, `refresh with resource=${cfg.otherResource}: expected an OAuth error, got ${tokErr ? `${tokErr.name}: ${tokErr.message}` : 'success'}`);
+      assertEq(tokErr.status, 400, 'refresh with a resource the grant did not authorise: HTTP status');
+      assertEq(tokErr.error, 'invalid_target', 'refresh with a resource the grant did not authorise: error');
+      summary.invalidTarget = {
+        authorize: { resource: cfg.unknownResource, status: res.status, error: q.get('error'), error_description: q.get('error_description'), state_ok: q.get('state') === state, iss: q.get('iss') },
+        token: { grant_type: 'refresh_token', resource: cfg.otherResource, status: tokErr.status, error: tokErr.error, error_description: tokErr.error_description },
+      };
+    });
+
+    summary.ok = true;
+  } finally {
+    if (browser) await browser.close();
+    await callback.close();
+  }
+}
+
+/** The one result line; anything shaped like a JWT is masked (belt and braces: nothing above stores one). */
+function printSummary() {
+  const line = JSON.stringify(summary).replace(/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*)?/g, '[token]');
+  process.stdout.write(`MCP-E2E-RESULT ${line}\n`);
+}
+
+try {
+  await main();
+  summary.durationMs = Date.now() - t0;
+  printSummary();
+  process.exit(0);
+} catch (e) {
+  summary.ok = false;
+  summary.failedStep = currentStep;
+  summary.failure = e instanceof AssertionFailed ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
+  if (e instanceof oidc.ResponseBodyError) summary.failure += ` (HTTP ${e.status} ${e.error}: ${e.error_description ?? ''})`;
+  summary.durationMs = Date.now() - t0;
+  log(`FAILED in ${currentStep}: ${summary.failure}`);
+  if (!(e instanceof AssertionFailed) && e?.stack) log(e.stack.split('\n').slice(1, 6).join('\n'));
+  printSummary();
+  process.exit(1);
+}
