@@ -1,0 +1,298 @@
+package org.agentauth.keycloak.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.agentauth.keycloak.it.support.KeycloakServer;
+import org.agentauth.keycloak.it.support.KeycloakServerExtension;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * MCP end to end with the official MCP TypeScript SDK: starts {@code examples/mcp-calendar} (the agent
+ * calendar-agent as an MCP server on http://localhost:3000/mcp, strict audience) against this Keycloak and runs
+ * {@code src/test/mcp/e2e.js}: SDK discovery, PKCE and {@code resource}, alice's login and the agent consent screen
+ * in headless Chromium (Playwright), the SDK's token bound to the MCP server with {@code may_act}, the tool's token
+ * exchange ({@code act}), 401 for tokens meant for another resource or none, and {@code invalid_target}.
+ * Needs Node.js 20+ and npm (installs the pinned packages with {@code npm ci}); output in target/mcp/.
+ */
+@Order(40)
+@ExtendWith(KeycloakServerExtension.class)
+class McpClientIT {
+
+    private static final int MCP_PORT = 3000;
+    private static final String MCP_URL = "http://localhost:" + MCP_PORT + "/mcp";
+    private static final String RESULT_PREFIX = "MCP-E2E-RESULT ";
+    private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}");
+    private static final Duration NPM_TIMEOUT = Duration.ofMinutes(Long.getLong("agentauth.npmTimeoutMinutes", 10));
+    private static final Duration E2E_TIMEOUT = Duration.ofMinutes(5);
+
+    private final KeycloakServer server;
+    private final Path repo;
+    private final Path out;
+
+    McpClientIT(KeycloakServer server) throws IOException {
+        this.server = server;
+        this.repo = Path.of(required("agentauth.realmExports")).toAbsolutePath().normalize().getParent();
+        this.out = Files.createDirectories(Path.of(required("agentauth.targetDir")).resolve("mcp"));
+    }
+
+    @Test
+    void mcpSdkClientConsentsAndTheServerActsForTheUser() throws Exception {
+        Path example = repo.resolve("examples/mcp-calendar");
+        Path e2e = repo.resolve("integration-tests/src/test/mcp");
+        requireNode();
+        npmCi(example, out.resolve("npm-ci-mcp-calendar.log"));
+        npmCi(e2e, out.resolve("npm-ci-e2e.log"));
+        assertPortFree(MCP_PORT);
+
+        Path serverLog = out.resolve("mcp-server.log");
+        ProcessBuilder spb = new ProcessBuilder("node", "server.js").directory(example.toFile())
+                .redirectErrorStream(true).redirectOutput(serverLog.toFile());
+        Map<String, String> senv = spb.environment();
+        clearOverrides(senv);
+        senv.put("KEYCLOAK_URL", server.baseUrl());
+        senv.put("REALM", "agents-demo");
+        senv.put("PORT", String.valueOf(MCP_PORT));
+        senv.put("RESOURCE", MCP_URL);
+        senv.put("AUDIENCE_MODE", "strict");
+        System.out.println("[mcp] starting examples/mcp-calendar on " + MCP_URL + " (log: " + serverLog + ")");
+        Process mcp = spb.start();
+        try {
+            waitForMcpServer(mcp, serverLog);
+            JsonNode result = runE2e(e2e);
+            assertSummary(result);
+        } finally {
+            stop(mcp);
+        }
+        String log = Files.readString(serverLog, StandardCharsets.UTF_8);
+        assertTrue(!JWT.matcher(log).find(), "a token-shaped string in " + serverLog);
+        assertTrue(log.contains("\"msg\":\"delegated_identity ok\""), "the MCP server logged the delegated call: " + serverLog);
+    }
+
+    private JsonNode runE2e(Path dir) throws IOException, InterruptedException {
+        Path log = out.resolve("e2e.log");
+        ProcessBuilder pb = new ProcessBuilder("node", "e2e.js").directory(dir.toFile()).redirectErrorStream(true);
+        Map<String, String> env = pb.environment();
+        clearOverrides(env);
+        env.put("KEYCLOAK_URL", server.baseUrl());
+        env.put("REALM", "agents-demo");
+        env.put("MCP_URL", MCP_URL);
+        env.put("SCREENSHOT_DIR", Path.of(required("agentauth.targetDir")).resolve("screenshots").toString());
+        env.put("CHROMIUM", System.getProperty("agentauth.chromium", "/usr/bin/chromium"));
+        System.out.println("[mcp] running integration-tests/src/test/mcp/e2e.js (log: " + log + ")");
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        String resultLine = null;
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                PrintWriter w = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8))) {
+            Thread watchdog = new Thread(() -> {
+                try {
+                    if (!p.waitFor(E2E_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+                        System.out.println("[mcp-e2e] timed out after " + E2E_TIMEOUT + ": killing it");
+                        p.descendants().forEach(ProcessHandle::destroyForcibly);
+                        p.destroyForcibly();
+                    }
+                } catch (InterruptedException ignored) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "mcp-e2e-watchdog");
+            watchdog.setDaemon(true);
+            watchdog.start();
+            String line;
+            while ((line = r.readLine()) != null) {
+                w.println(line);
+                System.out.println(line.startsWith("[mcp-e2e]") ? line : "[mcp-e2e] " + line);
+                if (line.startsWith(RESULT_PREFIX)) {
+                    resultLine = line.substring(RESULT_PREFIX.length());
+                }
+            }
+        }
+        int exit = p.waitFor();
+        System.out.printf("[mcp] e2e.js exited %d after %.1f s%n", exit, (System.nanoTime() - t0) / 1e9);
+        assertNotNull(resultLine, "e2e.js printed no " + RESULT_PREFIX.trim() + " line (exit " + exit + "); see " + log);
+        JsonNode result = new ObjectMapper().readTree(resultLine);
+        assertEquals(0, exit, "e2e.js failed in step " + result.path("failedStep").asText() + ": "
+                + result.path("failure").asText() + " (see " + log + ")");
+        return result;
+    }
+
+    private void assertSummary(JsonNode r) {
+        assertTrue(r.path("ok").asBoolean(), r.toString());
+        assertEquals("consent", r.path("mode").asText(), "the run went through the agent consent screen");
+        // a. discovery, PKCE, resource
+        JsonNode authz = r.path("authorizationRequest");
+        assertEquals(MCP_URL, authz.path("resource").asText());
+        assertEquals("S256", authz.path("code_challenge_method").asText());
+        assertTrue(List.of(authz.path("scope").asText().split(" ")).contains("delegation:client:calendar-agent"), authz.toString());
+        assertTrue(r.path("discovery").toString().contains("/.well-known/oauth-protected-resource/mcp 200"), r.path("discovery").toString());
+        assertEquals(MCP_URL, r.path("tokenRequest").path("resource").path(0).asText());
+        // b. the agent consent screen
+        assertTrue(r.path("consent").path("title").asText().contains("Calendar Agent"), r.path("consent").toString());
+        // c. the SDK's token and the tool
+        JsonNode token = r.path("token");
+        assertEquals(List.of(MCP_URL), strings(token.path("aud")), "the SDK's access token is for the MCP server only");
+        assertEquals("calendar-agent", token.path("may_act").path("client_id").asText(), token.toString());
+        JsonNode delegated = r.path("tool").path("delegated");
+        assertEquals("calendar-agent", delegated.path("act").path("client_id").asText(), delegated.toString());
+        assertEquals(r.path("tool").path("caller").path("sub").asText(), delegated.path("sub").asText(), "delegated sub = caller");
+        // d. other audiences refused by the MCP server
+        assertEquals(401, r.path("rejected").path("otherResource").path("status").asInt(), r.path("rejected").toString());
+        assertEquals(List.of("http://localhost:3001/mcp"), strings(r.path("rejected").path("otherResource").path("aud")));
+        assertEquals(401, r.path("rejected").path("noResource").path("status").asInt(), r.path("rejected").toString());
+        // e. invalid_target
+        JsonNode it = r.path("invalidTarget");
+        assertEquals("invalid_target", it.path("authorize").path("error").asText(), it.toString());
+        assertTrue(it.path("authorize").path("state_ok").asBoolean(), it.toString());
+        assertEquals(server.realmUrl("agents-demo"), it.path("authorize").path("iss").asText());
+        assertEquals(400, it.path("token").path("status").asInt(), it.toString());
+        assertEquals("invalid_target", it.path("token").path("error").asText(), it.toString());
+        System.out.println("[mcp] screenshots: " + r.path("screenshots"));
+    }
+
+    // ---- processes
+
+    private static void requireNode() throws InterruptedException {
+        String node = version("node");
+        String npm = version("npm");
+        if (node == null || npm == null) {
+            fail("McpClientIT needs Node.js 20+ and npm on the PATH (node: " + (node == null ? "missing" : node) + ", npm: "
+                    + (npm == null ? "missing" : npm) + "); on Debian: apt-get install nodejs npm");
+        }
+        int major = Integer.parseInt(node.replaceFirst("^v", "").split("\\.")[0]);
+        assertTrue(major >= 20, "McpClientIT needs Node.js 20 or newer, found " + node);
+        System.out.println("[mcp] node " + node + ", npm " + npm);
+    }
+
+    private static String version(String tool) throws InterruptedException {
+        try {
+            Process p = new ProcessBuilder(tool, "--version").redirectErrorStream(true).start();
+            String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            // npm may print config warnings before its version: keep the last line
+            String[] lines = v.split("\n");
+            return p.waitFor() == 0 ? lines[lines.length - 1].trim() : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private static void npmCi(Path dir, Path log) throws IOException, InterruptedException {
+        System.out.println("[mcp] npm ci in " + dir + " (log: " + log + ")");
+        long t0 = System.nanoTime();
+        ProcessBuilder pb = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(dir.toFile())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        Process p = pb.start();
+        if (!p.waitFor(NPM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+            fail("npm ci in " + dir + " did not finish within " + NPM_TIMEOUT + "; see " + log);
+        }
+        assertEquals(0, p.exitValue(), "npm ci in " + dir + " failed:\n" + tail(log, 30));
+        System.out.printf("[mcp] npm ci in %s: %.1f s%n", dir.getFileName(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    private static void waitForMcpServer(Process mcp, Path log) throws InterruptedException, IOException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+        URI probe = URI.create("http://localhost:" + MCP_PORT + "/.well-known/oauth-protected-resource/mcp");
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!mcp.isAlive()) {
+                fail("examples/mcp-calendar exited with " + mcp.exitValue() + ":\n" + tail(log, 30));
+            }
+            try {
+                HttpResponse<String> r = http.send(HttpRequest.newBuilder(probe).timeout(Duration.ofSeconds(5)).GET().build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    System.out.println("[mcp] examples/mcp-calendar is up: " + r.body());
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(300);
+        }
+        fail("examples/mcp-calendar did not answer on " + probe + " within 60 s:\n" + tail(log, 30));
+    }
+
+    private static void stop(Process p) throws InterruptedException {
+        if (!p.isAlive()) {
+            return;
+        }
+        p.destroy(); // SIGTERM: the server closes its listener and exits
+        if (!p.waitFor(10, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        System.out.println("[mcp] examples/mcp-calendar stopped");
+    }
+
+    private static void assertPortFree(int port) {
+        try (ServerSocket s = new ServerSocket()) {
+            s.setReuseAddress(true);
+            s.bind(new InetSocketAddress("127.0.0.1", port));
+        } catch (IOException e) {
+            fail("Port " + port + " (the demo MCP server's resource URI " + MCP_URL + ") is in use on 127.0.0.1: stop whatever "
+                    + "listens there (a running examples/mcp-calendar?)");
+        }
+    }
+
+    /** Child processes get their configuration from this test only, never from overrides left in the shell. */
+    private static void clearOverrides(Map<String, String> env) {
+        for (String k : List.of("SCOPES_SUPPORTED", "E2E_DELEGATION", "AUDIENCE_MODE", "CLIENT_ID", "CLIENT_SECRET", "HOST",
+                "MCP_CLIENT_ID", "OTHER_RESOURCE", "UNKNOWN_RESOURCE", "AGENT", "AGENT_NAME", "E2E_USERNAME", "E2E_PASSWORD")) {
+            env.remove(k);
+        }
+    }
+
+    private static List<String> strings(JsonNode n) {
+        List<String> out = new ArrayList<>();
+        if (n.isArray()) {
+            n.forEach(x -> out.add(x.asText()));
+        } else if (n.isTextual()) {
+            out.add(n.asText());
+        }
+        return out;
+    }
+
+    private static String tail(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    private static String required(String name) {
+        String v = System.getProperty(name);
+        if (v == null || v.isBlank()) {
+            throw new IllegalStateException("System property " + name + " is not set (run the tests through mvn verify)");
+        }
+        return v;
+    }
+}
