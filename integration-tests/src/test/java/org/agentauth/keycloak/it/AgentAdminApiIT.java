@@ -98,6 +98,8 @@ class AgentAdminApiIT {
             policy.put("grantLifetime", 3600);
             policy.put("refreshAllowed", true);
             policy.put("preauthorized", true);
+            policy.put("resourceUris", List.of("https://Plain.Example.com/api"));
+            policy.put("resourceClients", List.of("agent-host"));
             Http.Response put = http.putJson(agents() + "/plain-service", admin, policy);
             assertEquals(200, put.status(), put.body());
             assertTrue(put.json().path("agent").asBoolean());
@@ -112,6 +114,9 @@ class AgentAdminApiIT {
             assertEquals("2", attrs.path("agent_auth.max_depth").asText());
             assertEquals("3600", attrs.path("agent_auth.grant_lifetime").asText());
             assertEquals("true", attrs.path("agent_auth.preauthorized").asText());
+            assertEquals("https://Plain.Example.com/api", attrs.path("agent_auth.resource_uris").asText());
+            assertEquals("agent-host", attrs.path("agent_auth.resource_clients").asText());
+            assertEquals(List.of("https://Plain.Example.com/api"), list(put.json().path("policy").path("resourceUris")));
 
             // and the policy takes effect: a grant to the new agent lasts the configured hour
             String aliceId = users.userId(admin, "alice");
@@ -149,6 +154,10 @@ class AgentAdminApiIT {
         assertBadRequest(http.putJson(url, admin, Map.of("agent", true, "allowedScopes", List.of("openid", "no-such-scope"))), "allowedScopes", "'no-such-scope'");
         assertBadRequest(http.putJson(url, admin, Map.of("agent", true, "allowedAudiences", List.of("not a client"))), "allowedAudiences", "contains a space");
         assertBadRequest(http.putJson(agents() + "/mcp-client", admin, Map.of("agent", true)), "agent", "confidential client with service accounts enabled");
+        assertBadRequest(http.putJson(url, admin, Map.of("agent", true, "resourceUris", List.of("http://LOCALHOST:3000/mcp"))), "resourceUris",
+                "already belongs to client 'calendar-agent'");
+        assertBadRequest(http.putJson(url, admin, Map.of("agent", true, "resourceUris", List.of("relative/api"))), "resourceUris", "absolute URI");
+        assertBadRequest(http.putJson(url, admin, Map.of("agent", true, "resourceClients", List.of("ghost-app"))), "resourceClients", "'ghost-app'");
         // malformed bodies are a 400 too, never a 500
         assertBadRequest(http.putJson(url, admin, "{"), null, "not a valid JSON agent policy");
         assertBadRequest(http.putJson(url, admin, "{\"maxdepth\": 3}"), "maxdepth", "Unknown field 'maxdepth'");

@@ -84,6 +84,7 @@ class AgentAdminPageIT {
             assertEquals("3", maxDepth.getDomProperty("value"));
             assertTrue(d.findElement(By.cssSelector("input[name='allowedHosts'][value='agent-host']")).isSelected());
             assertTrue(d.findElement(By.cssSelector("input[name='allowedScopes'][value='profile']")).isSelected());
+            assertEquals("", d.findElement(By.id("f-resourceUris")).getDomProperty("value"), "research-agent is no resource server");
             assertTrue(d.findElement(By.cssSelector("#grants-table tr[data-grant-id='" + grantId + "']")).getText().contains("bob"));
             browser.screenshot("agent-admin-3-agent");
 

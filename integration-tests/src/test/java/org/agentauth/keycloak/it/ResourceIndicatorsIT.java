@@ -272,4 +272,16 @@ class ResourceIndicatorsIT {
         assertEquals(normal, aud(refreshed));
         assertNotNull(refreshed.json().get("access_token"));
     }
+
+    /**
+     * The suite also runs with Keycloak's experimental resource-indicators feature on (failsafe execution
+     * kc-resource-indicators-feature): make sure the server really runs the way the execution claims.
+     */
+    @Test
+    void keycloaksOwnResourceIndicatorsFeatureIsAsConfigured() {
+        boolean wanted = System.getProperty("keycloak.extraArgs", "").contains("resource-indicators");
+        boolean on = server.logText().lines().anyMatch(l -> l.contains("features enabled") && l.contains("resource-indicators"));
+        assertEquals(wanted, on, "resource-indicators feature in the server log: " + server.logText().lines()
+                .filter(l -> l.contains("features enabled")).toList());
+    }
 }

@@ -18,6 +18,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.scope.DelegationScopes;
+import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.keycloak.events.admin.OperationType;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientScopeModel;
@@ -106,11 +108,20 @@ public class AdminAgentsResource {
                     public Set<String> clientScopeNames() {
                         return realm.getClientScopesStream().map(ClientScopeModel::getName).collect(Collectors.toSet());
                     }
+
+                    @Override
+                    public String resourceOwner(String normalizedUri) {
+                        // disabled clients count too: a URI has one owner
+                        return realm.getClientsStream().filter(c -> ResourceIndicators.urisOf(c).contains(normalizedUri))
+                                .map(ClientModel::getClientId).findFirst().orElse(null);
+                    }
                 });
         if (!result.ok()) {
             return badRequest(result.errors());
         }
         result.attributes().forEach(client::setAttribute);
+        // the agent's delegation:client scope follows its policy (enabled agent, allowed hosts)
+        DelegationScopes.syncClient(realm, client);
 
         AgentRepresentation rep = AgentRepresentation.of(client);
         adminEvent.operation(OperationType.UPDATE)

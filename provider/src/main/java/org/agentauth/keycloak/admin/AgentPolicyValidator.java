@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.resource.ResourceIndicators;
 
 /**
  * Checks an {@link AgentPolicyRepresentation} sent by an admin and turns it into the client attributes to write.
@@ -30,6 +31,11 @@ public final class AgentPolicyValidator {
         boolean clientExists(String clientId);
 
         Set<String> clientScopeNames();
+
+        /** The client id of the client that has this (normalized) resource URI, or null. */
+        default String resourceOwner(String normalizedUri) {
+            return null;
+        }
     }
 
     /** One problem, with the JSON field it concerns. */
@@ -111,6 +117,31 @@ public final class AgentPolicyValidator {
             errors.add(new FieldError("grantLifetime", "Grant lifetime must be at most " + MAX_GRANT_LIFETIME_SECONDS + " seconds (ten years); use 0 for until revoked"));
         }
 
+        Set<String> resourceUris = new LinkedHashSet<>();
+        for (String u : names(p.resourceUris(), "resourceUris", errors)) {
+            String normalized;
+            try {
+                normalized = isResourceUri(u) ? ResourceIndicators.normalize(u) : null;
+            } catch (IllegalArgumentException e) {
+                normalized = null;
+            }
+            if (normalized == null) {
+                errors.add(new FieldError("resourceUris", "Invalid resource URI '" + u + "': use an absolute URI without fragment, e.g. https://mcp.example.com/mcp"));
+                continue;
+            }
+            String owner = realm.resourceOwner(normalized);
+            if (owner != null && !owner.equals(clientId)) {
+                errors.add(new FieldError("resourceUris", "Resource URI '" + u + "' already belongs to client '" + owner + "'"));
+            }
+            resourceUris.add(u);
+        }
+        Set<String> resourceClients = names(p.resourceClients(), "resourceClients", errors);
+        for (String c : resourceClients) {
+            if (!realm.clientExists(c)) {
+                errors.add(new FieldError("resourceClients", "Unknown client '" + c + "': no client with this client ID"));
+            }
+        }
+
         if (!errors.isEmpty()) {
             return new Result(errors, Map.of());
         }
@@ -125,6 +156,8 @@ public final class AgentPolicyValidator {
         attrs.put(AgentPolicy.ATTR_GRANT_LIFETIME, Long.toString(lifetime));
         attrs.put(AgentPolicy.ATTR_REFRESH_ALLOWED, Boolean.toString(Boolean.TRUE.equals(p.refreshAllowed())));
         attrs.put(AgentPolicy.ATTR_PREAUTHORIZED, Boolean.toString(Boolean.TRUE.equals(p.preauthorized())));
+        attrs.put(ResourceIndicators.ATTR_RESOURCE_URIS, String.join(" ", resourceUris));
+        attrs.put(ResourceIndicators.ATTR_RESOURCE_CLIENTS, String.join(" ", resourceClients));
         return new Result(List.of(), attrs);
     }
 

@@ -10,6 +10,8 @@ public final class AgentAuthEvents {
     public static final String GRANT_ID = "grant_id";
     public static final String OPERATION = "operation";
     public static final String RESOURCE = "resource";
+    /** How a delegation grant came about: consent, consent_scope, preauthorized, admin. */
+    public static final String ORIGIN = "origin";
     public static final String CONNECTOR = "connector";
     public static final String CONNECTION_ID = "connection_id";
 

@@ -16,6 +16,7 @@ import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrants;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
+import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.authentication.RequiredActionContext;
@@ -37,7 +38,7 @@ import org.keycloak.sessions.AuthenticationSessionModel;
 /**
  * The agent consent step (DESIGN sections 4.2 and 6), as a required action of the login: it runs after the user
  * signed in, in every realm whatever its login theme (the page is an extension template), and only for logins that
- * carry a validated {@code requested_actor}.
+ * carry a validated {@code requested_actor} or a {@code delegation:client:<agent>} scope (consent by scope, DESIGN 4.6).
  *
  * <ul>
  * <li>An active grant that covers agent, host and scopes skips the page unless {@code prompt=consent}.</li>
@@ -87,11 +88,11 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
             as.removeClientNote(RequestedActor.CLIENT_REQUEST_PARAM_NOTE);
             as.setAuthNote(RequestedActor.AUTH_NOTE, fromRequest);
         }
-        String actor = as.getAuthNote(RequestedActor.AUTH_NOTE);
-        if (actor == null || as.getAuthNote(RequestedActor.AUTH_NOTE_BOUND) != null) {
+        Pending pending = pending(as);
+        if (pending == null || as.getAuthNote(RequestedActor.AUTH_NOTE_BOUND) != null) {
             return;
         }
-        Request req = request(context, actor);
+        Request req = request(context, pending);
         if (req == null) {
             as.addRequiredAction(PROVIDER_ID); // the challenge ends the login with an error
             return;
@@ -100,14 +101,14 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         Optional<DelegationGrant> existing = grants.findActive(context.getRealm(), context.getUser().getId(), req.agent.client(), req.host);
         if (existing.isPresent() && existing.get().coversScopes(req.scopes) && !promptConsent(as)) {
             grants.touch(existing.get().id());
-            bind(as, actor);
+            bind(as, pending);
             return;
         }
         if (req.agent.preauthorized() && !promptConsent(as)) {
             DelegationGrant g = grants.grant(context.getRealm(), context.getUser().getId(), req.agent, req.host, req.scopes,
                     req.agent.allowedConnectors(), req.agent.downstreamAgents(), DelegationGrants.ORIGIN_PREAUTHORIZED);
-            consentEvent(context, req, g).success();
-            bind(as, actor);
+            consentEvent(context, req, g, DelegationGrants.ORIGIN_PREAUTHORIZED).success();
+            bind(as, pending);
             return;
         }
         as.addRequiredAction(PROVIDER_ID);
@@ -116,13 +117,13 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     @Override
     public void requiredActionChallenge(RequiredActionContext context) {
         AuthenticationSessionModel as = context.getAuthenticationSession();
-        String actor = as.getAuthNote(RequestedActor.AUTH_NOTE);
-        Request req = actor == null ? null : request(context, actor);
+        Pending pending = pending(as);
+        Request req = pending == null ? null : request(context, pending);
         if (req == null) {
-            if (actor == null) {
+            if (pending == null) {
                 context.success(); // nothing to consent to (e.g. started through kc_action)
             } else {
-                denyEvent(context, actor, "requested_actor is no longer an enabled agent for this client");
+                denyEvent(context, pending.agent(), "The agent is no longer an enabled agent for this client");
                 context.failure();
             }
             return;
@@ -133,11 +134,11 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     @Override
     public void processAction(RequiredActionContext context) {
         AuthenticationSessionModel as = context.getAuthenticationSession();
-        String actor = as.getAuthNote(RequestedActor.AUTH_NOTE);
-        Request req = actor == null ? null : request(context, actor);
+        Pending pending = pending(as);
+        Request req = pending == null ? null : request(context, pending);
         if (req == null) {
-            if (actor != null) {
-                denyEvent(context, actor, "requested_actor is no longer an enabled agent for this client");
+            if (pending != null) {
+                denyEvent(context, pending.agent(), "The agent is no longer an enabled agent for this client");
             }
             context.failure();
             return;
@@ -145,26 +146,39 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         MultivaluedMap<String, String> form = context.getHttpRequest().getDecodedFormParameters();
         String decision = form.getFirst(FORM_DECISION);
         if ("allow".equals(decision)) {
+            String origin = pending.byScope() ? DelegationGrants.ORIGIN_CONSENT_SCOPE : DelegationGrants.ORIGIN_CONSENT;
             DelegationGrant g = new DelegationGrants(context.getSession()).grant(context.getRealm(), context.getUser().getId(),
-                    req.agent, req.host, req.scopes, req.agent.allowedConnectors(), req.agent.downstreamAgents(),
-                    DelegationGrants.ORIGIN_CONSENT);
-            consentEvent(context, req, g).success();
-            bind(as, actor);
+                    req.agent, req.host, req.scopes, req.agent.allowedConnectors(), req.agent.downstreamAgents(), origin);
+            consentEvent(context, req, g, origin).success();
+            bind(as, pending);
             context.success();
         } else {
-            denyEvent(context, actor, "The user denied the agent");
+            denyEvent(context, pending.agent(), "The user denied the agent");
             context.failure();
         }
     }
 
+    /**
+     * The agent this login asks the user to delegate to: a validated {@code requested_actor} (DESIGN 4.1), or the agent
+     * of a {@code delegation:client:<agent>} scope (DESIGN 4.6, checked at the authorization endpoint). Null when none.
+     */
+    static Pending pending(AuthenticationSessionModel as) {
+        String actor = as.getAuthNote(RequestedActor.AUTH_NOTE);
+        if (actor != null) {
+            return new Pending(actor, false);
+        }
+        List<String> byScope = DelegationScopes.agentsIn(as.getClientNote(OAuth2Constants.SCOPE));
+        return byScope.size() == 1 ? new Pending(byScope.get(0), true) : null;
+    }
+
     /** What this login asks the user to delegate; null when the agent no longer qualifies. */
-    private static Request request(RequiredActionContext context, String actor) {
+    private static Request request(RequiredActionContext context, Pending pending) {
         ClientModel host = context.getAuthenticationSession().getClient();
         AgentPolicy agent;
         try {
-            agent = RequestedActor.validate(context.getRealm(), host, actor);
+            agent = RequestedActor.validate(context.getRealm(), host, pending.agent());
         } catch (IllegalArgumentException e) {
-            LOG.debugf("requested_actor %s refused after login: %s", actor, e.getMessage());
+            LOG.debugf("agent %s refused after login: %s", pending.agent(), e.getMessage());
             return null;
         }
         return new Request(agent, host, requestedScopes(context.getAuthenticationSession(), host, agent));
@@ -193,17 +207,29 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         return prompt != null && RequestedActor.scopeSet(prompt).contains(OIDCLoginProtocol.PROMPT_VALUE_CONSENT);
     }
 
-    private static void bind(AuthenticationSessionModel as, String actor) {
-        as.setClientNote(OAuth2Constants.SCOPE, RequestedActor.withMarker(as.getClientNote(OAuth2Constants.SCOPE), actor));
+    /**
+     * Marks the login as consented. A {@code requested_actor} login also binds its code to the agent (the scope
+     * marker); a consent-by-scope login needs no binding: its token's {@code may_act} follows the grant.
+     */
+    private static void bind(AuthenticationSessionModel as, Pending pending) {
+        if (!pending.byScope()) {
+            as.setClientNote(OAuth2Constants.SCOPE, RequestedActor.withMarker(as.getClientNote(OAuth2Constants.SCOPE), pending.agent()));
+        }
         as.setAuthNote(RequestedActor.AUTH_NOTE_BOUND, "true");
     }
 
-    private static EventBuilder consentEvent(RequiredActionContext context, Request req, DelegationGrant g) {
-        return context.getEvent().clone().event(EventType.GRANT_CONSENT)
+    private static EventBuilder consentEvent(RequiredActionContext context, Request req, DelegationGrant g, String origin) {
+        EventBuilder e = context.getEvent().clone().event(EventType.GRANT_CONSENT)
                 .detail(AgentAuthEvents.AGENT, req.agent.clientId())
                 .detail(AgentAuthEvents.HOST, req.host.getClientId())
                 .detail(AgentAuthEvents.SCOPE, String.join(" ", req.scopes))
-                .detail(AgentAuthEvents.GRANT_ID, g.id());
+                .detail(AgentAuthEvents.GRANT_ID, g.id())
+                .detail(AgentAuthEvents.ORIGIN, origin);
+        String resource = context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE);
+        if (resource != null) {
+            e.detail(AgentAuthEvents.RESOURCE, resource);
+        }
+        return e;
     }
 
     private static void denyEvent(RequiredActionContext context, String actor, String reason) {
@@ -306,5 +332,9 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     }
 
     private record Request(AgentPolicy agent, ClientModel host, Set<String> scopes) {
+    }
+
+    /** The agent to consent to, and whether it came from a {@code delegation:client} scope. */
+    record Pending(String agent, boolean byScope) {
     }
 }

@@ -135,6 +135,58 @@ public final class ResourceIndicators {
         return List.copyOf(out);
     }
 
+    /**
+     * Whether an agent's policy lets it receive a token for {@code target}: a client id or URI among its allowed
+     * audiences, or a resource URI whose owning client is among them (DESIGN section 9: a resource URI stands for the
+     * client that owns it).
+     */
+    public static boolean agentAllows(RealmModel realm, AgentPolicy agent, String target) {
+        Set<String> allowed = agent.allowedAudiences();
+        if (target == null || target.isBlank()) {
+            return false;
+        }
+        if (allowed.contains(target)) {
+            return true;
+        }
+        String normalized;
+        try {
+            normalized = normalize(target);
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+        for (String a : allowed) {
+            try {
+                if (normalize(a).equals(normalized)) {
+                    return true;
+                }
+            } catch (IllegalArgumentException e) {
+                // a client id, not a URI
+            }
+        }
+        return owner(realm, normalized).map(ClientModel::getClientId).filter(allowed::contains).isPresent();
+    }
+
+    /** Whether {@code client} owns one of the (resource URI) audiences. */
+    public static boolean ownsAny(ClientModel client, Collection<String> audiences) {
+        if (audiences == null || audiences.isEmpty()) {
+            return false;
+        }
+        Set<String> own = urisOf(client);
+        if (own.isEmpty()) {
+            return false;
+        }
+        for (String a : audiences) {
+            try {
+                if (a != null && own.contains(normalize(a))) {
+                    return true;
+                }
+            } catch (IllegalArgumentException e) {
+                // not a URI
+            }
+        }
+        return false;
+    }
+
     /** Space-joined list (URIs contain no spaces). */
     public static String join(Collection<String> uris) {
         return String.join(" ", uris);

@@ -58,6 +58,7 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         if (OAuth2Constants.TOKEN_EXCHANGE_GRANT_TYPE.equals(grantType)) {
             return;
         }
+        nameMayActAgent(at);
         List<String> requestedRaw = requestedResources();
         List<String> original = null;
         if (ctx.code() != null && OAuth2Constants.AUTHORIZATION_CODE.equals(grantType)) {
@@ -140,22 +141,20 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         String agentId = chain.current().clientId();
         AgentPolicy agent = AgentPolicy.enabledAgent(realm, agentId)
                 .orElseThrow(() -> refused(requestedRaw, "The acting agent is not an enabled agent"));
-        Set<String> allowed = agent.allowedAudiences();
         for (String r : effective) {
-            String ownerId = ResourceIndicators.owner(realm, r).map(ClientModel::getClientId).orElse(null);
-            boolean ok = (ownerId != null && allowed.contains(ownerId)) || allowed.stream().anyMatch(a -> sameUri(a, r));
-            if (!ok) {
+            if (!ResourceIndicators.agentAllows(realm, agent, r)) {
                 throw refused(requestedRaw.isEmpty() ? effective : requestedRaw, "The resource " + ResourceIndicators.safe(r)
                         + " is not among the allowed audiences of agent " + agentId);
             }
         }
     }
 
-    private static boolean sameUri(String configured, String normalized) {
-        try {
-            return ResourceIndicators.normalize(configured).equals(normalized);
-        } catch (IllegalArgumentException e) {
-            return false;
+    /** Consent by scope: the issue event names the agent the token's {@code may_act} allows (DESIGN section 7). */
+    private void nameMayActAgent(AccessToken at) {
+        EventBuilder event = event();
+        if (event != null && at.getOtherClaims().get(ActChain.MAY_ACT) instanceof java.util.Map<?, ?> m
+                && m.get("client_id") instanceof String agent) {
+            event.detail(AgentAuthEvents.AGENT, agent);
         }
     }
 

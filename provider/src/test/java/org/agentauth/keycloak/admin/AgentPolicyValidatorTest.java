@@ -26,7 +26,7 @@ class AgentPolicyValidatorTest {
 
     private static AgentPolicyRepresentation policy(Boolean agent, List<String> scopes, List<String> hosts, List<String> audiences,
             List<String> connectors, List<String> downstream, Integer depth, Long lifetime) {
-        return new AgentPolicyRepresentation(agent, scopes, hosts, audiences, connectors, downstream, depth, lifetime, true, null);
+        return new AgentPolicyRepresentation(agent, scopes, hosts, audiences, connectors, downstream, depth, lifetime, true, null, null, null);
     }
 
     @Test
@@ -44,13 +44,13 @@ class AgentPolicyValidatorTest {
         assertEquals("0", a.get(AgentPolicy.ATTR_GRANT_LIFETIME));
         assertEquals("true", a.get(AgentPolicy.ATTR_REFRESH_ALLOWED));
         assertEquals("false", a.get(AgentPolicy.ATTR_PREAUTHORIZED));
-        assertEquals(10, a.size());
+        assertEquals(12, a.size(), "ten policy attributes and the two resource-server attributes");
     }
 
     @Test
     void missingFieldsTakeDefaults() {
         AgentPolicyValidator.Result r = AgentPolicyValidator.validate(
-                new AgentPolicyRepresentation(null, null, null, null, null, null, null, null, null, null), "agent-a", false, REALM);
+                new AgentPolicyRepresentation(null, null, null, null, null, null, null, null, null, null, null, null), "agent-a", false, REALM);
         assertTrue(r.ok(), r.errors().toString());
         assertEquals("false", r.attributes().get(AgentPolicy.ATTR_AGENT));
         assertEquals("", r.attributes().get(AgentPolicy.ATTR_ALLOWED_HOSTS));
@@ -86,5 +86,39 @@ class AgentPolicyValidatorTest {
         assertFalse(AgentPolicyValidator.isResourceUri("mailto:a@example.com"));
         assertFalse(AgentPolicyValidator.isResourceUri("relative/path"));
         assertFalse(AgentPolicyValidator.isResourceUri("https://x.example/#f"));
+    }
+
+    @Test
+    void resourceServerFieldsAreCheckedAndWritten() {
+        AgentPolicyValidator.Realm realm = new AgentPolicyValidator.Realm() {
+            @Override
+            public boolean clientExists(String clientId) {
+                return REALM.clientExists(clientId);
+            }
+
+            @Override
+            public Set<String> clientScopeNames() {
+                return REALM.clientScopeNames();
+            }
+
+            @Override
+            public String resourceOwner(String normalizedUri) {
+                return normalizedUri.equals("https://taken.example/mcp") ? "agent-b" : normalizedUri.equals("https://mine.example/mcp") ? "agent-a" : null;
+            }
+        };
+        AgentPolicyRepresentation ok = new AgentPolicyRepresentation(false, null, null, null, null, null, null, null, null, null,
+                List.of("https://MCP.example.com/mcp", "https://mine.example/mcp"), List.of("host-app"));
+        AgentPolicyValidator.Result r = AgentPolicyValidator.validate(ok, "agent-a", false, realm);
+        assertTrue(r.ok(), r.errors().toString());
+        assertEquals("https://MCP.example.com/mcp https://mine.example/mcp", r.attributes().get("agent_auth.resource_uris"));
+        assertEquals("host-app", r.attributes().get("agent_auth.resource_clients"));
+
+        AgentPolicyRepresentation bad = new AgentPolicyRepresentation(false, null, null, null, null, null, null, null, null, null,
+                List.of("https://taken.example/mcp", "relative/mcp", "https://x.example/#frag"), List.of("nobody"));
+        AgentPolicyValidator.Result e = AgentPolicyValidator.validate(bad, "agent-a", false, realm);
+        assertFalse(e.ok());
+        assertEquals(List.of("resourceUris", "resourceUris", "resourceUris", "resourceClients"),
+                e.errors().stream().map(AgentPolicyValidator.FieldError::field).toList(), e.errors().toString());
+        assertTrue(e.errors().get(0).message().contains("agent-b"));
     }
 }

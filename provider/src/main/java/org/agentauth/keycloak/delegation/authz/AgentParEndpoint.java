@@ -9,6 +9,7 @@ import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.EventBuilder;
@@ -38,6 +39,19 @@ public class AgentParEndpoint extends ParEndpoint {
         MultivaluedMap<String, String> form = session.getContext().getHttpRequest().getDecodedFormParameters();
         String actor = form.getFirst(RequestedActor.PARAM);
         Response response = super.request();
+        String scope = form.getFirst(OAuth2Constants.SCOPE);
+        if (!DelegationScopes.agentsIn(scope).isEmpty() && response.getStatus() == Response.Status.CREATED.getStatusCode()
+                && response.getEntity() instanceof ParResponse pushed) {
+            String refusal = DelegationScopes.refusal(realm, client, scope, actor != null);
+            if (refusal != null) {
+                session.singleUseObjects().remove(CACHE_KEY_PREFIX + pushed.getRequestUri().substring(REQUEST_URI_PREFIX_LENGTH));
+                String agent = DelegationScopes.agentsIn(scope).get(0);
+                if (agent.length() <= RequestedActor.MAX_LENGTH) {
+                    event.detail(AgentAuthEvents.AGENT, agent);
+                }
+                throw errorResponseException(OAuthErrorException.INVALID_REQUEST, refusal, Response.Status.BAD_REQUEST);
+            }
+        }
         if (actor == null || response.getStatus() != Response.Status.CREATED.getStatusCode()
                 || !(response.getEntity() instanceof ParResponse par)) {
             return response;

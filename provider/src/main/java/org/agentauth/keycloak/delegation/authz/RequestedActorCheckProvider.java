@@ -4,6 +4,7 @@ import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.consent.AgentConsentRequiredAction;
+import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
@@ -70,6 +71,7 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
         if (extra != null) {
             extra.remove(RequestedActor.PARAM);
         }
+        checkDelegationScope(checker, request, actor);
         if (actor == null) {
             return;
         }
@@ -93,6 +95,24 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
             extra.put(RequestedActor.PARAM, actor);
         }
         LOG.debugf("requested_actor %s accepted for client %s", actor, checker.getClient().getClientId());
+    }
+
+    /** Consent by scope (DESIGN section 4.6): a {@code delegation:client:<agent>} scope the agent's policy allows. */
+    private static void checkDelegationScope(AuthorizationEndpointChecker checker, AuthorizationEndpointRequest request, String actor)
+            throws AuthorizationEndpointChecker.AuthorizationCheckException {
+        java.util.List<String> agents = DelegationScopes.agentsIn(request.getScope());
+        if (agents.isEmpty()) {
+            return;
+        }
+        String refusal = DelegationScopes.refusal(checker.getRealm(), checker.getClient(), request.getScope(), actor != null);
+        if (refusal == null && !AgentConsentRequiredAction.ensureRegistered(checker.getRealm())) {
+            refusal = "Agent consent is disabled in this realm";
+        }
+        if (refusal != null) {
+            throw fail(checker, actor != null ? actor : agents.get(0),
+                    actor != null ? OAuthErrorException.INVALID_REQUEST : OAuthErrorException.INVALID_SCOPE, refusal);
+        }
+        LOG.debugf("delegation scope for agent %s accepted for client %s", agents.get(0), checker.getClient().getClientId());
     }
 
     private static AuthorizationEndpointChecker.AuthorizationCheckException fail(AuthorizationEndpointChecker checker, String actor,

@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.DelegationGrant;
+import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
@@ -44,6 +46,9 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
 
     /** Keycloak client scopes without consent text that carry technical claims (sub, acr, roles). */
     private static final Set<String> TECHNICAL_SCOPES = Set.of("basic", "acr", "roles");
+
+    /** Session attribute: the resources a delegated exchange was issued for (list of normalized URIs). */
+    public static final String EXCHANGE_RESOURCES_ATTRIBUTE = "agent_auth.exchange.resources";
 
     // Per request (providers are created per session).
     private ActChain issuedChain;
@@ -239,28 +244,44 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         }
     }
 
-    /** {@code audience} (client ids) and {@code resource} (URIs) must be among the agent's allowed audiences. */
+    /**
+     * {@code audience} (client ids) must be among the agent's allowed audiences; {@code resource} (RFC 8707 URIs) must
+     * each be a resource URI of an enabled client that the requesting client may ask for, and allowed for the agent (the
+     * URI itself or its owning client among its allowed audiences). The token's {@code aud} is then exactly these.
+     */
     private List<String> checkAudience(AgentPolicy agent) {
         List<String> out = new ArrayList<>();
-        List<String> requested = new ArrayList<>();
-        if (params.getAudience() != null) {
-            requested.addAll(params.getAudience());
-        }
-        if (params.getResource() != null) {
-            requested.addAll(params.getResource());
-        }
         Set<String> allowed = agent.allowedAudiences();
-        for (String a : requested) {
+        for (String a : params.getAudience() == null ? List.<String>of() : params.getAudience()) {
             if (a == null || a.isBlank() || !allowed.contains(a) || DelegatedTokens.FORBIDDEN_CLIENTS.contains(a)) {
-                throw DelegationException.invalidTarget("Audience or resource not allowed for agent " + agent.clientId() + ": " + ActorTokenVerifier.safe(a));
+                throw DelegationException.invalidTarget("Audience not allowed for agent " + agent.clientId() + ": " + ActorTokenVerifier.safe(a));
             }
-            if (params.getAudience() != null && params.getAudience().contains(a) && realm.getClientByClientId(a) == null
-                    && !a.contains(":")) {
+            if (realm.getClientByClientId(a) == null && !a.contains(":")) {
                 throw DelegationException.invalidTarget("Unknown audience: " + ActorTokenVerifier.safe(a));
             }
             if (!out.contains(a)) {
                 out.add(a);
             }
+        }
+        List<String> raw = params.getResource() == null ? List.of() : params.getResource().stream().filter(r -> r != null).toList();
+        if (!raw.isEmpty()) {
+            List<String> resources;
+            try {
+                resources = ResourceIndicators.validate(realm, client, raw);
+            } catch (IllegalArgumentException e) {
+                throw DelegationException.invalidTarget(e.getMessage());
+            }
+            for (String r : resources) {
+                if (!ResourceIndicators.agentAllows(realm, agent, r)) {
+                    throw DelegationException.invalidTarget("Resource not allowed for agent " + agent.clientId() + ": " + ActorTokenVerifier.safe(r));
+                }
+                if (!out.contains(r)) {
+                    out.add(r);
+                }
+            }
+            event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.join(resources));
+            // the refresh token (if any) records them, so that a later refresh may only narrow (see DelegatedTokenPostProcessor)
+            session.setAttribute(EXCHANGE_RESOURCES_ATTRIBUTE, resources);
         }
         return out;
     }
@@ -309,9 +330,9 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             AccessToken at = responseBuilder.getAccessToken();
             List<String> aud = audience;
             if (aud.isEmpty() && at.getAudience() != null) {
-                Set<String> allowed = AgentPolicy.enabledAgent(realm, issuedChain.current().clientId())
-                        .map(AgentPolicy::allowedAudiences).orElse(Set.of());
-                aud = List.of(at.getAudience()).stream().filter(allowed::contains).toList();
+                AgentPolicy agent = AgentPolicy.enabledAgent(realm, issuedChain.current().clientId()).orElse(null);
+                aud = agent == null ? List.of() : List.of(at.getAudience()).stream()
+                        .filter(a -> ResourceIndicators.agentAllows(realm, agent, a)).toList();
             }
             Set<String> scope = DelegatedTokens.shape(at, issuedChain, hostClientId, narrowedScope, aud, subjectRoles);
             event.detail(DETAIL_SCOPE, String.join(" ", scope));

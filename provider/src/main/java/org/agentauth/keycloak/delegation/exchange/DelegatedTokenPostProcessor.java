@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Set;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.jboss.logging.Logger;
 import org.keycloak.events.Details;
 import org.keycloak.events.EventBuilder;
@@ -52,6 +53,10 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         } else if (old == null && ctx.refreshToken() != null && ctx.accessToken() != null
                 && DelegatedTokens.isDelegated(ctx.accessToken()) && isTokenExchange(ctx)) {
             DelegatedTokens.recordInRefreshToken(ctx.refreshToken(), ctx.accessToken());
+            Object resources = session.getAttribute(AgentDelegationTokenExchangeProvider.EXCHANGE_RESOURCES_ATTRIBUTE);
+            if (resources instanceof List<?> r && !r.isEmpty()) {
+                ctx.refreshToken().setOtherClaims(ResourceIndicators.REFRESH_CLAIM, List.copyOf(r));
+            }
             DelegatedTokens.capExpiry(ctx.refreshToken(), check(ctx, ctx.accessToken().getOtherClaims().get(ActChain.ACT),
                     ctx.accessToken().getOtherClaims().get(DelegatedTokens.HOST_CLAIM)).expiresAt());
         }
@@ -77,7 +82,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         Set<String> allowedScope = new LinkedHashSet<>(check.grantScopes());
         allowedScope.retainAll(current.allowedScopes());
         List<String> aud = DelegatedTokens.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)).stream()
-                .filter(current.allowedAudiences()::contains).toList();
+                .filter(a -> ResourceIndicators.agentAllows(realm(), current, a)).toList();
         try {
             DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), allowedScope, aud,
                     DelegatedTokens.Roles.fromClaim(old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM)));

@@ -20,4 +20,10 @@ public class DelegatedTokenPostProcessorFactory implements TokenPostProcessorFac
     public String getId() {
         return PROVIDER_ID;
     }
+
+    /** Before the resource post-processor (order 0), which sets {@code aud} last; higher runs first. */
+    @Override
+    public int order() {
+        return 10;
+    }
 }

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.keycloak.events.Details;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.Errors;
@@ -15,7 +16,7 @@ import org.keycloak.representations.JsonWebToken;
 /**
  * Access-token introspection that knows delegated tokens (DESIGN section 3, rule 7): the response shows {@code act},
  * and a delegated token whose grant was revoked (or whose agent or policy no longer allows it) is
- * {@code active: false}.
+ * {@code active: false}. A resource URI in {@code aud} counts as its owning client for the audience check.
  */
 public class DelegationIntrospectionProvider extends AccessTokenIntrospectionProvider<AccessToken> {
 
@@ -57,6 +58,20 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
             event.error(Errors.INVALID_TOKEN);
             return false;
         }
+    }
+
+    /**
+     * Keycloak lets a client introspect a token only when it is in the token's audience. A resource URI counts as the
+     * client that owns it (DESIGN section 9), so an MCP server can introspect the tokens issued for its URI.
+     */
+    @Override
+    protected boolean verifyAudience() {
+        ClientModel caller = session.getContext().getClient();
+        String[] aud = token.getAudience() != null ? token.getAudience() : (transformedToken == null ? null : transformedToken.getAudience());
+        if (caller != null && aud != null && ResourceIndicators.ownsAny(caller, java.util.List.of(aud))) {
+            return true;
+        }
+        return super.verifyAudience();
     }
 
     @Override

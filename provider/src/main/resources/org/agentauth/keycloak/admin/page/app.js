@@ -394,6 +394,14 @@
             el('label', { for: 'f-grantLifetime', text: 'Grant lifetime (seconds)' }),
             el('input', { type: 'number', id: 'f-grantLifetime', min: '0', step: '1', value: String(p.grantLifetime), 'aria-describedby': 'help-grantLifetime' }),
             el('span', { class: 'help', id: 'help-grantLifetime', text: duration(p.grantLifetime) })))),
+      section('resourceUris', 'Resource server (RFC 8707)',
+        'Mark this client as a resource server, e.g. an MCP server: clients may then send one of its URIs as resource, and the token\'s aud is that URI.',
+        [el('div', { class: 'field' },
+          el('label', { for: 'f-resourceUris', text: 'Resource URIs, one per line' }),
+          el('textarea', { id: 'f-resourceUris', rows: '2', spellcheck: 'false', value: (p.resourceUris || []).join('\n') })),
+        el('p', { class: 'help', text: 'Clients that may ask for these resources (none checked: any client of the realm).' }),
+        checkGrid('resourceClients', candidates(p.resourceClients || []).filter(function (x) { return !x.bearerOnly; })
+          .map(function (x) { return { value: x.clientId, hint: displayName(x) || typeOf(x) }; }), p.resourceClients || [])]),
       section('tokens', 'Tokens and consent', null, [
         switchField('f-refreshAllowed', 'Refresh tokens allowed', p.refreshAllowed,
           'Delegated tokens for this agent come with a refresh token.'),
@@ -451,8 +459,8 @@
     form.querySelectorAll('[aria-invalid]').forEach(function (i) { i.removeAttribute('aria-invalid'); });
   }
 
-  var FIELD_SECTION = { maxDepth: 'limits', grantLifetime: 'limits', refreshAllowed: 'tokens', preauthorized: 'tokens' };
-  var FIELD_INPUT = { maxDepth: 'f-maxDepth', grantLifetime: 'f-grantLifetime', allowedConnectors: 'f-connectors' };
+  var FIELD_SECTION = { maxDepth: 'limits', grantLifetime: 'limits', refreshAllowed: 'tokens', preauthorized: 'tokens', resourceClients: 'resourceUris' };
+  var FIELD_INPUT = { maxDepth: 'f-maxDepth', grantLifetime: 'f-grantLifetime', allowedConnectors: 'f-connectors', resourceUris: 'f-resourceUris' };
 
   function showErrors(form, err) {
     var list = (err.data && err.data.errors && err.data.errors.length) ? err.data.errors : [{ field: err.data && err.data.field, errorMessage: err.message }];
@@ -490,7 +498,9 @@
       maxDepth: number('f-maxDepth'),
       grantLifetime: number('f-grantLifetime'),
       refreshAllowed: $('f-refreshAllowed').checked,
-      preauthorized: $('f-preauthorized').checked
+      preauthorized: $('f-preauthorized').checked,
+      resourceUris: words($('f-resourceUris').value),
+      resourceClients: checked(form, 'resourceClients')
     };
     var button = $('save');
     button.disabled = true;

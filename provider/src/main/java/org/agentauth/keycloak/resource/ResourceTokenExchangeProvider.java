@@ -1,0 +1,104 @@
+package org.agentauth.keycloak.resource;
+
+import jakarta.ws.rs.core.Response;
+import java.util.List;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.exchange.ActChain;
+import org.keycloak.OAuthErrorException;
+import org.keycloak.events.Details;
+import org.keycloak.events.Errors;
+import org.keycloak.jose.jws.JWSInput;
+import org.keycloak.models.ClientModel;
+import org.keycloak.protocol.oidc.TokenExchangeContext;
+import org.keycloak.protocol.oidc.TokenManager;
+import org.keycloak.protocol.oidc.tokenexchange.StandardTokenExchangeProvider;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.JsonWebToken;
+import org.keycloak.services.CorsErrorResponseException;
+
+/**
+ * Keycloak's standard token exchange (no actor) for resource servers (DESIGN section 9):
+ * <ul>
+ * <li>a subject token whose {@code aud} names a resource URI counts as issued to the client that owns that URI, so
+ * the resource server (e.g. an MCP server) can exchange the tokens sent to it;</li>
+ * <li>{@code resource} (RFC 8707) sets the new token's {@code aud} to exactly those resource URIs, each of which must
+ * be a resource the requesting client may ask for; anything else is {@code invalid_target}.</li>
+ * </ul>
+ * Requests that need neither, and every request with an actor or a delegated subject token (those belong to agent
+ * delegation), go on to Keycloak's own provider unchanged.
+ */
+public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider {
+
+    private List<String> resources = List.of();
+
+    @Override
+    public boolean supports(TokenExchangeContext context) {
+        TokenExchangeContext.Params p = context.getParams();
+        if (p.getActorToken() != null || p.getActorTokenType() != null) {
+            context.setUnsupportedReason("Resource exchange: requests with actor_token are agent delegation");
+            return false;
+        }
+        List<String> requested = p.getResource();
+        boolean withResource = requested != null && requested.stream().anyMatch(r -> r != null && !r.isEmpty());
+        JsonWebToken subject = peek(p.getSubjectToken());
+        if (subject != null && (subject.getOtherClaims().containsKey(ActChain.ACT) || subject.getOtherClaims().containsKey(ActChain.MAY_ACT))) {
+            context.setUnsupportedReason("Resource exchange: a delegated subject token belongs to agent delegation");
+            return false;
+        }
+        boolean forOwnResource = subject != null && subject.getAudience() != null
+                && ResourceIndicators.ownsAny(context.getClient(), List.of(subject.getAudience()));
+        if (!withResource && !forOwnResource) {
+            context.setUnsupportedReason("Resource exchange: no resource parameter and no resource URI of the client in the subject token's aud");
+            return false;
+        }
+        return super.supports(context);
+    }
+
+    /** Reads the subject token without verifying it, only to route the request (the standard flow verifies it). */
+    private static JsonWebToken peek(String token) {
+        if (token == null || token.isBlank()) {
+            return null;
+        }
+        try {
+            return new JWSInput(token).readJsonContent(JsonWebToken.class);
+        } catch (Exception e) {
+            return null;
+        }
+    }
+
+    @Override
+    protected Response tokenExchange() {
+        List<String> raw = params.getResource() == null ? List.of() : params.getResource().stream().filter(r -> r != null && !r.isEmpty()).toList();
+        if (!raw.isEmpty()) {
+            try {
+                resources = ResourceIndicators.validate(realm, client, raw);
+            } catch (IllegalArgumentException e) {
+                event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.safe(String.join(" ", raw)));
+                event.detail(Details.REASON, e.getMessage());
+                event.error(Errors.INVALID_REQUEST);
+                throw new CorsErrorResponseException(cors, OAuthErrorException.INVALID_TARGET, e.getMessage(), Response.Status.BAD_REQUEST);
+            }
+            event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.join(resources));
+        }
+        return super.tokenExchange();
+    }
+
+    /** The requesting client is "within the audience" when it owns a resource URI the token was issued for. */
+    @Override
+    protected void forbiddenIfClientIsNotWithinTokenAudience(AccessToken token) {
+        if (token != null && token.getAudience() != null && ResourceIndicators.ownsAny(client, List.of(token.getAudience()))) {
+            return;
+        }
+        super.forbiddenIfClientIsNotWithinTokenAudience(token);
+    }
+
+    /** With {@code resource}, the audience is exactly the requested resource URIs. */
+    @Override
+    protected void checkRequestedAudiences(TokenManager.AccessTokenResponseBuilder responseBuilder) {
+        super.checkRequestedAudiences(responseBuilder);
+        if (!resources.isEmpty()) {
+            responseBuilder.getAccessToken().audience(resources.toArray(String[]::new));
+        }
+    }
+
+}
