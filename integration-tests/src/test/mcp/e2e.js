@@ -46,15 +46,12 @@ const cfg = {
 cfg.issuer = `${cfg.keycloakUrl}/realms/${cfg.realm}`;
 const delegationScope = `delegation:client:${cfg.agent}`;
 const TOOL = 'delegated_identity';
-// Interim mode while Keycloak cannot yet consent by scope: E2E_DELEGATION=admin-grant skips the scope, consent
-// screen and may_act checks and creates alice's delegation grant through the admin API instead.
-const adminGrantMode = env.E2E_DELEGATION === 'admin-grant';
 
 // ---------------------------------------------------------------------------------------------------------------
 // reporting
 
 const t0 = Date.now();
-const summary = { ok: false, mode: env.E2E_DELEGATION === 'admin-grant' ? 'admin-grant' : 'consent', steps: {} };
+const summary = { ok: false, steps: {} };
 let currentStep = 'setup';
 
 class AssertionFailed extends Error {}
@@ -389,11 +386,11 @@ async function main() {
       const prm = await prmRes.json();
       assertEq(prm.resource, cfg.mcpUrl, 'protected resource metadata: resource');
       assertEq(prm.authorization_servers, [cfg.issuer], 'protected resource metadata: authorization_servers');
-      assert(adminGrantMode || prm.scopes_supported?.includes(delegationScope), `protected resource metadata: scopes_supported ${JSON.stringify(prm.scopes_supported)} lacks ${delegationScope}`);
+      assert(prm.scopes_supported?.includes(delegationScope), `protected resource metadata: scopes_supported ${JSON.stringify(prm.scopes_supported)} lacks ${delegationScope}`);
       summary.protectedResourceMetadata = prm;
       // start from nothing: no earlier grant from the user to the agent through this client (it would skip the
       // consent screen, as Keycloak's remembered consent does)
-      if (!adminGrantMode) summary.revokedEarlierGrants = await revokeEarlierGrants(await adminToken());
+      summary.revokedEarlierGrants = await revokeEarlierGrants(await adminToken());
       const config = await oidc.discovery(new URL(cfg.issuer), cfg.clientId, undefined, oidc.None(), {
         execute: [oidc.allowInsecureRequests],
       });
@@ -436,7 +433,7 @@ async function main() {
       assertEq(p.get('redirect_uri'), callback.redirectUri, 'authorization URL redirect_uri');
       assertEq(p.get('state'), provider.lastState, 'authorization URL state');
       const scope = (p.get('scope') ?? '').split(' ');
-      assert(adminGrantMode || scope.includes(delegationScope), `authorization URL scope "${p.get('scope')}" lacks ${delegationScope}`);
+      assert(scope.includes(delegationScope), `authorization URL scope "${p.get('scope')}" lacks ${delegationScope}`);
       summary.authorizationRequest = {
         endpoint: `${u.origin}${u.pathname}`,
         resource: p.get('resource'),
@@ -467,10 +464,6 @@ async function main() {
         ]),
         'the agent consent screen after login',
       );
-      if (adminGrantMode && consentOrBack === 'callback') {
-        summary.consent = { skipped: 'E2E_DELEGATION=admin-grant' };
-        return finishBrowser(await came);
-      }
       if (consentOrBack === 'callback') {
         await page.waitForLoadState('load');
         await shot(page, 'unexpected');
@@ -523,16 +516,17 @@ async function main() {
       assertEq(audList(caller.aud), [cfg.mcpUrl], 'SDK access token aud');
       assertEq(caller.azp, cfg.clientId, 'SDK access token azp');
       assertEq(caller.iss, cfg.issuer, 'SDK access token iss');
-      if (!adminGrantMode) {
-        assert(caller.may_act && typeof caller.may_act === 'object', `SDK access token has no may_act (scope ${caller.scope})`);
-        assertEq(caller.may_act.client_id, cfg.agent, 'SDK access token may_act.client_id');
-      } else {
-        const adm = await adminToken();
-        const created = await admin('POST', `/agent-auth/users/${encodeURIComponent(caller.sub)}/delegations`, adm, { agent: cfg.agent, host: cfg.clientId });
-        assertEq(created.status, 201, `admin-grant mode: create ${cfg.username}'s grant to ${cfg.agent} via ${cfg.clientId} (${JSON.stringify(created.body)})`);
-        summary.adminGrant = { id: created.body.id, scopes: created.body.scopes };
-      }
+      assert(caller.may_act && typeof caller.may_act === 'object', `SDK access token has no may_act (scope ${caller.scope})`);
+      assertEq(caller.may_act.client_id, cfg.agent, 'SDK access token may_act.client_id');
       assert(!caller.act, 'SDK access token carries act');
+      // the consent screen recorded a durable, revocable grant (user, agent, the MCP client)
+      const adm = await adminToken();
+      const grants = await admin('GET', `/agent-auth/users/${encodeURIComponent(caller.sub)}/delegations`, adm);
+      assertEq(grants.status, 200, 'admin: list the user\'s delegation grants');
+      const grant = grants.body.find((g) => g.agent === cfg.agent && g.host === cfg.clientId && g.active !== false);
+      assert(grant, `no active grant from ${cfg.username} to ${cfg.agent} via ${cfg.clientId}: ${JSON.stringify(grants.body.map((g) => [g.agent, g.host, g.origin, g.active]))}`);
+      assertEq(grant.origin, 'consent_scope', 'grant origin');
+      summary.grant = { agent: grant.agent, host: grant.host, origin: grant.origin, scopes: grant.scopes, expiresAt: grant.expiresAt ?? null };
       summary.token = { aud: caller.aud, azp: caller.azp, may_act: caller.may_act, scope: caller.scope, has_refresh_token: Boolean(sdkTokens.refresh_token) };
 
       const tools = await client2.listTools();
@@ -546,7 +540,7 @@ async function main() {
       assertEq(report.delegated?.act?.client_id, cfg.agent, 'delegated token act.client_id');
       assertEq(report.delegated?.sub, caller.sub, 'delegated token sub (the caller)');
       assertEq(report.caller?.sub, caller.sub, 'tool report caller.sub');
-      if (!adminGrantMode) assertEq(report.caller?.may_act?.client_id, cfg.agent, 'tool report caller.may_act.client_id');
+      assertEq(report.caller?.may_act?.client_id, cfg.agent, 'tool report caller.may_act.client_id');
       assert(!report.delegated?.may_act, 'delegated token carries may_act');
       summary.tools = names;
       summary.tool = { name: TOOL, delegated: report.delegated, caller: report.caller, sub_matches: report.delegated.sub === caller.sub };

@@ -143,7 +143,6 @@ class McpClientIT {
 
     private void assertSummary(JsonNode r) {
         assertTrue(r.path("ok").asBoolean(), r.toString());
-        assertEquals("consent", r.path("mode").asText(), "the run went through the agent consent screen");
         // a. discovery, PKCE, resource
         JsonNode authz = r.path("authorizationRequest");
         assertEquals(MCP_URL, authz.path("resource").asText());
@@ -151,8 +150,9 @@ class McpClientIT {
         assertTrue(List.of(authz.path("scope").asText().split(" ")).contains("delegation:client:calendar-agent"), authz.toString());
         assertTrue(r.path("discovery").toString().contains("/.well-known/oauth-protected-resource/mcp 200"), r.path("discovery").toString());
         assertEquals(MCP_URL, r.path("tokenRequest").path("resource").path(0).asText());
-        // b. the agent consent screen
+        // b. the agent consent screen, and the grant it recorded
         assertTrue(r.path("consent").path("title").asText().contains("Calendar Agent"), r.path("consent").toString());
+        assertEquals("consent_scope", r.path("grant").path("origin").asText(), r.path("grant").toString());
         // c. the SDK's token and the tool
         JsonNode token = r.path("token");
         assertEquals(List.of(MCP_URL), strings(token.path("aud")), "the SDK's access token is for the MCP server only");
@@ -263,7 +263,7 @@ class McpClientIT {
 
     /** Child processes get their configuration from this test only, never from overrides left in the shell. */
     private static void clearOverrides(Map<String, String> env) {
-        for (String k : List.of("SCOPES_SUPPORTED", "E2E_DELEGATION", "AUDIENCE_MODE", "CLIENT_ID", "CLIENT_SECRET", "HOST",
+        for (String k : List.of("SCOPES_SUPPORTED", "AUDIENCE_MODE", "CLIENT_ID", "CLIENT_SECRET", "HOST",
                 "MCP_CLIENT_ID", "OTHER_RESOURCE", "UNKNOWN_RESOURCE", "AGENT", "AGENT_NAME", "E2E_USERNAME", "E2E_PASSWORD")) {
             env.remove(k);
         }
