@@ -71,7 +71,9 @@ public final class AgentPolicyValidator {
         Set<String> scopes = names(p.allowedScopes(), "allowedScopes", errors);
         Set<String> known = realm.clientScopeNames();
         for (String s : scopes) {
-            if (!known.contains(s) && !STANDARD_OIDC_SCOPES.contains(s)) {
+            if (s.startsWith("delegation:client:")) {
+                errors.add(new FieldError("allowedScopes", "Scope '" + s + "' is a delegation scope managed by Agent Auth, not a scope an agent can be allowed"));
+            } else if (!known.contains(s) && !STANDARD_OIDC_SCOPES.contains(s)) {
                 errors.add(new FieldError("allowedScopes", "Unknown scope '" + s + "': not a client scope of this realm nor a standard OpenID Connect scope"));
             }
         }

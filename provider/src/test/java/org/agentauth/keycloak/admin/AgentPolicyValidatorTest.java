@@ -121,4 +121,13 @@ class AgentPolicyValidatorTest {
                 e.errors().stream().map(AgentPolicyValidator.FieldError::field).toList(), e.errors().toString());
         assertTrue(e.errors().get(0).message().contains("agent-b"));
     }
+
+    @Test
+    void delegationScopesCannotBeAllowedScopes() {
+        AgentPolicyValidator.Result r = AgentPolicyValidator.validate(policy(true, List.of("openid", "delegation:client:agent-b"),
+                List.of(), List.of(), List.of(), List.of(), 3, 0L), "agent-a", true, REALM);
+        assertFalse(r.ok());
+        assertEquals("allowedScopes", r.errors().get(0).field());
+        assertTrue(r.errors().get(0).message().contains("managed by Agent Auth"), r.errors().toString());
+    }
 }

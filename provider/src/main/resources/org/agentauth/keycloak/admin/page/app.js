@@ -346,7 +346,8 @@
     };
     var clientIds = clients.map(function (x) { return x.clientId; });
 
-    var scopeOptions = union(scopes.filter(function (s) { return s.protocol !== 'saml'; })
+    // the extension's own delegation:client:<agent> scopes are not scopes an agent can be allowed
+    var scopeOptions = union(scopes.filter(function (s) { return s.protocol !== 'saml' && s.name.indexOf('delegation:client:') !== 0; })
       .map(function (s) { return s.name; }), STANDARD_SCOPES);
     scopeOptions = union(scopeOptions, p.allowedScopes).sort();
     var hostOptions = candidates(p.allowedHosts).filter(function (x) { return !x.bearerOnly; }).map(function (x) {
