@@ -1,7 +1,7 @@
 // Access-token verification for requireBearerAuth: signature by the realm's keys, issuer, expiry, audience.
 
 import { jwtVerify, errors as joseErrors } from 'jose';
-import { InvalidTokenError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
+import { InvalidTokenError, ServerError } from '@modelcontextprotocol/sdk/server/auth/errors.js';
 
 function audiences(aud) {
   if (aud === undefined || aud === null) return [];
@@ -20,9 +20,13 @@ export function createTokenVerifier(config, keycloak) {
           requiredClaims: ['exp', 'sub'],
         }));
       } catch (e) {
+        if (e instanceof joseErrors.JWKSTimeout) {
+          // Keycloak did not answer: our problem, not the token's (500, not 401)
+          throw new ServerError('Cannot fetch the realm signing keys');
+        }
         if (e instanceof joseErrors.JOSEError) {
-          // jose's messages name the failed check (signature, "exp" claim, "iss" claim), never the token
-          throw new InvalidTokenError(`Token rejected: ${e.code}`);
+          // the jose error code and, for claim checks, the claim's name; never the token
+          throw new InvalidTokenError(`Token rejected: ${e.code}${e.claim ? ` (${e.claim})` : ''}`);
         }
         throw e;
       }

@@ -7,7 +7,8 @@
 //   d. a token for another resource, and one without resource, get 401 from the MCP server
 //   e. a bad resource is invalid_target at the authorization endpoint (redirect with state and iss) and at the
 //      token endpoint (HTTP 400)
-//   f. one line `MCP-E2E-RESULT {...}` on stdout; exit 1 on the first failed assertion.
+//   f. once the grant is revoked, the tool reports Keycloak's refusal of the exchange as a tool error
+//   g. one line `MCP-E2E-RESULT {...}` on stdout; exit 1 on the first failed assertion.
 //
 // Never prints a token (nor a code or verifier). Configuration: see the README next to this file.
 
@@ -644,6 +645,25 @@ async function main() {
         authorize: { resource: cfg.unknownResource, status: res.status, error: q.get('error'), error_description: q.get('error_description'), state_ok: q.get('state') === state, iss: q.get('iss') },
         token: { grant_type: 'refresh_token', resource: cfg.otherResource, status: tokErr.status, error: tokErr.error, error_description: tokErr.error_description },
       };
+    });
+
+    // ---- after revocation: the caller's token is still a valid token for the MCP server, but Keycloak refuses the
+    // exchange; the tool reports Keycloak's OAuth error as a tool error
+    await step('f_revoked_grant_tool_error', async () => {
+      const revoked = await revokeEarlierGrants(await adminToken());
+      assert(revoked >= 1, `expected to revoke the grant the consent screen recorded, revoked ${revoked}`);
+      const client3 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
+      await client3.connect(new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch }));
+      const result = await client3.callTool({ name: TOOL, arguments: {} });
+      await client3.close();
+      const text = result.content?.find((c) => c.type === 'text')?.text ?? '';
+      assert(result.isError === true, `callTool after revocation: expected a tool error, got ${text.slice(0, 200)}`);
+      assert(!/eyJ[A-Za-z0-9_-]{8,}\.eyJ/.test(text), 'the tool error contains a token');
+      const err = JSON.parse(text);
+      assertEq(err.step, 'token_exchange', 'tool error step');
+      assertEq(err.status, 400, 'tool error: Keycloak HTTP status');
+      assert(typeof err.error === 'string' && err.error.length > 0, `tool error has no OAuth error: ${text}`);
+      summary.revokedGrantToolError = err;
     });
 
     summary.ok = true;

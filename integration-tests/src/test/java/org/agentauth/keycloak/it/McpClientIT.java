@@ -38,7 +38,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@code src/test/mcp/e2e.js}: SDK discovery, PKCE and {@code resource}, alice's login and the agent consent screen
  * in headless Chromium (Playwright), the SDK's token bound to the MCP server with {@code may_act}, the tool's token
  * exchange ({@code act}), 401 for tokens meant for another resource or none, and {@code invalid_target}.
- * Needs Node.js 20+ and npm (installs the pinned packages with {@code npm ci}); output in target/mcp/.
+ * Also runs the example's verifier unit tests ({@code npm test}). Needs Node.js 20+ and npm (installs the pinned
+ * packages with {@code npm ci}); output in target/mcp/.
  */
 @Order(40)
 @ExtendWith(KeycloakServerExtension.class)
@@ -68,6 +69,7 @@ class McpClientIT {
         requireNode();
         npmCi(example, out.resolve("npm-ci-mcp-calendar.log"));
         npmCi(e2e, out.resolve("npm-ci-e2e.log"));
+        npm(example, out.resolve("npm-test-mcp-calendar.log"), "test"); // the verifier's unit tests (no network)
         assertPortFree(MCP_PORT);
 
         Path serverLog = out.resolve("mcp-server.log");
@@ -171,6 +173,11 @@ class McpClientIT {
         assertEquals(server.realmUrl("agents-demo"), it.path("authorize").path("iss").asText());
         assertEquals(400, it.path("token").path("status").asInt(), it.toString());
         assertEquals("invalid_target", it.path("token").path("error").asText(), it.toString());
+        // f. Keycloak's refusal after revocation reaches the MCP client as a tool error with the OAuth error
+        JsonNode te = r.path("revokedGrantToolError");
+        assertEquals("token_exchange", te.path("step").asText(), te.toString());
+        assertEquals(400, te.path("status").asInt(), te.toString());
+        assertTrue(!te.path("error").asText().isEmpty(), te.toString());
         System.out.println("[mcp] screenshots: " + r.path("screenshots"));
     }
 
@@ -201,19 +208,26 @@ class McpClientIT {
     }
 
     private static void npmCi(Path dir, Path log) throws IOException, InterruptedException {
-        System.out.println("[mcp] npm ci in " + dir + " (log: " + log + ")");
+        npm(dir, log, "ci", "--no-audit", "--no-fund");
+    }
+
+    private static void npm(Path dir, Path log, String... args) throws IOException, InterruptedException {
+        String what = "npm " + String.join(" ", args) + " in " + dir;
+        System.out.println("[mcp] " + what + " (log: " + log + ")");
         long t0 = System.nanoTime();
-        ProcessBuilder pb = new ProcessBuilder("npm", "ci", "--no-audit", "--no-fund").directory(dir.toFile())
+        List<String> cmd = new ArrayList<>(List.of("npm"));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
         Process p = pb.start();
         if (!p.waitFor(NPM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
             p.descendants().forEach(ProcessHandle::destroyForcibly);
             p.destroyForcibly();
-            fail("npm ci in " + dir + " did not finish within " + NPM_TIMEOUT + "; see " + log);
+            fail(what + " did not finish within " + NPM_TIMEOUT + "; see " + log);
         }
-        assertEquals(0, p.exitValue(), "npm ci in " + dir + " failed:\n" + tail(log, 30));
-        System.out.printf("[mcp] npm ci in %s: %.1f s%n", dir.getFileName(), (System.nanoTime() - t0) / 1e9);
+        assertEquals(0, p.exitValue(), what + " failed:\n" + tail(log, 30));
+        System.out.printf("[mcp] %s: %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
     }
 
     private static void waitForMcpServer(Process mcp, Path log) throws InterruptedException, IOException {
