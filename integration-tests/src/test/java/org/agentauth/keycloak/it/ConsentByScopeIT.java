@@ -97,6 +97,8 @@ class ConsentByScopeIT {
         assertEquals(expectConsentPage, AgentFlows.isConsentPage(r), r.toString());
         if (expectConsentPage) {
             assertTrue(r.body().contains("Calendar Agent"), "the consent page names the agent");
+            assertTrue(r.body().contains("id=\"agent-consent-resource\"") && r.body().contains("Access is limited to Calendar Agent (" + MCP + ")"),
+                    "the consent page names the resource the token will be for");
             r = flows.decide(browser, r, "allow");
         }
         assertEquals(302, r.status(), r.toString());

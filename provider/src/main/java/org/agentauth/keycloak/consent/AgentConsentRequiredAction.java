@@ -17,11 +17,13 @@ import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrants;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
+import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.authentication.RequiredActionContext;
 import org.keycloak.authentication.RequiredActionProvider;
 import org.keycloak.events.Errors;
+import org.keycloak.forms.login.LoginFormsProvider;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
 import org.keycloak.headers.SecurityHeadersProvider;
@@ -266,7 +268,12 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         agent.put("tosUri", httpUrl(a.getAttribute("tosUri")));
         String hostName = req.host.getName() == null || req.host.getName().isBlank() ? req.host.getClientId() : req.host.getName();
 
-        Response r = context.form()
+        LoginFormsProvider form = context.form();
+        Map<String, String> resource = resource(context);
+        if (resource != null) {
+            form.setAttribute("agentResource", resource);
+        }
+        Response r = form
                 .setAttribute("agent", agent)
                 .setAttribute("agentHostName", hostName)
                 .setAttribute("agentScopes", scopes)
@@ -277,6 +284,23 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
                 .setAttribute("agentFormDecision", FORM_DECISION)
                 .createForm(TEMPLATE);
         return notFramable(context, r);
+    }
+
+    /**
+     * The resource (RFC 8707) the login asks for, already checked at the authorization endpoint, with the name of the
+     * client that owns it (e.g. an MCP server); null when the login names none.
+     */
+    private static Map<String, String> resource(RequiredActionContext context) {
+        String uri = context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE);
+        if (uri == null || uri.isBlank()) {
+            return null;
+        }
+        String name = ResourceIndicators.owner(context.getRealm(), uri)
+                .map(c -> c.getName() == null || c.getName().isBlank() ? c.getClientId() : c.getName()).orElse(uri);
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("uri", uri);
+        m.put("name", name);
+        return m;
     }
 
     /** The page may not be framed by anyone: our own headers instead of the realm's framing defaults. */
