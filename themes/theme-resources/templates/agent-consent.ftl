@@ -23,7 +23,7 @@
 
             <p id="agent-consent-request">${msg("agentConsentRequest", agent.name, agentHostName)}</p>
             <#if agentResource??>
-                <p id="agent-consent-resource">${msg("agentConsentResource", agentResource.name, agentResource.uri)}</p>
+                <p id="agent-consent-resource" style="margin-top:.5rem">${msg("agentConsentResource", agentResource.name, agentResource.uri)}</p>
             </#if>
 
             <h2 class="pf-v5-c-title pf-m-md" style="margin-top:1rem">${msg("agentConsentScopes")}</h2>

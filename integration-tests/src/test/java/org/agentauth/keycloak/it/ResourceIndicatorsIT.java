@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.agentauth.keycloak.it.support.AgentFlows;
+import org.agentauth.keycloak.it.support.Delegations;
 import org.agentauth.keycloak.it.support.DemoUsers;
 import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
@@ -271,6 +272,44 @@ class ResourceIndicatorsIT {
         Http.Response refreshed = refresh(after.json().get("refresh_token").asText());
         assertEquals(normal, aud(refreshed));
         assertNotNull(refreshed.json().get("access_token"));
+    }
+
+    /**
+     * Resource owners are looked up through an index (no scan of every client per request): a URI added, moved or
+     * removed, through Keycloak's own admin API or the extension's policy API, takes effect on the very next request.
+     */
+    @Test
+    void resourceUriChangesTakeEffectAtOnce() {
+        String admin = oidc.adminToken();
+        String uri = "https://moving.example.com/api";
+        String agents = server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/agents/";
+        flows.createClient(admin, Map.of("clientId", "moving-a", "publicClient", false, "secret", "moving-a-secret",
+                "standardFlowEnabled", false));
+        flows.createClient(admin, Map.of("clientId", "moving-b", "publicClient", false, "secret", "moving-b-secret",
+                "standardFlowEnabled", false));
+        Http http = new Http();
+        try {
+            assertInvalidTarget(clientCredentials("plain-service", uri), "not configured yet");
+            // the extension's policy API (no client-update event from Keycloak)
+            assertEquals(200, http.putJson(agents + "moving-a", admin, Map.of("resourceUris", List.of(uri))).status());
+            assertEquals(Set.of(uri), aud(clientCredentials("plain-service", uri)));
+            // moved to another client: refused while both claim it, then owned by the new one
+            assertEquals(400, http.putJson(agents + "moving-b", admin, Map.of("resourceUris", List.of(uri))).status(), "one owner per URI");
+            assertEquals(200, http.putJson(agents + "moving-a", admin, Map.of()).status());
+            assertInvalidTarget(clientCredentials("plain-service", uri), "removed from moving-a");
+            // Keycloak's own admin API (client-update event): moving-b, allowed for agent-host only
+            new Delegations(server).setAttributes("moving-b",
+                    Map.of("agent_auth.resource_uris", uri, "agent_auth.resource_clients", "agent-host"));
+            assertInvalidTarget(clientCredentials("plain-service", uri), "owned by moving-b, not permitted for plain-service");
+            new Delegations(server).setAttributes("moving-b",
+                    Map.of("agent_auth.resource_clients", ""));
+            assertEquals(Set.of(uri), aud(clientCredentials("plain-service", uri)));
+        } finally {
+            for (String c : List.of("moving-a", "moving-b")) {
+                http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + flows.client(admin, c).get("id").asText(), admin);
+            }
+        }
+        assertInvalidTarget(clientCredentials("plain-service", uri), "the owner was deleted");
     }
 
     /**

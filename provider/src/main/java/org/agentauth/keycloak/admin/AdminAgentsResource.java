@@ -122,6 +122,7 @@ public class AdminAgentsResource {
         result.attributes().forEach(client::setAttribute);
         // the agent's delegation:client scope follows its policy (enabled agent, allowed hosts)
         DelegationScopes.syncClient(realm, client);
+        ResourceIndicators.clientChanged(session, client);
 
         AgentRepresentation rep = AgentRepresentation.of(client);
         adminEvent.operation(OperationType.UPDATE)

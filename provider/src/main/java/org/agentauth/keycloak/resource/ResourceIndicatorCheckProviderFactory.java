@@ -27,8 +27,10 @@ public class ResourceIndicatorCheckProviderFactory implements AuthorizationEndpo
     public void init(Config.Scope config) {
     }
 
+    /** Keeps the resource-owner index in step with client changes on this node. */
     @Override
     public void postInit(KeycloakSessionFactory factory) {
+        factory.register(ResourceOwnerIndex::onEvent);
     }
 
     @Override

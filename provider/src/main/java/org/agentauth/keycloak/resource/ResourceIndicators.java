@@ -111,7 +111,12 @@ public final class ResourceIndicators {
 
     /** The enabled client of the realm that owns this (normalized) resource URI. */
     public static Optional<ClientModel> owner(RealmModel realm, String normalized) {
-        return realm.getClientsStream().filter(ClientModel::isEnabled).filter(c -> urisOf(c).contains(normalized)).findFirst();
+        return ResourceOwnerIndex.owner(realm, normalized);
+    }
+
+    /** After an admin changed a client's resource URIs without Keycloak's client-update event (the policy API). */
+    public static void clientChanged(KeycloakSession session, ClientModel client) {
+        ResourceOwnerIndex.invalidate(session, client.getRealm());
     }
 
     /**
