@@ -12,6 +12,7 @@ import org.keycloak.models.utils.PostMigrationEvent;
 import org.keycloak.protocol.oidc.OIDCConfigAttributes;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 import org.keycloak.provider.ProviderEvent;
+import org.agentauth.keycloak.support.RealmJobs;
 
 /**
  * The public client {@value #CLIENT_ID} the agent admin page signs admins in with (Authorization Code + PKCE S256,
@@ -35,25 +36,10 @@ public final class AdminPageClient {
     /** Handles start-up (every existing realm) and realm creation or import. */
     public static void onEvent(KeycloakSessionFactory factory, ProviderEvent event) {
         if (event instanceof PostMigrationEvent) {
-            KeycloakModelUtils.runJobInTransaction(factory, session ->
-                    session.realms().getRealmsStream().map(RealmModel::getId).toList()
-                            .forEach(id -> ensureInOwnTransaction(factory, id)));
+            // a failure (e.g. another cluster node created it at the same moment) leaves the page working with that one
+            RealmJobs.eachRealmInOwnTransaction(factory, "create client " + CLIENT_ID, AdminPageClient::ensure);
         } else if (event instanceof RealmModel.RealmPostCreateEvent created) {
             ensure(created.getKeycloakSession(), created.getCreatedRealm());
-        }
-    }
-
-    private static void ensureInOwnTransaction(KeycloakSessionFactory factory, String realmId) {
-        try {
-            KeycloakModelUtils.runJobInTransaction(factory, session -> {
-                RealmModel realm = session.realms().getRealm(realmId);
-                if (realm != null) {
-                    ensure(session, realm);
-                }
-            });
-        } catch (RuntimeException e) {
-            // e.g. another cluster node created it at the same moment: the page still works with that one
-            LOG.warnf("Could not create client %s in realm %s: %s", CLIENT_ID, realmId, e.toString());
         }
     }
 

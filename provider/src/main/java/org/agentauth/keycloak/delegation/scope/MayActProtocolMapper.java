@@ -9,6 +9,7 @@ import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrants;
 import org.agentauth.keycloak.delegation.exchange.ActChain;
+import org.agentauth.keycloak.support.RealmJobs;
 import org.jboss.logging.Logger;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientSessionContext;
@@ -18,7 +19,6 @@ import org.keycloak.models.ProtocolMapperModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
-import org.keycloak.models.utils.KeycloakModelUtils;
 import org.keycloak.models.utils.PostMigrationEvent;
 import org.keycloak.protocol.ProtocolMapper;
 import org.keycloak.protocol.oidc.mappers.AbstractOIDCProtocolMapper;
@@ -118,8 +118,8 @@ public class MayActProtocolMapper extends AbstractOIDCProtocolMapper implements 
     public void postInit(KeycloakSessionFactory factory) {
         factory.register(event -> {
             if (event instanceof PostMigrationEvent) {
-                KeycloakModelUtils.runJobInTransaction(factory, s -> s.realms().getRealmsStream().map(RealmModel::getId).toList()
-                        .forEach(id -> syncInOwnTransaction(factory, id)));
+                RealmJobs.eachRealmInOwnTransaction(factory, "bring the delegation scopes in step",
+                        (s, realm) -> DelegationScopes.syncRealm(realm));
             } else if (event instanceof RealmModel.RealmPostCreateEvent created) {
                 DelegationScopes.syncRealm(created.getCreatedRealm());
             } else if (event instanceof ClientModel.ClientUpdatedEvent updated) {
@@ -133,18 +133,5 @@ public class MayActProtocolMapper extends AbstractOIDCProtocolMapper implements 
             // also fires while a whole realm is being removed, when changing its client scopes is unsafe. Until then
             // the scope yields no may_act and the authorization endpoint refuses it (unknown agent).
         });
-    }
-
-    private static void syncInOwnTransaction(KeycloakSessionFactory factory, String realmId) {
-        try {
-            KeycloakModelUtils.runJobInTransaction(factory, s -> {
-                RealmModel realm = s.realms().getRealm(realmId);
-                if (realm != null) {
-                    DelegationScopes.syncRealm(realm);
-                }
-            });
-        } catch (RuntimeException e) {
-            LOG.warnf("Could not bring the delegation scopes of realm %s in step: %s", realmId, e.toString());
-        }
     }
 }
