@@ -3,11 +3,10 @@ package org.agentauth.keycloak.resource;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.delegation.exchange.ActChain;
+import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
 import org.keycloak.events.Errors;
-import org.keycloak.jose.jws.JWSInput;
 import org.keycloak.models.ClientModel;
 import org.keycloak.protocol.oidc.TokenExchangeContext;
 import org.keycloak.protocol.oidc.TokenManager;
@@ -40,8 +39,8 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
         }
         List<String> requested = p.getResource();
         boolean withResource = requested != null && requested.stream().anyMatch(r -> r != null && !r.isEmpty());
-        JsonWebToken subject = peek(p.getSubjectToken());
-        if (subject != null && (subject.getOtherClaims().containsKey(ActChain.ACT) || subject.getOtherClaims().containsKey(ActChain.MAY_ACT))) {
+        JsonWebToken subject = DelegatedTokens.peek(p.getSubjectToken()).orElse(null);
+        if (subject != null && DelegatedTokens.carriesDelegation(subject)) {
             context.setUnsupportedReason("Resource exchange: a delegated subject token belongs to agent delegation");
             return false;
         }
@@ -52,18 +51,6 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
             return false;
         }
         return super.supports(context);
-    }
-
-    /** Reads the subject token without verifying it, only to route the request (the standard flow verifies it). */
-    private static JsonWebToken peek(String token) {
-        if (token == null || token.isBlank()) {
-            return null;
-        }
-        try {
-            return new JWSInput(token).readJsonContent(JsonWebToken.class);
-        } catch (Exception e) {
-            return null;
-        }
     }
 
     @Override

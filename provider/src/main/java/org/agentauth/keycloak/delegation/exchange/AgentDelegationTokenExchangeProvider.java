@@ -14,7 +14,6 @@ import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
-import org.keycloak.jose.jws.JWSInput;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.protocol.oidc.OIDCAdvancedConfigWrapper;
@@ -23,7 +22,6 @@ import org.keycloak.protocol.oidc.TokenManager;
 import org.keycloak.protocol.oidc.tokenexchange.StandardTokenExchangeProvider;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.AccessTokenResponse;
-import org.keycloak.representations.JsonWebToken;
 import org.keycloak.services.CorsErrorResponseException;
 import org.keycloak.services.Urls;
 import org.keycloak.services.managers.AuthenticationManager;
@@ -77,15 +75,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
 
     /** Reads the subject token without verifying it, only to route the request. */
     static boolean subjectCarriesDelegation(String subjectToken) {
-        if (subjectToken == null || subjectToken.isBlank()) {
-            return false;
-        }
-        try {
-            Map<String, Object> claims = new JWSInput(subjectToken).readJsonContent(JsonWebToken.class).getOtherClaims();
-            return claims.containsKey(ActChain.ACT) || claims.containsKey(ActChain.MAY_ACT);
-        } catch (Exception e) {
-            return false;
-        }
+        return DelegatedTokens.peek(subjectToken).map(DelegatedTokens::carriesDelegation).orElse(false);
     }
 
     @Override

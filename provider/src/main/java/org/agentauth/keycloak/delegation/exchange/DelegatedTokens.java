@@ -6,7 +6,9 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
+import org.keycloak.jose.jws.JWSInput;
 import org.keycloak.models.Constants;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.JsonWebToken;
@@ -139,6 +141,26 @@ public final class DelegatedTokens {
         if (rt.getExp() == null || rt.getExp() == 0 || rt.getExp() > cap) {
             rt.exp(cap);
         }
+    }
+
+    /**
+     * The claims of a token read <em>without</em> verifying it: only to route a token-exchange request to the provider
+     * that will verify it. Empty for anything that is not a readable JWS.
+     */
+    public static Optional<JsonWebToken> peek(String token) {
+        if (token == null || token.isBlank()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new JWSInput(token).readJsonContent(JsonWebToken.class));
+        } catch (Exception e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Whether a (peeked) token carries {@code act} or {@code may_act}: it then belongs to agent delegation. */
+    public static boolean carriesDelegation(JsonWebToken t) {
+        return t.getOtherClaims().containsKey(ActChain.ACT) || t.getOtherClaims().containsKey(ActChain.MAY_ACT);
     }
 
     public static boolean isDelegated(JsonWebToken t) {
