@@ -39,31 +39,25 @@ public class AgentParEndpoint extends ParEndpoint {
         MultivaluedMap<String, String> form = session.getContext().getHttpRequest().getDecodedFormParameters();
         String actor = form.getFirst(RequestedActor.PARAM);
         Response response = super.request();
-        String scope = form.getFirst(OAuth2Constants.SCOPE);
-        if (!DelegationScopes.agentsIn(scope).isEmpty() && response.getStatus() == Response.Status.CREATED.getStatusCode()
-                && response.getEntity() instanceof ParResponse pushed) {
-            String refusal = DelegationScopes.refusal(realm, client, scope, actor != null);
-            if (refusal != null) {
-                session.singleUseObjects().remove(CACHE_KEY_PREFIX + pushed.getRequestUri().substring(REQUEST_URI_PREFIX_LENGTH));
-                String agent = DelegationScopes.agentsIn(scope).get(0);
-                if (agent.length() <= RequestedActor.MAX_LENGTH) {
-                    event.detail(AgentAuthEvents.AGENT, agent);
-                }
-                throw errorResponseException(OAuthErrorException.INVALID_REQUEST, refusal, Response.Status.BAD_REQUEST);
-            }
-        }
-        if (actor == null || response.getStatus() != Response.Status.CREATED.getStatusCode()
-                || !(response.getEntity() instanceof ParResponse par)) {
+        if (response.getStatus() != Response.Status.CREATED.getStatusCode() || !(response.getEntity() instanceof ParResponse par)) {
             return response;
         }
         String key = par.getRequestUri().substring(REQUEST_URI_PREFIX_LENGTH);
+        String scope = form.getFirst(OAuth2Constants.SCOPE);
+        String refusal = DelegationScopes.refusal(realm, client, scope, actor != null);
+        if (refusal != null) {
+            throw refuse(key, DelegationScopes.agentsIn(scope).get(0), refusal);
+        }
+        if (actor == null) {
+            return response;
+        }
         String error = null;
         if (!OAuth2Constants.CODE.equals(form.getFirst(OIDCLoginProtocol.RESPONSE_TYPE_PARAM))) {
             error = "requested_actor needs response_type=code";
         } else if (form.getFirst(OIDCLoginProtocol.CODE_CHALLENGE_PARAM) == null
                 || !OAuth2Constants.PKCE_METHOD_S256.equals(form.getFirst(OIDCLoginProtocol.CODE_CHALLENGE_METHOD_PARAM))) {
             error = "requested_actor needs PKCE with code_challenge_method=S256";
-        } else if (RequestedActor.containsMarker(form.getFirst(OAuth2Constants.SCOPE))) {
+        } else if (RequestedActor.containsMarker(scope)) {
             error = "Invalid scope";
         } else {
             try {
@@ -73,15 +67,20 @@ public class AgentParEndpoint extends ParEndpoint {
             }
         }
         if (error != null) {
-            session.singleUseObjects().remove(CACHE_KEY_PREFIX + key);
-            if (actor.length() <= RequestedActor.MAX_LENGTH) {
-                event.detail(AgentAuthEvents.AGENT, actor);
-            }
-            // errorResponseException records the PUSHED_AUTHORIZATION_REQUEST_ERROR event itself
-            throw errorResponseException(OAuthErrorException.INVALID_REQUEST, error, Response.Status.BAD_REQUEST);
+            throw refuse(key, actor, error);
         }
         session.singleUseObjects().put(RequestedActor.PAR_STORE_PREFIX + key, par.getExpiresIn(),
                 Map.of(RequestedActor.PARAM, actor));
         return response;
+    }
+
+    /** Drops the pushed request and answers HTTP 400 {@code invalid_request}, naming the agent on the event. */
+    private RuntimeException refuse(String key, String agent, String description) {
+        session.singleUseObjects().remove(CACHE_KEY_PREFIX + key);
+        if (agent.length() <= RequestedActor.MAX_LENGTH) {
+            event.detail(AgentAuthEvents.AGENT, agent);
+        }
+        // errorResponseException records the PUSHED_AUTHORIZATION_REQUEST_ERROR event itself
+        return errorResponseException(OAuthErrorException.INVALID_REQUEST, description, Response.Status.BAD_REQUEST);
     }
 }
