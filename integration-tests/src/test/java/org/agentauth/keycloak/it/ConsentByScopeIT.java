@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -126,14 +125,7 @@ class ConsentByScopeIT {
     }
 
     private static Set<String> aud(JsonNode claims) {
-        Set<String> out = new TreeSet<>();
-        JsonNode a = claims.get("aud");
-        if (a != null && a.isArray()) {
-            a.forEach(x -> out.add(x.asText()));
-        } else if (a != null) {
-            out.add(a.asText());
-        }
-        return out;
+        return Oidc.audience(claims);
     }
 
     private static JsonNode claims(JsonNode tokenResponse) {
@@ -141,19 +133,18 @@ class ConsentByScopeIT {
     }
 
     private static void assertError(Http.Response r, int status, String error) {
-        assertEquals(status, r.status(), r.toString());
-        assertEquals(error, r.json().path("error").asText(), r.toString());
-        assertFalse(r.json().path("error_description").asText().isBlank(), r.toString());
+        DelegationExchangeIT.assertError(r, status, error);
         assertFalse(r.body().contains("access_token"), r.toString());
     }
 
-    /** The error of an authorization request refused before login (a redirect to the client). */
+    /** The error of an authorization request refused before login (a redirect to the client with its state and iss). */
     private Map<String, String> refusedAuth(Form params) {
         Http.Response r = new Http().get(oidc.authUrl(Oidc.DEMO, params.list()));
         assertEquals(302, r.status(), r.toString());
         Map<String, String> p = Oidc.params(r.location());
         assertNotNull(p.get("error"), r.location());
-        assertEquals("st-scope", p.get("state"));
+        String state = params.list().stream().filter(e -> e.getKey().equals("state")).map(Map.Entry::getValue).findFirst().orElseThrow();
+        assertEquals(state, p.get("state"));
         assertEquals(server.realmUrl(Oidc.DEMO), p.get("iss"));
         return p;
     }
@@ -220,8 +211,7 @@ class ConsentByScopeIT {
         assertTrue(intro.json().path("active").asBoolean(), intro.toString());
         assertEquals("calendar-agent", intro.json().path("may_act").path("client_id").asText(), intro.toString());
         // another confidential client that owns nothing in aud may not
-        Http.Response other = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO) + "/introspect",
-                Form.of("token", tokens.get("access_token").asText()).list(), Http.basic("plain-service", "plain-service-secret"));
+        Http.Response other = introspect("plain-service", tokens.get("access_token").asText());
         assertFalse(other.json().path("active").asBoolean(), other.toString());
 
         // the agent exchanges it with its own actor token
@@ -347,22 +337,12 @@ class ConsentByScopeIT {
         // two delegation scopes in one request (agent-host has both)
         Form two = flows.authParams(null, Pkce.create(), "scope", "openid " + SCOPE + " delegation:client:research-agent");
         two.list().removeIf(e -> e.getKey().equals("scope") && e.getValue().equals("openid profile email"));
-        Map<String, String> p = refusedAuth2(two);
+        Map<String, String> p = refusedAuth(two);
         assertEquals("invalid_scope", p.get("error"), p.toString());
         // with requested_actor as well
         Form both = flows.authParams("calendar-agent", Pkce.create());
         both.list().replaceAll(e -> e.getKey().equals("scope") ? Map.entry("scope", "openid " + SCOPE) : e);
-        assertEquals("invalid_request", refusedAuth2(both).get("error"));
-    }
-
-    /** Like {@link #refusedAuth} for agent-host requests (their own state). */
-    private Map<String, String> refusedAuth2(Form params) {
-        Http.Response r = new Http().get(oidc.authUrl(Oidc.DEMO, params.list()));
-        assertEquals(302, r.status(), r.toString());
-        Map<String, String> p = Oidc.params(r.location());
-        assertNotNull(p.get("error"), r.location());
-        assertEquals(server.realmUrl(Oidc.DEMO), p.get("iss"));
-        return p;
+        assertEquals("invalid_request", refusedAuth(both).get("error"));
     }
 
     @Test
@@ -395,7 +375,7 @@ class ConsentByScopeIT {
         assertFalse(optionalScopes("agent-host").contains(scope));
         Form f = flows.authParams(null, Pkce.create());
         f.list().replaceAll(e -> e.getKey().equals("scope") ? Map.entry("scope", "openid " + scope) : e);
-        assertEquals("invalid_scope", refusedAuth2(f).get("error"));
+        assertEquals("invalid_scope", refusedAuth(f).get("error"));
 
         // PAR: HTTP 400 invalid_request for a delegation scope the policy does not allow
         Http.Response par = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO).replace("/token", "/ext/par/request"),
@@ -404,9 +384,5 @@ class ConsentByScopeIT {
                         "code_challenge_method", "S256").list(), Http.basic("agent-host", "agent-host-secret"));
         assertError(par, 400, "invalid_request");
         assertEquals(204, http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + c.get("id").asText(), admin).status());
-    }
-
-    static List<String> list(String... s) {
-        return List.of(s);
     }
 }

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
 import org.agentauth.keycloak.it.support.AgentFlows;
 import org.agentauth.keycloak.it.support.Delegations;
 import org.agentauth.keycloak.it.support.DemoUsers;
@@ -77,17 +76,7 @@ class ResourceIndicatorsIT {
     }
 
     private static Set<String> aud(JsonNode claims) {
-        Set<String> out = new TreeSet<>();
-        JsonNode a = claims.get("aud");
-        if (a == null) {
-            return out;
-        }
-        if (a.isArray()) {
-            a.forEach(x -> out.add(x.asText()));
-        } else {
-            out.add(a.asText());
-        }
-        return out;
+        return Oidc.audience(claims);
     }
 
     private static void assertInvalidTarget(Http.Response r, String why) {

@@ -135,6 +135,18 @@ public final class Oidc {
         }
     }
 
+    /** A token's {@code aud} claim as a set (absent: empty; one string or a list). */
+    public static java.util.Set<String> audience(JsonNode claims) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        JsonNode a = claims.get("aud");
+        if (a != null && a.isArray()) {
+            a.forEach(x -> out.add(x.asText()));
+        } else if (a != null && !a.isNull()) {
+            out.add(a.asText());
+        }
+        return out;
+    }
+
     /** Small builder for ordered, repeatable form parameters. */
     public static final class Form {
         private final List<Map.Entry<String, String>> entries = new ArrayList<>();
