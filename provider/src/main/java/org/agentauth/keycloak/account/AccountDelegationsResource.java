@@ -27,6 +27,8 @@ import org.keycloak.models.UserModel;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.services.cors.Cors;
 import org.keycloak.services.managers.AppAuthManager;
+import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
+import org.agentauth.keycloak.token.TokenContainment;
 import org.keycloak.services.managers.AuthenticationManager;
 
 /**
@@ -85,6 +87,11 @@ public class AccountDelegationsResource {
     }
 
     private UserModel authenticate() {
+        // Keycloak's bearer authentication refuses a token carrying act or may_act (TokenContainment): say why with 403.
+        AppAuthManager.AuthHeader header = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(session.getContext().getRequestHeaders());
+        if (header != null && DelegatedTokens.peek(header.getToken()).map(TokenContainment::carriesDelegation).orElse(false)) {
+            throw new ForbiddenException("Delegated tokens cannot manage delegations");
+        }
         AuthenticationManager.AuthResult auth = new AppAuthManager.BearerTokenAuthenticator(session)
                 .setAudience(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID)
                 .authenticate();

@@ -71,42 +71,14 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         }
         RealmModel realm = session.getContext().getRealm();
         ClientModel client = ctx.clientSessionCtx().getClientSession().getClient();
-
-        List<String> requested = new ArrayList<>();
-        for (String r : requestedRaw) {
-            try {
-                requested.add(ResourceIndicators.normalize(r));
-            } catch (IllegalArgumentException e) {
-                throw refused(requestedRaw, e.getMessage());
-            }
-        }
-        Set<String> authorized;
-        List<String> effective;
-        if (original != null && !original.isEmpty()) {
-            authorized = new LinkedHashSet<>(original);
-            if (requested.isEmpty()) {
-                effective = List.copyOf(authorized);
-            } else {
-                for (String r : requested) {
-                    if (!authorized.contains(r)) {
-                        throw refused(requestedRaw, "The resource " + ResourceIndicators.safe(r)
-                                + " was not authorized for this grant; authorized: " + ResourceIndicators.join(authorized));
-                    }
-                }
-                effective = List.copyOf(new LinkedHashSet<>(requested));
-            }
-        } else {
-            authorized = new LinkedHashSet<>(requested);
-            effective = List.copyOf(authorized);
-        }
+        Decision decision;
         try {
-            // the configuration may have changed since the grant: check again
-            ResourceIndicators.validate(realm, client, authorized);
-        } catch (IllegalArgumentException e) {
-            throw refused(requestedRaw.isEmpty() ? effective : requestedRaw, e.getMessage());
+            decision = decide(realm, client, original, requestedRaw, at.getOtherClaims().get(ActChain.ACT));
+        } catch (Refusal r) {
+            throw refused(r.resources, r.getMessage());
         }
-
-        checkAgentPolicy(realm, at, effective, requestedRaw);
+        Set<String> authorized = decision.authorized();
+        List<String> effective = decision.effective();
 
         at.audience(effective.toArray(String[]::new));
         RefreshToken rt = ctx.refreshToken();
@@ -120,12 +92,77 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         LOG.debugf("aud set to resources %s for client %s", effective, client.getClientId());
     }
 
+    /** The resources a token request was authorized for, and the ones this token gets ({@code aud}). */
+    record Decision(Set<String> authorized, List<String> effective) {
+    }
+
+    /** A refused resource request ({@code invalid_target}); {@link #resources} name it on the event. */
+    static final class Refusal extends RuntimeException {
+        final List<String> resources;
+
+        Refusal(List<String> resources, String description) {
+            super(description, null, false, false);
+            this.resources = resources;
+        }
+    }
+
+    /**
+     * The resource rules of a token request, without side effects, so that the refresh grant can run them before
+     * Keycloak counts a use of the refresh token (a refused refresh leaves it usable, DESIGN section 9).
+     *
+     * @param original the resources the code or refresh token was authorized for (null or empty: none)
+     * @param requestedRaw the request's {@code resource} values
+     * @param act the {@code act} claim of the token being issued (a delegated token), or null
+     * @return null when neither the grant nor the request names a resource
+     * @throws Refusal {@code invalid_target}
+     */
+    static Decision decide(RealmModel realm, ClientModel client, List<String> original, List<String> requestedRaw, Object act) {
+        if ((original == null || original.isEmpty()) && requestedRaw.isEmpty()) {
+            return null;
+        }
+        List<String> requested = new ArrayList<>();
+        for (String r : requestedRaw) {
+            try {
+                requested.add(ResourceIndicators.normalize(r));
+            } catch (IllegalArgumentException e) {
+                throw new Refusal(requestedRaw, e.getMessage());
+            }
+        }
+        Set<String> authorized;
+        List<String> effective;
+        if (original != null && !original.isEmpty()) {
+            authorized = new LinkedHashSet<>(original);
+            if (requested.isEmpty()) {
+                effective = List.copyOf(authorized);
+            } else {
+                for (String r : requested) {
+                    if (!authorized.contains(r)) {
+                        throw new Refusal(requestedRaw, "The resource " + ResourceIndicators.safe(r)
+                                + " was not authorized for this grant; authorized: " + ResourceIndicators.join(authorized));
+                    }
+                }
+                effective = List.copyOf(new LinkedHashSet<>(requested));
+            }
+        } else {
+            authorized = new LinkedHashSet<>(requested);
+            effective = List.copyOf(authorized);
+        }
+        List<String> named = requestedRaw.isEmpty() ? effective : requestedRaw;
+        try {
+            // the configuration may have changed since the grant: check again
+            ResourceIndicators.validate(realm, client, authorized);
+        } catch (IllegalArgumentException e) {
+            throw new Refusal(named, e.getMessage());
+        }
+        checkAgentPolicy(realm, act, effective, named);
+        return new Decision(authorized, effective);
+    }
+
     /**
      * A delegated token ({@code act}) may only be issued for resources the acting agent's policy allows: the resource
      * URI itself or the client that owns it must be among the agent's allowed audiences.
      */
-    private void checkAgentPolicy(RealmModel realm, AccessToken at, List<String> effective, List<String> requestedRaw) {
-        Object act = at.getOtherClaims().get(ActChain.ACT);
+    private static void checkAgentPolicy(RealmModel realm, Object act, List<String> effective, List<String> named) {
         if (act == null) {
             return;
         }
@@ -133,17 +170,17 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         try {
             chain = ActChain.parse(act);
         } catch (IllegalArgumentException e) {
-            throw refused(requestedRaw, "Invalid act claim");
+            throw new Refusal(named, "Invalid act claim");
         }
         if (chain.isEmpty()) {
             return;
         }
         String agentId = chain.current().clientId();
         AgentPolicy agent = AgentPolicy.enabledAgent(realm, agentId)
-                .orElseThrow(() -> refused(requestedRaw, "The acting agent is not an enabled agent"));
+                .orElseThrow(() -> new Refusal(named, "The acting agent is not an enabled agent"));
         for (String r : effective) {
             if (!ResourceIndicators.agentAllows(realm, agent, r)) {
-                throw refused(requestedRaw.isEmpty() ? effective : requestedRaw, "The resource " + ResourceIndicators.safe(r)
+                throw new Refusal(named, "The resource " + ResourceIndicators.safe(r)
                         + " is not among the allowed audiences of agent " + agentId);
             }
         }

@@ -1,13 +1,24 @@
 package org.agentauth.keycloak.resource;
 
 import jakarta.ws.rs.core.Response;
+import java.util.List;
 import java.util.Set;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.token.TokenContainment;
+import org.keycloak.OAuth2Constants;
+import org.keycloak.OAuthErrorException;
+import org.keycloak.events.Details;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.protocol.oidc.grants.RefreshTokenGrantType;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.representations.RefreshToken;
+import org.keycloak.services.CorsErrorResponseException;
 
 /**
  * Keycloak's refresh token grant, accepting a repeated {@code resource} (RFC 8707); the rules are applied by
- * {@link ResourceIndicatorsPostProcessor}.
+ * {@link ResourceIndicatorsPostProcessor}. They are also checked here first, before Keycloak counts a use of the
+ * refresh token, so that a refresh refused with {@code invalid_target} leaves the refresh token usable (as Keycloak's
+ * own {@code invalid_scope} refusal does).
  */
 public class ResourceRefreshTokenGrantType extends RefreshTokenGrantType {
 
@@ -20,7 +31,38 @@ public class ResourceRefreshTokenGrantType extends RefreshTokenGrantType {
     @Override
     public Response process(Context context) {
         ResourceIndicators.stashEvent(keycloakSession, context.getEvent());
+        setContext(context);
+        checkResourcesFirst();
         return super.process(context);
+    }
+
+    private void checkResourcesFirst() {
+        String encoded = formParams.getFirst(OAuth2Constants.REFRESH_TOKEN);
+        if (encoded == null || client == null) {
+            return;
+        }
+        RefreshToken rt;
+        try {
+            rt = tokenManager.verifyRefreshToken(session, realm, client, request, encoded, true);
+        } catch (OAuthErrorException | RuntimeException e) {
+            return; // the refresh grant itself refuses it, with its own error
+        }
+        List<String> requested = formParams.get(ResourceIndicators.PARAM) == null ? List.of()
+                : formParams.get(ResourceIndicators.PARAM).stream().filter(v -> v != null && !v.isEmpty()).toList();
+        List<String> original = ResourceIndicators.strings(rt.getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM));
+        try {
+            ResourceIndicatorsPostProcessor.decide(realm, client, original, requested, rt.getOtherClaims().get(TokenContainment.ACT));
+        } catch (ResourceIndicatorsPostProcessor.Refusal r) {
+            event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.safe(String.join(" ", r.resources)))
+                    .detail(Details.REASON, r.getMessage()).error(OAuthErrorException.INVALID_TARGET);
+            throw new CorsErrorResponseException(cors, OAuthErrorException.INVALID_TARGET, r.getMessage(), Response.Status.BAD_REQUEST);
+        }
+    }
+
+    /** Tokens of this grant that carry {@code act} or {@code may_act} are contained (DESIGN section 3, rule 5). */
+    @Override
+    public boolean isTokenAllowed(KeycloakSession session, AccessToken token) {
+        return TokenContainment.allowedAsBearer(session, token);
     }
 
     @Override

@@ -3,7 +3,13 @@ package org.agentauth.keycloak.resource;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
+import org.agentauth.keycloak.delegation.exchange.ScopeNarrowing;
+import org.agentauth.keycloak.token.TokenContainment;
+import org.keycloak.jose.jws.JWSInput;
+import org.keycloak.jose.jws.JWSInputException;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
 import org.keycloak.events.Errors;
@@ -46,8 +52,9 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
         }
         boolean forOwnResource = subject != null && subject.getAudience() != null
                 && ResourceIndicators.ownsAny(context.getClient(), List.of(subject.getAudience()));
-        if (!withResource && !forOwnResource) {
-            context.setUnsupportedReason("Resource exchange: no resource parameter and no resource URI of the client in the subject token's aud");
+        boolean resourceServer = !ResourceIndicators.urisOf(context.getClient()).isEmpty();
+        if (!withResource && !forOwnResource && !resourceServer) {
+            context.setUnsupportedReason("Resource exchange: the client is no resource server, and no resource parameter and no resource URI of the client in the subject token's aud");
             return false;
         }
         return super.supports(context);
@@ -79,13 +86,31 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
         super.forbiddenIfClientIsNotWithinTokenAudience(token);
     }
 
-    /** With {@code resource}, the audience is exactly the requested resource URIs. */
+    /**
+     * With {@code resource}, the audience is exactly the requested resource URIs. And a resource server's exchange
+     * never yields more than its subject token carried (DESIGN section 9): scope and roles within the subject token's,
+     * never Keycloak's {@code account} or {@code realm-management} audiences or roles.
+     */
     @Override
     protected void checkRequestedAudiences(TokenManager.AccessTokenResponseBuilder responseBuilder) {
         super.checkRequestedAudiences(responseBuilder);
+        AccessToken at = responseBuilder.getAccessToken();
         if (!resources.isEmpty()) {
-            responseBuilder.getAccessToken().audience(resources.toArray(String[]::new));
+            at.audience(resources.toArray(String[]::new));
         }
+        AccessToken subject;
+        try {
+            subject = new JWSInput(params.getSubjectToken()).readJsonContent(AccessToken.class);
+        } catch (JWSInputException e) {
+            // verified by the standard exchange before this hook; unreadable here means refuse, never pass through
+            throw new CorsErrorResponseException(cors, OAuthErrorException.INVALID_REQUEST, "Invalid subject_token", Response.Status.BAD_REQUEST);
+        }
+        Set<String> subjectScope = Set.copyOf(ScopeNarrowing.split(subject.getScope()));
+        Set<String> scope = new LinkedHashSet<>(ScopeNarrowing.split(at.getScope()));
+        scope.retainAll(subjectScope);
+        at.setScope(String.join(" ", scope));
+        DelegatedTokens.Roles.of(subject).retain(at);
+        TokenContainment.contain(at);
     }
 
 }

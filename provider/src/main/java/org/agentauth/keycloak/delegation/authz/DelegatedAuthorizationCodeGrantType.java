@@ -136,4 +136,10 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         event.error(eventError);
         return new CorsErrorResponseException(cors, oauthError, description, Response.Status.BAD_REQUEST);
     }
+
+    /** Tokens of this grant that carry {@code act} or {@code may_act} are contained (DESIGN section 3, rule 5). */
+    @Override
+    public boolean isTokenAllowed(org.keycloak.models.KeycloakSession session, AccessToken token) {
+        return org.agentauth.keycloak.token.TokenContainment.allowedAsBearer(session, token);
+    }
 }

@@ -62,6 +62,11 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         if (p.getActorToken() != null || p.getActorTokenType() != null) {
             return true;
         }
+        if (AgentPolicy.isAgent(context.getClient()) && !subjectCarriesDelegation(p.getSubjectToken())) {
+            // DESIGN section 9: an agent never acts for a user without a grant and act, so its actor-less exchange of a
+            // user's token is refused here (delegate() asks for actor_token) rather than served by Keycloak's standard one.
+            return true;
+        }
         if (subjectCarriesDelegation(p.getSubjectToken())) {
             if (context.getFormParams().getFirst(OAuth2Constants.REQUESTED_ISSUER) != null) {
                 context.setUnsupportedReason("Agent delegation: a request with requested_issuer and no actor_token is a vault exchange");
@@ -106,6 +111,10 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         String actorToken = params.getActorToken();
         String actorTokenType = params.getActorTokenType();
         if (actorToken == null && actorTokenType == null) {
+            if (!subjectCarriesDelegation(params.getSubjectToken())) {
+                throw DelegationException.invalidRequest("Client " + client.getClientId() + " is an agent: it acts for a user only by "
+                        + "agent delegation, send its actor_token and actor_token_type (and hold the user's delegation grant)");
+            }
             throw DelegationException.invalidRequest("This subject_token carries act or may_act: exchanging it needs the agent's actor_token and actor_token_type");
         }
         if (actorToken == null || actorTokenType == null) {

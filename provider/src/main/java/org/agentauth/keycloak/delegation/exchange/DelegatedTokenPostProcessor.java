@@ -81,6 +81,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         }
         Set<String> allowedScope = new LinkedHashSet<>(check.grantScopes());
         allowedScope.retainAll(current.allowedScopes());
+        allowedScope.retainAll(DelegatedTokens.issuedScope(old));
         List<String> aud = DelegatedTokens.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)).stream()
                 .filter(a -> ResourceIndicators.agentAllows(realm(), current, a)).toList();
         try {
@@ -95,6 +96,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
             rt.setOtherClaims(DelegatedTokens.HOST_CLAIM, old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM));
             rt.setOtherClaims(DelegatedTokens.AUD_CLAIM, aud);
             rt.setOtherClaims(DelegatedTokens.ROLES_CLAIM, old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM));
+            rt.setOtherClaims(DelegatedTokens.SCOPE_CLAIM, String.join(" ", DelegatedTokens.issuedScope(old)));
             DelegatedTokens.capExpiry(rt, check.expiresAt());
         }
         new DelegationRules(session, realm()).touch(check.grants());

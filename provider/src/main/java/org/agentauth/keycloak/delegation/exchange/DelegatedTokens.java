@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.agentauth.keycloak.token.TokenContainment;
 import org.keycloak.jose.jws.JWSInput;
 import org.keycloak.models.Constants;
 import org.keycloak.representations.AccessToken;
@@ -24,9 +25,10 @@ public final class DelegatedTokens {
     public static final String HOST_CLAIM = "delegation_host";
     public static final String AUD_CLAIM = "delegation_aud";
     public static final String ROLES_CLAIM = "delegation_roles";
+    /** In refresh tokens: the scope the delegated access token was issued with; a refresh never exceeds it. */
+    public static final String SCOPE_CLAIM = "delegation_scope";
     /** Keycloak's own clients: never in the audience or roles of a token carrying act or may_act. */
-    public static final Set<String> FORBIDDEN_CLIENTS = Set.of(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID,
-            Constants.REALM_MANAGEMENT_CLIENT_ID);
+    public static final Set<String> FORBIDDEN_CLIENTS = TokenContainment.FORBIDDEN_CLIENTS;
 
     private DelegatedTokens() {
     }
@@ -47,6 +49,30 @@ public final class DelegatedTokens {
                 });
             }
             return new Roles(realm, clients);
+        }
+
+        /** Keeps in {@code at} only the roles these allow, and nothing of Keycloak's own clients. */
+        public void retain(AccessToken at) {
+            if (at.getRealmAccess() != null && at.getRealmAccess().getRoles() != null) {
+                Set<String> keep = new LinkedHashSet<>(at.getRealmAccess().getRoles());
+                keep.retainAll(realm);
+                at.setRealmAccess(keep.isEmpty() ? null : new AccessToken.Access().roles(keep));
+            }
+            if (at.getResourceAccess() != null) {
+                Map<String, AccessToken.Access> kept = new LinkedHashMap<>();
+                at.getResourceAccess().forEach((c, a) -> {
+                    Set<String> allowed = clients.get(c);
+                    if (allowed == null || FORBIDDEN_CLIENTS.contains(c) || a == null || a.getRoles() == null) {
+                        return;
+                    }
+                    Set<String> keep = new LinkedHashSet<>(a.getRoles());
+                    keep.retainAll(allowed);
+                    if (!keep.isEmpty()) {
+                        kept.put(c, new AccessToken.Access().roles(keep));
+                    }
+                });
+                at.setResourceAccess(kept);
+            }
         }
 
         /** As stored in a refresh token. */
@@ -101,26 +127,7 @@ public final class DelegatedTokens {
         List<String> aud = audience.stream().filter(a -> !FORBIDDEN_CLIENTS.contains(a)).distinct().toList();
         at.audience(aud.isEmpty() ? null : aud.toArray(String[]::new));
 
-        if (at.getRealmAccess() != null && at.getRealmAccess().getRoles() != null) {
-            Set<String> keep = new LinkedHashSet<>(at.getRealmAccess().getRoles());
-            keep.retainAll(allowedRoles.realm());
-            at.setRealmAccess(keep.isEmpty() ? null : new AccessToken.Access().roles(keep));
-        }
-        if (at.getResourceAccess() != null) {
-            Map<String, AccessToken.Access> kept = new LinkedHashMap<>();
-            at.getResourceAccess().forEach((c, a) -> {
-                Set<String> allowed = allowedRoles.clients().get(c);
-                if (allowed == null || FORBIDDEN_CLIENTS.contains(c) || a == null || a.getRoles() == null) {
-                    return;
-                }
-                Set<String> keep = new LinkedHashSet<>(a.getRoles());
-                keep.retainAll(allowed);
-                if (!keep.isEmpty()) {
-                    kept.put(c, new AccessToken.Access().roles(keep));
-                }
-            });
-            at.setResourceAccess(kept);
-        }
+        allowedRoles.retain(at);
         return scope;
     }
 
@@ -130,6 +137,20 @@ public final class DelegatedTokens {
         rt.setOtherClaims(HOST_CLAIM, at.getOtherClaims().get(HOST_CLAIM));
         rt.setOtherClaims(AUD_CLAIM, at.getAudience() == null ? List.of() : List.of(at.getAudience()));
         rt.setOtherClaims(ROLES_CLAIM, Roles.of(at).toClaim());
+        rt.setOtherClaims(SCOPE_CLAIM, at.getScope());
+    }
+
+    /**
+     * The scope a delegated refresh token may yield: what its first access token was issued with (DESIGN section 3,
+     * rule 8: Keycloak re-adds the client's default scopes at refresh, which must not reach a delegated token). A
+     * refresh token issued before this claim existed falls back to its own {@code scope}.
+     */
+    public static Set<String> issuedScope(JsonWebToken rt) {
+        Object recorded = rt.getOtherClaims().get(SCOPE_CLAIM);
+        if (recorded instanceof String s) {
+            return ScopeNarrowing.split(s);
+        }
+        return rt instanceof org.keycloak.representations.RefreshToken r ? ScopeNarrowing.split(r.getScope()) : Set.of();
     }
 
     /** Refresh tokens never outlive the grant: caps {@code exp} at the grant's expiry (epoch ms; null = none). */

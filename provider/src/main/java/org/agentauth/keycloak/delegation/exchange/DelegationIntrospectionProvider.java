@@ -1,6 +1,7 @@
 package org.agentauth.keycloak.delegation.exchange;
 
 import org.agentauth.keycloak.resource.ResourceIndicators;
+import org.agentauth.keycloak.token.TokenContainment;
 import org.keycloak.events.Details;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.Errors;
@@ -74,13 +75,18 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
         return super.verifyAudience();
     }
 
+    /**
+     * Keycloak rebuilds a token from the user session here, for introspection and for its Account REST API when a
+     * token lacks {@code aud} or {@code resource_access}; the rebuild re-derives roles and audiences from the session
+     * and the {@code azp} client's scopes. A token carrying {@code act} or {@code may_act} is never rebuilt: the answer
+     * is exactly what the signed token carries (less Keycloak's own clients), never more (DESIGN section 3, rule 5).
+     */
     @Override
     public AccessToken transformAccessToken(AccessToken token, UserSessionModel userSession) {
-        AccessToken out = super.transformAccessToken(token, userSession);
-        Object act = token.getOtherClaims().get(ActChain.ACT);
-        if (act != null && out != token) {
-            out.setOtherClaims(ActChain.ACT, act);
+        if (TokenContainment.carriesDelegation(token)) {
+            TokenContainment.contain(token);
+            return token;
         }
-        return out;
+        return super.transformAccessToken(token, userSession);
     }
 }
