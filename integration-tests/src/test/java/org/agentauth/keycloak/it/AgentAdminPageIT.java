@@ -5,9 +5,13 @@ import static org.agentauth.keycloak.it.AgentAdminApiIT.list;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static com.microsoft.playwright.assertions.PlaywrightAssertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.time.Duration;
+import com.microsoft.playwright.Locator;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.options.SelectOption;
+import com.microsoft.playwright.options.WaitForSelectorState;
 import java.util.List;
 import java.util.Map;
 import org.agentauth.keycloak.it.support.Browser;
@@ -19,12 +23,6 @@ import org.agentauth.keycloak.it.support.Oidc;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.openqa.selenium.By;
-import org.openqa.selenium.WebDriver;
-import org.openqa.selenium.WebElement;
-import org.openqa.selenium.support.ui.ExpectedConditions;
-import org.openqa.selenium.support.ui.Select;
-import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The agent admin page in a real (headless) browser: an admin signs in with PKCE, edits an agent's policy without
@@ -57,59 +55,58 @@ class AgentAdminPageIT {
         String grantId = users.adminGrant(admin, bobId, Map.of("agent", "research-agent", "host", "agent-host",
                 "scopes", List.of("openid", "profile")));
         try (Browser browser = new Browser()) {
-            WebDriver d = browser.driver();
-            WebDriverWait wait = browser.waiting(Duration.ofSeconds(30));
+            Page d = browser.page();
 
-            d.get(server.realmUrl(Oidc.DEMO) + "/agent-auth/admin/");
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("kc-form-login")));
+            d.navigate(server.realmUrl(Oidc.DEMO) + "/agent-auth/admin/");
+            d.locator("#kc-form-login").waitFor();
             browser.screenshot("agent-admin-1-login");
-            d.findElement(By.id("username")).sendKeys("agent-admin");
-            d.findElement(By.id("password")).sendKeys("agent-admin");
-            d.findElement(By.id("kc-login")).click();
+            d.locator("#username").fill("agent-admin");
+            d.locator("#password").fill("agent-admin");
+            d.locator("#kc-login").click();
 
             // the client list, with the agent badge
-            WebElement row = wait.until(ExpectedConditions.visibilityOfElementLocated(
-                    By.cssSelector("#clients tr[data-client-id='research-agent']")));
-            assertEquals(1, row.findElements(By.cssSelector(".badge-agent")).size(), row.getText());
-            assertEquals(0, d.findElements(By.cssSelector("#clients tr[data-client-id='plain-service'] .badge-agent")).size());
-            assertEquals("agent-admin", d.findElement(By.id("user-name")).getText());
-            assertFalse(d.getCurrentUrl().contains("code="), "the authorization code is removed from the address bar");
+            Locator row = d.locator("#clients tr[data-client-id='research-agent']");
+            row.waitFor();
+            assertEquals(1, row.locator(".badge-agent").count(), row.innerText());
+            assertEquals(0, d.locator("#clients tr[data-client-id='plain-service'] .badge-agent").count());
+            assertEquals("agent-admin", d.locator("#user-name").innerText());
+            assertFalse(d.url().contains("code="), "the authorization code is removed from the address bar");
             browser.screenshot("agent-admin-2-clients");
 
             // the agent's policy form and its grants
-            row.findElement(By.linkText("research-agent")).click();
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("policy-form")));
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#grants-table tr[data-grant-id='" + grantId + "']")));
-            WebElement maxDepth = d.findElement(By.id("f-maxDepth"));
-            assertEquals("3", maxDepth.getDomProperty("value"));
-            assertTrue(d.findElement(By.cssSelector("input[name='allowedHosts'][value='agent-host']")).isSelected());
-            assertTrue(d.findElement(By.cssSelector("input[name='allowedScopes'][value='profile']")).isSelected());
-            assertEquals("", d.findElement(By.id("f-resourceUris")).getDomProperty("value"), "research-agent is no resource server");
-            assertTrue(d.findElement(By.cssSelector("#grants-table tr[data-grant-id='" + grantId + "']")).getText().contains("bob"));
+            row.locator("a:text-is('research-agent')").click();
+            d.locator("#policy-form").waitFor();
+            Locator grantRow = d.locator("#grants-table tr[data-grant-id='" + grantId + "']");
+            grantRow.waitFor();
+            Locator maxDepth = d.locator("#f-maxDepth");
+            assertEquals("3", maxDepth.inputValue());
+            assertTrue(d.locator("input[name='allowedHosts'][value='agent-host']").isChecked());
+            assertTrue(d.locator("input[name='allowedScopes'][value='profile']").isChecked());
+            assertEquals("", d.locator("#f-resourceUris").inputValue(), "research-agent is no resource server");
+            assertTrue(grantRow.innerText().contains("bob"));
             browser.screenshot("agent-admin-3-agent");
 
             // an invalid value: the server's message is shown, nothing is saved
-            maxDepth.clear();
-            maxDepth.sendKeys("11");
-            d.findElement(By.id("save")).click();
-            WebElement errors = wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("form-errors")));
-            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("form-errors"), "between 1 and 10"));
-            assertTrue(d.findElement(By.id("err-limits")).getText().contains("between 1 and 10"));
-            assertEquals("true", maxDepth.getDomAttribute("aria-invalid"));
+            maxDepth.fill("11");
+            d.locator("#save").click();
+            Locator errors = d.locator("#form-errors");
+            errors.waitFor();
+            assertThat(errors).containsText("between 1 and 10");
+            assertTrue(d.locator("#err-limits").innerText().contains("between 1 and 10"));
+            assertEquals("true", maxDepth.getAttribute("aria-invalid"));
             browser.screenshot("agent-admin-4-invalid");
-            assertTrue(errors.isDisplayed());
+            assertTrue(errors.isVisible());
             assertEquals(3, http.get(agentUrl("research-agent"), admin).json().path("policy").path("maxDepth").asInt());
 
             // a valid change: deeper chains, and calendar-agent as a downstream agent
-            maxDepth.clear();
-            maxDepth.sendKeys("5");
-            WebElement downstream = d.findElement(By.cssSelector("input[name='downstreamAgents'][value='calendar-agent']"));
-            assertFalse(downstream.isSelected());
-            d.findElement(By.cssSelector("label[for='" + downstream.getDomAttribute("id") + "']")).click();
-            d.findElement(By.id("save")).click();
-            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("notice"), "Saved the agent policy of research-agent"));
-            assertEquals("Saved.", d.findElement(By.id("save-status")).getText(), "confirmed next to the button too");
-            assertEquals("", d.findElement(By.id("form-errors")).getText());
+            maxDepth.fill("5");
+            Locator downstream = d.locator("input[name='downstreamAgents'][value='calendar-agent']");
+            assertFalse(downstream.isChecked());
+            d.locator("label[for='" + downstream.getAttribute("id") + "']").click();
+            d.locator("#save").click();
+            assertThat(d.locator("#notice")).containsText("Saved the agent policy of research-agent");
+            assertEquals("Saved.", d.locator("#save-status").innerText(), "confirmed next to the button too");
+            assertEquals("", d.locator("#form-errors").innerText());
             browser.screenshot("agent-admin-5-saved");
 
             JsonNode saved = http.get(agentUrl("research-agent"), admin).json().path("policy");
@@ -120,10 +117,10 @@ class AgentAdminPageIT {
             assertEquals(original.path("grantLifetime").asLong(), saved.path("grantLifetime").asLong());
 
             // revoke bob's grant (two steps)
-            d.findElement(By.cssSelector("button.revoke[data-grant-id='" + grantId + "']")).click();
-            d.findElement(By.cssSelector("#grants-table .confirm-revoke")).click();
-            wait.until(ExpectedConditions.textToBePresentInElementLocated(By.id("notice"), "Revoked the grant of bob"));
-            wait.until(ExpectedConditions.invisibilityOfElementLocated(By.cssSelector("tr[data-grant-id='" + grantId + "']")));
+            d.locator("button.revoke[data-grant-id='" + grantId + "']").click();
+            d.locator("#grants-table .confirm-revoke").click();
+            assertThat(d.locator("#notice")).containsText("Revoked the grant of bob");
+            d.locator("tr[data-grant-id='" + grantId + "']").waitFor(new Locator.WaitForOptions().setState(WaitForSelectorState.HIDDEN));
             browser.screenshot("agent-admin-6-revoked");
             assertFalse(http.get(users.grantsUrl(bobId), admin).body().contains(grantId));
 
@@ -138,23 +135,23 @@ class AgentAdminPageIT {
     @Test
     void masterAdminManagesAnotherRealmFromTheMasterRealmsPage() {
         try (Browser browser = new Browser()) {
-            WebDriver d = browser.driver();
-            WebDriverWait wait = browser.waiting(Duration.ofSeconds(30));
-            d.get(server.realmUrl("master") + "/agent-auth/admin/?realm=" + Oidc.DEMO);
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("kc-form-login")));
-            d.findElement(By.id("username")).sendKeys(KeycloakServer.ADMIN_USER);
-            d.findElement(By.id("password")).sendKeys(KeycloakServer.ADMIN_PASSWORD);
-            d.findElement(By.id("kc-login")).click();
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#clients tr[data-client-id='calendar-agent']")));
-            assertTrue(d.getCurrentUrl().endsWith("/realms/master/agent-auth/admin/?realm=" + Oidc.DEMO), d.getCurrentUrl());
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.id("realm-select")));
-            assertEquals(Oidc.DEMO, new Select(d.findElement(By.id("realm-select"))).getFirstSelectedOption().getText());
+            Page d = browser.page();
+            d.navigate(server.realmUrl("master") + "/agent-auth/admin/?realm=" + Oidc.DEMO);
+            d.locator("#kc-form-login").waitFor();
+            d.locator("#username").fill(KeycloakServer.ADMIN_USER);
+            d.locator("#password").fill(KeycloakServer.ADMIN_PASSWORD);
+            d.locator("#kc-login").click();
+            d.locator("#clients tr[data-client-id='calendar-agent']").waitFor();
+            assertTrue(d.url().endsWith("/realms/master/agent-auth/admin/?realm=" + Oidc.DEMO), d.url());
+            Locator realmSelect = d.locator("#realm-select");
+            realmSelect.waitFor();
+            assertEquals(Oidc.DEMO, realmSelect.locator("option:checked").innerText());
             browser.screenshot("agent-admin-7-master-admin");
 
             // switching to the master realm itself lists its clients (the page client among them, not an agent)
-            new Select(d.findElement(By.id("realm-select"))).selectByVisibleText("master");
-            wait.until(ExpectedConditions.visibilityOfElementLocated(By.cssSelector("#clients tr[data-client-id='security-admin-console']")));
-            assertEquals(0, d.findElements(By.cssSelector("#clients tr[data-client-id='agent-auth-admin'] .badge-agent")).size());
+            realmSelect.selectOption(new SelectOption().setLabel("master"));
+            d.locator("#clients tr[data-client-id='security-admin-console']").waitFor();
+            assertEquals(0, d.locator("#clients tr[data-client-id='agent-auth-admin'] .badge-agent").count());
         }
         // (the REST side of cross-realm access is in AgentAdminApiIT)
         assertTrue(byClientId(http.get(server.baseUrl() + "/admin/realms/master/agent-auth/agents", oidc.adminToken()).json(),

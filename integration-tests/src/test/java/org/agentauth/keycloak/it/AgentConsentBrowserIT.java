@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.microsoft.playwright.Page;
 import java.nio.file.Path;
-import java.time.Duration;
 import org.agentauth.keycloak.it.support.AgentFlows;
 import org.agentauth.keycloak.it.support.Browser;
 import org.agentauth.keycloak.it.support.Http;
@@ -18,9 +18,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.openqa.selenium.By;
-import org.openqa.selenium.support.ui.ExpectedConditions;
-import org.openqa.selenium.support.ui.WebDriverWait;
 
 /** The agent consent page in a real (headless) browser: login, consent, Allow, code, token with act. */
 @Order(22)
@@ -42,22 +39,22 @@ class AgentConsentBrowserIT {
         String url = flows.oidc().authUrl(Oidc.DEMO, flows.authParams("calendar-agent", pkce, "prompt", "consent",
                 "ui_locales", lang).list());
         try (Browser browser = new Browser(lang)) {
-            var d = browser.driver();
-            WebDriverWait wait = new WebDriverWait(d, Duration.ofSeconds(30));
-            d.get(url);
-            wait.until(ExpectedConditions.presenceOfElementLocated(By.id("username")));
-            d.findElement(By.id("username")).sendKeys("alice");
-            d.findElement(By.id("password")).sendKeys("alice");
-            d.findElement(By.id("kc-login")).click();
-            wait.until(ExpectedConditions.presenceOfElementLocated(By.id(AgentFlows.CONSENT_FORM)));
-            assertTrue(d.findElement(By.id("agent-consent-title")).getText().contains("Calendar Agent"));
+            Page d = browser.page();
+            d.navigate(url);
+            d.locator("#username").waitFor();
+            d.locator("#username").fill("alice");
+            d.locator("#password").fill("alice");
+            d.locator("#kc-login").click();
+            d.locator("#" + AgentFlows.CONSENT_FORM).waitFor();
+            assertTrue(d.locator("#agent-consent-title").innerText().contains("Calendar Agent"));
             Path shot = browser.screenshot("agent-consent-" + lang);
             System.out.println("[browser] screenshot " + shot);
-            d.findElement(By.id("kc-agent-allow")).click();
-            // the redirect goes to http://localhost/callback (nothing listens there): read the code from the URL
-            wait.until(x -> x.getCurrentUrl().startsWith("http://localhost/callback"));
-            String code = Oidc.params(d.getCurrentUrl()).get("code");
-            assertNotNull(code, d.getCurrentUrl());
+            // the redirect goes to http://localhost/callback (nothing listens there, so the page itself becomes Chromium's
+            // error page): read the code from the URL the browser was sent to
+            String callback = d.waitForRequest(r -> r.url().startsWith("http://localhost/callback"),
+                    () -> d.locator("#kc-agent-allow").click()).url();
+            String code = Oidc.params(callback).get("code");
+            assertNotNull(code, callback);
             Http.Response t = flows.redeem(code, pkce, "actor_token", flows.agentToken("calendar-agent"));
             assertEquals(200, t.status(), t.body());
             JsonNode act = Oidc.claims(t.json().get("access_token").asText()).get("act");
