@@ -92,8 +92,13 @@ class ContainmentIT {
 
     /** A delegated token response for {@code user}: calendar-agent exchanges the user's agent-host token. */
     private JsonNode exchanged(String user, String... extra) {
+        return exchangedBy(AGENT, user, extra);
+    }
+
+    /** The same, requested by {@code requester} (the agent, or the host: DESIGN section 3 rule 4). */
+    private JsonNode exchangedBy(String requester, String user, String... extra) {
         dlg.grant(user, AGENT, HOST, List.of("openid", "profile", "email"), List.of("research-agent"));
-        Http.Response r = exchange(AGENT, delegation(users.loginToHost(user, user, "openid profile email").get("access_token").asText(),
+        Http.Response r = exchange(requester, delegation(users.loginToHost(user, user, "openid profile email").get("access_token").asText(),
                 flows.agentToken(AGENT), extra));
         assertEquals(200, r.status(), r.body());
         return r.json();
@@ -305,17 +310,20 @@ class ContainmentIT {
 
     @Test
     void refreshNeverWidensTheExchangedScope() {
-        JsonNode narrow = exchanged("alice", "scope", "openid", "requested_token_type", RT);
-        assertEquals(Set.of("openid"), Set.of(Oidc.claims(narrow.get("access_token").asText()).path("scope").asText().split(" ")));
-        String rt = narrow.get("refresh_token").asText();
-        for (int i = 0; i < 2; i++) {
-            Http.Response r = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO), Form.of("grant_type", "refresh_token",
-                    "refresh_token", rt).list(), Http.basic(AGENT, AGENT + "-secret"));
-            assertEquals(200, r.status(), r.body());
-            JsonNode at = Oidc.claims(r.json().get("access_token").asText());
-            assertEquals(Set.of("openid"), Set.of(at.path("scope").asText().split(" ")), "refresh " + i + ": " + at);
-            assertFalse(at.has("email"), "no email claim after refresh: " + at);
-            rt = r.json().get("refresh_token").asText();
+        // agent-host has profile and email as default scopes, which Keycloak re-adds at refresh
+        for (String requester : List.of(HOST, AGENT)) {
+            JsonNode narrow = exchangedBy(requester, "alice", "scope", "openid", "requested_token_type", RT);
+            assertEquals(Set.of("openid"), Set.of(Oidc.claims(narrow.get("access_token").asText()).path("scope").asText().split(" ")));
+            String rt = narrow.get("refresh_token").asText();
+            for (int i = 0; i < 2; i++) {
+                Http.Response r = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO), Form.of("grant_type", "refresh_token",
+                        "refresh_token", rt).list(), Http.basic(requester, requester + "-secret"));
+                assertEquals(200, r.status(), r.body());
+                JsonNode at = Oidc.claims(r.json().get("access_token").asText());
+                assertEquals(Set.of("openid"), Set.of(at.path("scope").asText().split(" ")), requester + " refresh " + i + ": " + at);
+                assertFalse(at.has("email"), "no email claim after refresh: " + at);
+                rt = r.json().get("refresh_token").asText();
+            }
         }
     }
 

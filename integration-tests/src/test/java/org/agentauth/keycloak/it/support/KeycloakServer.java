@@ -116,7 +116,7 @@ public final class KeycloakServer implements AutoCloseable {
         long t0 = System.nanoTime();
         process = pb.start();
         Runtime.getRuntime().addShutdownHook(new Thread(this::stopQuietly));
-        waitUntilReady(Duration.ofSeconds(Long.getLong("keycloak.startTimeoutSeconds", 240)));
+        waitUntilReady(Duration.ofSeconds(Long.getLong("keycloak.startTimeoutSeconds", 600)));
         System.out.printf("[keycloak] %s up on %s in %.1f s with provider %s, database %s%n",
                 distributionVersion(), baseUrl(), (System.nanoTime() - t0) / 1e9, jar.getFileName(),
                 System.getProperty("agentauth.db", "h2"));

@@ -43,7 +43,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
     public static final String DETAIL_SCOPE = "scope";
 
     /** Keycloak client scopes without consent text that carry technical claims (sub, acr, roles). */
-    private static final Set<String> TECHNICAL_SCOPES = Set.of("basic", "acr", "roles");
+    static final Set<String> TECHNICAL_SCOPES = Set.of("basic", "acr", "roles");
 
     /** Session attribute: the resources a delegated exchange was issued for (list of normalized URIs). */
     public static final String EXCHANGE_RESOURCES_ATTRIBUTE = "agent_auth.exchange.resources";

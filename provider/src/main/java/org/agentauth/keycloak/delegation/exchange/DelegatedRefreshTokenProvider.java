@@ -1,0 +1,62 @@
+package org.agentauth.keycloak.delegation.exchange;
+
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.UriInfo;
+import java.util.LinkedHashSet;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.keycloak.OAuthErrorException;
+import org.keycloak.common.ClientConnection;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.ClientScopeModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.protocol.oidc.TokenManager;
+import org.keycloak.protocol.oidc.refresh.DefaultRefreshTokenProvider;
+import org.keycloak.protocol.oidc.refresh.InitialRefreshTokenContext;
+import org.keycloak.protocol.oidc.refresh.RefreshTokenContext;
+import org.keycloak.representations.RefreshToken;
+import org.keycloak.services.util.DefaultClientSessionContext;
+import org.keycloak.util.TokenUtil;
+
+/**
+ * Refresh of a delegated refresh token (one carrying {@code act}): Keycloak's refresh, except that the client scopes
+ * whose protocol mappers run are restricted to the scope the delegated token was issued with (plus the technical
+ * scopes {@code basic}, {@code acr}, {@code roles}), as the exchange restricts them at issue (DESIGN section 3, rule 8:
+ * Keycloak re-adds the client's default scopes at refresh, and their claims must not reach a delegated token). The
+ * grant, agent and policy checks and the narrowing of {@code aud} and roles stay in {@link DelegatedTokenPostProcessor}.
+ */
+public class DelegatedRefreshTokenProvider extends DefaultRefreshTokenProvider {
+
+    public DelegatedRefreshTokenProvider(KeycloakSession session) {
+        super(session);
+    }
+
+    /** Initial refresh tokens are Keycloak's (the delegation post-processor records what they must). */
+    @Override
+    public boolean supports(InitialRefreshTokenContext initialRefreshTokenCtx) {
+        return false;
+    }
+
+    @Override
+    public boolean supports(RefreshTokenContext ctx) {
+        RefreshToken rt = ctx.oldRefreshToken();
+        return rt != null && DelegatedTokens.isDelegated(rt)
+                && (TokenUtil.TOKEN_TYPE_REFRESH.equals(rt.getType()) || TokenUtil.TOKEN_TYPE_OFFLINE.equals(rt.getType()));
+    }
+
+    @Override
+    protected TokenManager.TokenValidation validateToken(KeycloakSession session, UriInfo uriInfo, ClientConnection connection, RealmModel realm,
+            RefreshToken oldToken, HttpHeaders headers, String scope, ClientModel client, TokenManager tokenManager, EventBuilder event)
+            throws OAuthErrorException {
+        TokenManager.TokenValidation v = super.validateToken(session, uriInfo, connection, realm, oldToken, headers, scope, client, tokenManager, event);
+        Set<String> restricted = new LinkedHashSet<>(DelegatedTokens.issuedScope(oldToken));
+        restricted.addAll(AgentDelegationTokenExchangeProvider.TECHNICAL_SCOPES);
+        Set<ClientScopeModel> scopes = v.clientSessionCtx.getClientScopesStream()
+                .filter(s -> s instanceof ClientModel || restricted.contains(s.getName()))
+                .collect(Collectors.toSet());
+        return new TokenManager.TokenValidation(v.user, v.userSession,
+                DefaultClientSessionContext.fromClientSessionAndClientScopes(v.clientSessionCtx.getClientSession(), scopes, restricted, session));
+    }
+}
