@@ -18,8 +18,9 @@ import org.keycloak.services.util.MtlsHoKTokenUtil;
  * needs a DPoP proof of that key on the exchange request.
  *
  * <p>Copied from Keycloak 26.7.3 {@code StandardTokenExchangeProvider.tokenExchange()} (same checks, order, error
- * codes, descriptions and event errors), with Keycloak's own {@link MtlsHoKTokenUtil} and {@link DPoPUtil} doing the
- * work: our provider verifies the subject token itself, so it cannot inherit that code. The DPoP proof itself was
+ * codes and descriptions; the same event errors, plus {@code not_allowed} for the certificate refusal, where Keycloak
+ * records none), with Keycloak's own {@link MtlsHoKTokenUtil} and {@link DPoPUtil} doing the work: our provider
+ * verifies the subject token itself, so it cannot inherit that code. The DPoP proof itself was
  * validated by Keycloak's token endpoint ({@code DPoPUtil.handleDPoPHeader}) and left in the session.
  */
 final class SenderConstrainedSubject {
