@@ -506,10 +506,22 @@ class DelegationExchangeIT {
             String longLived = rs256(kp, kid, claims("calendar-agent", now, now + 600));
             USED_TOKENS.add(longLived);
             assertError(exchange("calendar-agent", delegation(alice, longLived, JWT)), 400, "invalid_request");
-            // wrong audience
-            Map<String, Object> wrongAud = claims("calendar-agent", now, now + 60);
-            wrongAud.put("aud", "https://elsewhere.example");
-            assertError(exchange("calendar-agent", delegation(alice, rs256(kp, kid, wrongAud), JWT)), 400, "invalid_request");
+            // wrong audience: elsewhere, or one a client assertion has (the realm issuer, the token endpoint), or a second one
+            for (Object aud : List.<Object>of("https://elsewhere.example", server.realmUrl(Oidc.DEMO), oidc.tokenEndpoint(Oidc.DEMO),
+                    List.of(actorAudience(), server.realmUrl(Oidc.DEMO)))) {
+                Map<String, Object> wrongAud = claims("calendar-agent", now, now + 60);
+                wrongAud.put("aud", aud);
+                assertError(exchange("calendar-agent", delegation(alice, rs256(kp, kid, wrongAud), JWT)), 400, "invalid_request");
+            }
+            // not explicitly typed as an actor JWT (RFC 8725 section 3.11)
+            for (String typ : java.util.Arrays.asList("JWT", "at+jwt", "dpop+jwt", null)) {
+                assertError(exchange("calendar-agent", delegation(alice, rs256(kp, kid, typ, claims("calendar-agent", now, now + 60)), JWT)),
+                        400, "invalid_request");
+            }
+            // the full media type is the same type (RFC 7515 section 4.1.9)
+            Http.Response mediaType = exchange("calendar-agent", delegation(alice, rs256(kp, kid, "application/actor+jwt",
+                    claims("calendar-agent", now, now + 60)), JWT));
+            assertEquals(200, mediaType.status(), mediaType.body());
             // HS256 with the client secret
             String hs = hs256("calendar-agent-secret", claims("calendar-agent", now, now + 60));
             USED_TOKENS.add(hs);
@@ -552,16 +564,32 @@ class DelegationExchangeIT {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("iss", agent);
         m.put("sub", agent);
-        m.put("aud", server.realmUrl(Oidc.DEMO));
+        m.put("aud", actorAudience());
         m.put("iat", iat);
         m.put("exp", exp);
         m.put("jti", UUID.randomUUID().toString());
         return m;
     }
 
+    /** The one audience of an actor JWT (DESIGN section 3). */
+    String actorAudience() {
+        return server.realmUrl(Oidc.DEMO) + "/agent-auth/actor";
+    }
+
+    /** An actor JWT: header {@code typ} = {@code actor+jwt}. */
     static String rs256(KeyPair kp, String kid, Map<String, Object> claims) throws Exception {
-        String input = b64(Http.JSON.writeValueAsBytes(Map.of("alg", "RS256", "typ", "JWT", "kid", kid))) + "."
-                + b64(Http.JSON.writeValueAsBytes(claims));
+        return rs256(kp, kid, "actor+jwt", claims);
+    }
+
+    /** A JWT signed with RS256, with the given header {@code typ} (none when null). */
+    static String rs256(KeyPair kp, String kid, String typ, Map<String, Object> claims) throws Exception {
+        Map<String, Object> header = new LinkedHashMap<>();
+        header.put("alg", "RS256");
+        if (typ != null) {
+            header.put("typ", typ);
+        }
+        header.put("kid", kid);
+        String input = b64(Http.JSON.writeValueAsBytes(header)) + "." + b64(Http.JSON.writeValueAsBytes(claims));
         Signature s = Signature.getInstance("SHA256withRSA");
         s.initSign(kp.getPrivate());
         s.update(input.getBytes(StandardCharsets.US_ASCII));
@@ -569,7 +597,7 @@ class DelegationExchangeIT {
     }
 
     static String hs256(String secret, Map<String, Object> claims) throws Exception {
-        String input = b64(Http.JSON.writeValueAsBytes(Map.of("alg", "HS256", "typ", "JWT"))) + "." + b64(Http.JSON.writeValueAsBytes(claims));
+        String input = b64(Http.JSON.writeValueAsBytes(Map.of("alg", "HS256", "typ", "actor+jwt"))) + "." + b64(Http.JSON.writeValueAsBytes(claims));
         Mac mac = Mac.getInstance("HmacSHA256");
         mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
         return input + "." + b64(mac.doFinal(input.getBytes(StandardCharsets.US_ASCII)));

@@ -341,6 +341,17 @@ class RequestedActorIT {
             String c5 = flows.codeFor(new Http(), flows.authParams("calendar-agent", p5), "alice");
             assertGrantError(flows.redeem(c5, p5, "actor_token", DelegationExchangeIT.rs256(kp, kid, actorClaims("research-agent")),
                     "actor_token_type", DelegationExchangeIT.JWT), "invalid_grant");
+            // the agent's client assertion (typ JWT, aud = the token endpoint) is no actor JWT, nor one typed as actor JWT
+            // whose aud is the realm issuer (DESIGN section 3)
+            Map<String, Object> assertion = actorClaims("calendar-agent");
+            assertion.put("aud", issuer + "/protocol/openid-connect/token");
+            Map<String, Object> issuerAud = actorClaims("calendar-agent");
+            issuerAud.put("aud", issuer);
+            for (String refused : List.of(DelegationExchangeIT.rs256(kp, kid, "JWT", assertion), DelegationExchangeIT.rs256(kp, kid, issuerAud))) {
+                Pkce p6 = Pkce.create();
+                String c6 = flows.codeFor(new Http(), flows.authParams("calendar-agent", p6), "alice");
+                assertGrantError(flows.redeem(c6, p6, "actor_token", refused, "actor_token_type", DelegationExchangeIT.JWT), "invalid_grant");
+            }
         } finally {
             dlg.setAttributes("calendar-agent", new LinkedHashMap<>(before));
         }
@@ -393,7 +404,7 @@ class RequestedActorIT {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("iss", agent);
         m.put("sub", agent);
-        m.put("aud", issuer);
+        m.put("aud", issuer + "/agent-auth/actor");
         m.put("iat", now);
         m.put("exp", now + 60);
         m.put("jti", UUID.randomUUID().toString());

@@ -1,9 +1,11 @@
 package org.agentauth.keycloak.delegation.exchange;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Locale;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
+import org.keycloak.authentication.authenticators.client.JWTClientValidator;
 import org.keycloak.common.ClientConnection;
 import org.keycloak.common.VerificationException;
 import org.keycloak.common.util.Time;
@@ -22,6 +24,12 @@ import org.keycloak.services.managers.AuthenticationManager;
 /**
  * Verifies an {@code actor_token} (DESIGN section 3): either a client-credentials access token this realm issued to
  * the agent, or a short-lived, single-use JWT the agent signed with its registered asymmetric key.
+ *
+ * <p>An actor JWT and a {@code private_key_jwt} client assertion are signed with the same key, so they must never be
+ * mistaken for each other (RFC 8725 sections 3.9 and 3.11): an actor JWT is explicitly typed ({@value #JWT_TYP}) and
+ * has exactly one audience, {@code {realm issuer}}{@value #AUDIENCE_PATH}, which Keycloak's client-assertion check
+ * never accepts (it accepts the issuer and its endpoints), and its {@code jti} is recorded under the key Keycloak's
+ * client-assertion check uses, so that a {@code jti} is used once across both.
  */
 public final class ActorTokenVerifier {
 
@@ -31,7 +39,16 @@ public final class ActorTokenVerifier {
     public static final int MAX_JWT_LIFETIME = 300;
     /** Allowed clock skew, in seconds. */
     public static final int CLOCK_SKEW = 10;
-    private static final String JTI_PREFIX = "agent-auth-actor-jti:";
+    /** The {@code typ} header of an actor JWT (explicit typing, RFC 8725 section 3.11). */
+    public static final String JWT_TYP = "actor+jwt";
+    /** Appended to the realm issuer, the one audience of an actor JWT (RFC 8725 section 3.9). */
+    public static final String AUDIENCE_PATH = "/agent-auth/actor";
+    /**
+     * Single-use key prefix of a {@code jti}: the one Keycloak's {@link JWTClientValidator} (private_key_jwt client
+     * assertions) records, {@code AbstractBaseJWTValidator.validateTokenReuse}: its lower-cased simple class name and
+     * {@code ":"}. A {@code jti} used by a client assertion is refused as an actor JWT's, and the reverse.
+     */
+    static final String JTI_PREFIX = JWTClientValidator.class.getSimpleName().toLowerCase(Locale.ROOT) + ":";
 
     /** A verified actor: the agent and its service-account user. */
     public record VerifiedActor(AgentPolicy agent, UserModel serviceAccount) {
@@ -99,6 +116,10 @@ public final class ActorTokenVerifier {
         } catch (JWSInputException | RuntimeException e) {
             throw DelegationException.invalidToken("Invalid actor_token: not a signed JWT");
         }
+        String typ = jws.getHeader().getType();
+        if (!isActorJwtType(typ)) {
+            throw DelegationException.invalidToken("Invalid actor_token: an actor JWT needs the header typ " + JWT_TYP + " (typ " + safe(typ) + " refused)");
+        }
         String alg = jws.getHeader().getRawAlgorithm();
         ClientSignatureVerifierProvider verifier = alg == null ? null : session.getProvider(ClientSignatureVerifierProvider.class, alg);
         if (verifier == null || !verifier.isAsymmetricAlgorithm()) {
@@ -120,9 +141,10 @@ public final class ActorTokenVerifier {
             LOG.debugf("actor JWT of %s: signature not verifiable: %s", agent.clientId(), e.getMessage());
             throw DelegationException.invalidToken("Invalid actor_token: signature cannot be verified with the agent's registered key");
         }
-        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
-        if (!jwt.hasAudience(issuer)) {
-            throw DelegationException.invalidToken("Invalid actor_token: aud must be the realm issuer " + issuer);
+        String audience = audience(Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName()));
+        String[] aud = jwt.getAudience();
+        if (aud == null || aud.length != 1 || !audience.equals(aud[0])) {
+            throw DelegationException.invalidToken("Invalid actor_token: aud must be exactly " + audience);
         }
         long now = Time.currentTime();
         Long exp = jwt.getExp();
@@ -144,10 +166,20 @@ public final class ActorTokenVerifier {
             throw DelegationException.invalidToken("Invalid actor_token: jti required");
         }
         long lifespan = Math.max(1, exp - now + CLOCK_SKEW);
-        if (!session.singleUseObjects().putIfAbsent(JTI_PREFIX + agent.client().getId() + ":" + jti, lifespan)) {
+        if (!session.singleUseObjects().putIfAbsent(JTI_PREFIX + jti, lifespan)) {
             throw DelegationException.invalidToken("Invalid actor_token: this jti was already used");
         }
         return new VerifiedActor(agent, serviceAccount(agent));
+    }
+
+    /** The one audience of an actor JWT for a realm issuer. */
+    public static String audience(String realmIssuer) {
+        return realmIssuer + AUDIENCE_PATH;
+    }
+
+    /** {@value #JWT_TYP}, or its full media type {@code application/actor+jwt} (RFC 7515 section 4.1.9), any case. */
+    static boolean isActorJwtType(String typ) {
+        return typ != null && (JWT_TYP.equalsIgnoreCase(typ) || ("application/" + JWT_TYP).equalsIgnoreCase(typ));
     }
 
     private AgentPolicy enabledAgent(String clientId) {

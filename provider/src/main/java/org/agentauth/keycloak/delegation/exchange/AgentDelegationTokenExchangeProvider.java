@@ -152,6 +152,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         if (subject == null) {
             throw DelegationException.invalidToken("Invalid subject_token: not an active access token of this realm");
         }
+        SenderConstrainedSubject.check(session, client, subject.token());
         AccessToken subjectToken = subject.token();
         UserModel user = subject.user();
         event.user(user);
