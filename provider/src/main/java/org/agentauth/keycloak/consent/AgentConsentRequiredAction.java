@@ -51,7 +51,7 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  */
 public class AgentConsentRequiredAction implements RequiredActionProvider {
 
-    public static final String PROVIDER_ID = "agent-auth-consent";
+    public static final String PROVIDER_ID = RequestedActor.CONSENT_ACTION;
     public static final String TEMPLATE = "agent-consent.ftl";
     /** Origin of grants an agent's {@code preauthorized} policy created. */
     public static final String FORM_DECISION = "decision";
@@ -61,24 +61,22 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     private static final Logger LOG = Logger.getLogger(AgentConsentRequiredAction.class);
 
     /**
-     * Makes sure the required action is registered in {@code realm}; returns whether it is enabled (an admin may
-     * have disabled it: then {@code requested_actor} is refused rather than let through without consent).
+     * Registers the required action in {@code realm} when it is missing (start-up, realm creation or import; never during
+     * a login request). An admin may disable it: then agent logins are refused rather than let through without consent.
      */
-    public static boolean ensureRegistered(RealmModel realm) {
-        RequiredActionProviderModel m = realm.getRequiredActionProviderByAlias(PROVIDER_ID);
-        if (m == null) {
-            m = new RequiredActionProviderModel();
-            m.setAlias(PROVIDER_ID);
-            m.setProviderId(PROVIDER_ID);
-            m.setName("Agent consent (Agent Auth)");
-            m.setEnabled(true);
-            m.setDefaultAction(false);
-            m.setPriority(PRIORITY);
-            realm.addRequiredActionProvider(m);
-            LOG.infof("Registered required action %s in realm %s", PROVIDER_ID, realm.getName());
-            return true;
+    public static void ensureRegistered(RealmModel realm) {
+        if (realm.getRequiredActionProviderByAlias(PROVIDER_ID) != null) {
+            return;
         }
-        return m.isEnabled();
+        RequiredActionProviderModel m = new RequiredActionProviderModel();
+        m.setAlias(PROVIDER_ID);
+        m.setProviderId(PROVIDER_ID);
+        m.setName("Agent consent (Agent Auth)");
+        m.setEnabled(true);
+        m.setDefaultAction(false);
+        m.setPriority(PRIORITY);
+        realm.addRequiredActionProvider(m);
+        LOG.infof("Registered required action %s in realm %s", PROVIDER_ID, realm.getName());
     }
 
     @Override

@@ -11,6 +11,7 @@ import java.util.stream.Collectors;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.RealmModel;
+import org.keycloak.models.RequiredActionProviderModel;
 
 /**
  * {@code requested_actor} at the authorization endpoint (DESIGN section 4, draft-oauth-ai-agents-on-behalf-of-user-02):
@@ -32,6 +33,8 @@ public final class RequestedActor {
     public static final String AUTH_NOTE = "agent_auth.requested_actor";
     /** Auth note: set once the code of this login is bound to the actor. */
     public static final String AUTH_NOTE_BOUND = "agent_auth.requested_actor.bound";
+    /** Alias (and provider id) of the agent consent required action, which every agent login goes through. */
+    public static final String CONSENT_ACTION = "agent-auth-consent";
     /** Scope token carrying the actor inside the authorization code. */
     public static final String MARKER_PREFIX = "urn:agent-auth:requested_actor:";
     /** Single-use store key prefix: requested_actor pushed through PAR, by request_uri key. */
@@ -59,6 +62,16 @@ public final class RequestedActor {
             throw new IllegalArgumentException("requested_actor does not allow this client as its host");
         }
         return agent.get();
+    }
+
+    /**
+     * Whether the agent consent required action is registered and enabled in {@code realm}: without it an agent login
+     * would get a code without consent, so {@code requested_actor} and consent by scope are refused. Read-only: the
+     * action is registered at start-up and whenever a realm is created or imported, never during a request.
+     */
+    public static boolean consentEnabled(RealmModel realm) {
+        RequiredActionProviderModel m = realm.getRequiredActionProviderByAlias(CONSENT_ACTION);
+        return m != null && m.isEnabled();
     }
 
     public static String marker(String actorClientId) {
