@@ -23,15 +23,20 @@ import org.keycloak.models.RequiredActionProviderModel;
  * one actor, whatever else happens in the browser session. No client scope of that name exists, so Keycloak ignores the
  * token when it resolves client scopes, and the authorization endpoint refuses it if a client ever sends it itself
  * (unknown scope); the token endpoint strips it before anything else sees the scope.
+ *
+ * <p>Until then the validated value travels as the authentication session's client note {@link #CLIENT_REQUEST_PARAM_NOTE}
+ * (Keycloak's own note for additional request parameters). Client notes survive a reset of the login flow (Keycloak
+ * resets it, for example, when another login of the same client in the same browser completes while the agent consent
+ * page is open: the user then signs in again and sees the consent page again), unlike auth notes, which a reset clears.
+ * The consent step removes the note once it bound the code (or the login ends with an error), so it never reaches the
+ * client session, which later logins of the same client in the same browser session share.
  */
 public final class RequestedActor {
 
     public static final String PARAM = "requested_actor";
     /** Keycloak's prefix for additional request parameters kept as auth-session client notes. */
     public static final String CLIENT_REQUEST_PARAM_NOTE = "client_request_param_" + PARAM;
-    /** Auth note: the validated requested_actor of this login. */
-    public static final String AUTH_NOTE = "agent_auth.requested_actor";
-    /** Auth note: set once the code of this login is bound to the actor. */
+    /** Auth note: set once a consent-by-scope login is consented (its tokens' {@code may_act} follows the grant). */
     public static final String AUTH_NOTE_BOUND = "agent_auth.requested_actor.bound";
     /** Alias (and provider id) of the agent consent required action, which every agent login goes through. */
     public static final String CONSENT_ACTION = "agent-auth-consent";
