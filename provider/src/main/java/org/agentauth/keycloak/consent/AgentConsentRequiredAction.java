@@ -19,6 +19,7 @@ import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -382,6 +383,9 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     private static String consentText(RealmModel realm, String scope) {
         if (OAuth2Constants.SCOPE_OPENID.equals(scope)) {
             return "${agentConsentScopeOpenid}";
+        }
+        if (OfflineAccess.SCOPE.equals(scope)) {
+            return "${agentConsentScopeOfflineAccess}";
         }
         ClientScopeModel cs = KeycloakModelUtils.getClientScopeByName(realm, scope);
         if (cs != null) {

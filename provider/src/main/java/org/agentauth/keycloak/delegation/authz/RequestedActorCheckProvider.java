@@ -3,6 +3,8 @@ package org.agentauth.keycloak.delegation.authz;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
@@ -26,8 +28,9 @@ import org.keycloak.protocol.oidc.par.endpoints.ParEndpoint;
  * and a copy next to {@code request_uri} is refused. The validated value is then put back into the request's
  * additional parameters, so Keycloak stores it in the new authentication session whatever the limit dropped.
  *
- * <p>The check only reads configuration: the consent required action and the {@code delegation:client:*} scopes are
- * kept in step at start-up, realm creation/import and client changes.
+ * <p>{@code offline_access} with an agent (either flow) outside the agent's scope ceiling is refused here as
+ * {@code invalid_scope} ({@link OfflineAccess}). The check only reads configuration: the consent required action and
+ * the {@code delegation:client:*} scopes are kept in step at start-up, realm creation/import and client changes.
  */
 public class RequestedActorCheckProvider implements AuthorizationEndpointCheckProvider {
 
@@ -86,10 +89,15 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
         if (request.getCodeChallenge() == null || !OAuth2Constants.PKCE_METHOD_S256.equals(request.getCodeChallengeMethod())) {
             throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, "requested_actor needs PKCE with code_challenge_method=S256");
         }
+        AgentPolicy agent;
         try {
-            RequestedActor.validate(checker.getRealm(), checker.getClient(), actor);
+            agent = RequestedActor.validate(checker.getRealm(), checker.getClient(), actor);
         } catch (IllegalArgumentException e) {
             throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, e.getMessage());
+        }
+        String offline = OfflineAccess.refusal(agent, checker.getClient(), request.getScope());
+        if (offline != null) {
+            throw fail(checker, actor, OAuthErrorException.INVALID_SCOPE, offline);
         }
         if (!RequestedActor.consentEnabled(checker.getRealm())) {
             throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, CONSENT_DISABLED);
@@ -109,6 +117,11 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
             return;
         }
         String refusal = DelegationScopes.refusal(checker.getRealm(), checker.getClient(), request.getScope(), actor != null);
+        if (refusal == null) {
+            // refusal() found an enabled agent that allows this host
+            AgentPolicy agent = AgentPolicy.enabledAgent(checker.getRealm(), agents.get(0)).orElseThrow();
+            refusal = OfflineAccess.refusal(agent, checker.getClient(), request.getScope());
+        }
         if (refusal == null && !RequestedActor.consentEnabled(checker.getRealm())) {
             refusal = CONSENT_DISABLED;
         }
