@@ -68,6 +68,9 @@
             </#if>
 
             <form id="kc-agent-consent-form" class="${properties.kcFormClass!}" action="${url.loginAction}" method="post">
+                <#-- what this page showed, so that Allow records exactly that (checked by the server) -->
+                <input type="hidden" name="${agentFormAgent}" value="${agent.clientId}"/>
+                <input type="hidden" name="${agentFormShown}" value="${agentShown}"/>
                 <div style="display:flex;gap:.75rem;margin-top:1.25rem;width:100%">
                     <button class="${properties.kcButtonPrimaryClass!}" style="flex:1" name="${agentFormDecision}" id="kc-agent-allow" value="allow" type="submit">${msg("agentConsentAllow")}</button>
                     <button class="${properties.kcButtonSecondaryClass!}" style="flex:1" name="${agentFormDecision}" id="kc-agent-deny" value="deny" type="submit">${msg("agentConsentDeny")}</button>

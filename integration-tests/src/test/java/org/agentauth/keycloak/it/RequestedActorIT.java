@@ -75,6 +75,35 @@ class RequestedActorIT {
     }
 
     @Test
+    void theAuthorizationEndpointOnlyReadsRealmConfiguration() {
+        // the consent step registered at start-up; an admin removes it: agent logins are refused before login, and the
+        // GET puts nothing back (it used to re-register the required action during the request)
+        String admin = oidc.adminToken();
+        String actions = server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/authentication/required-actions/";
+        assertEquals(200, new Http().get(actions + "agent-auth-consent", admin).status());
+        assertEquals(204, new Http().delete(actions + "agent-auth-consent", admin).status());
+        try {
+            Http.Response r = new Http().get(oidc.authUrl(Oidc.DEMO, flows.authParams("calendar-agent", Pkce.create()).list()));
+            assertRefusedBeforeLogin(r, "no consent step");
+            assertTrue(Oidc.params(r.location()).get("error_description").contains("agent-auth-consent"), r.location());
+            Http.Response byScope = new Http().get(oidc.authUrl(Oidc.DEMO, Form.of("client_id", "mcp-client", "redirect_uri",
+                    DemoUsers.REDIRECT, "response_type", "code", "scope", "openid delegation:client:calendar-agent", "state", "st-1",
+                    "code_challenge", Pkce.create().challenge(), "code_challenge_method", "S256").list()));
+            assertEquals("invalid_scope", Oidc.params(byScope.location()).get("error"), byScope.location());
+            assertEquals(404, new Http().get(actions + "agent-auth-consent", admin).status(), "the GET wrote no realm configuration");
+        } finally {
+            Http.Response reg = new Http().postJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO
+                    + "/authentication/register-required-action", oidc.adminToken(),
+                    Map.of("providerId", "agent-auth-consent", "name", "Agent consent (Agent Auth)"));
+            assertEquals(204, reg.status(), reg.toString());
+        }
+        // registered again: accepted
+        Http.Response ok = new Http().get(oidc.authUrl(Oidc.DEMO, flows.authParams("calendar-agent", Pkce.create()).list()));
+        assertEquals(200, ok.status(), ok.toString());
+        assertTrue(ok.body().contains("kc-form-login"));
+    }
+
+    @Test
     void pkceS256AndResponseTypeCodeAreRequired() {
         String admin = oidc.adminToken();
         flows.createClient(admin, Map.of("clientId", "legacy-host", "publicClient", false, "secret", "legacy-host-secret",

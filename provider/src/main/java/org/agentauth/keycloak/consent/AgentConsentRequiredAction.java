@@ -3,7 +3,11 @@ package org.agentauth.keycloak.consent;
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -15,6 +19,7 @@ import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -48,48 +53,52 @@ import org.keycloak.sessions.AuthenticationSessionModel;
  * <li>Allow records the grant; Deny ends the login with {@code access_denied}.</li>
  * </ul>
  * In every accepted case the login's code is bound to the agent (see {@link RequestedActor}).
+ *
+ * <p>The page is bound to what it showed: the form carries the agent and a digest of the authentication session's tab,
+ * agent, host, scopes, connectors, downstream agents, grant lifetime and resource ({@link #FORM_SHOWN}). Allow records a
+ * grant only when the login still asks for exactly that; a login that now asks for another agent (or none) ends with
+ * {@code access_denied}, and one whose request changed otherwise (e.g. the agent's policy was edited meanwhile), or a
+ * form that does not say what it showed, shows the page again. The {@code requested_actor} stays in the authentication session's client notes until the code is
+ * bound, so a reset of the login flow (see {@link RequestedActor}) leads back to this page, never to a plain code.
  */
 public class AgentConsentRequiredAction implements RequiredActionProvider {
 
-    public static final String PROVIDER_ID = "agent-auth-consent";
+    public static final String PROVIDER_ID = RequestedActor.CONSENT_ACTION;
     public static final String TEMPLATE = "agent-consent.ftl";
-    /** Origin of grants an agent's {@code preauthorized} policy created. */
+    /** Form field: allow or deny. */
     public static final String FORM_DECISION = "decision";
+    /** Form field: the agent the page was shown for. */
+    public static final String FORM_AGENT = "agent";
+    /** Form field: digest of what the page showed, see {@link #shownFor}. */
+    public static final String FORM_SHOWN = "shown";
     /** Runs after Keycloak's own required actions. */
     public static final int PRIORITY = 10_000;
 
     private static final Logger LOG = Logger.getLogger(AgentConsentRequiredAction.class);
+    private static final String CHANGED_MESSAGE = "agentConsentChanged";
 
     /**
-     * Makes sure the required action is registered in {@code realm}; returns whether it is enabled (an admin may
-     * have disabled it: then {@code requested_actor} is refused rather than let through without consent).
+     * Registers the required action in {@code realm} when it is missing (start-up, realm creation or import; never during
+     * a login request). An admin may disable it: then agent logins are refused rather than let through without consent.
      */
-    public static boolean ensureRegistered(RealmModel realm) {
-        RequiredActionProviderModel m = realm.getRequiredActionProviderByAlias(PROVIDER_ID);
-        if (m == null) {
-            m = new RequiredActionProviderModel();
-            m.setAlias(PROVIDER_ID);
-            m.setProviderId(PROVIDER_ID);
-            m.setName("Agent consent (Agent Auth)");
-            m.setEnabled(true);
-            m.setDefaultAction(false);
-            m.setPriority(PRIORITY);
-            realm.addRequiredActionProvider(m);
-            LOG.infof("Registered required action %s in realm %s", PROVIDER_ID, realm.getName());
-            return true;
+    public static void ensureRegistered(RealmModel realm) {
+        if (realm.getRequiredActionProviderByAlias(PROVIDER_ID) != null) {
+            return;
         }
-        return m.isEnabled();
+        RequiredActionProviderModel m = new RequiredActionProviderModel();
+        m.setAlias(PROVIDER_ID);
+        m.setProviderId(PROVIDER_ID);
+        m.setName("Agent consent (Agent Auth)");
+        m.setEnabled(true);
+        m.setDefaultAction(false);
+        m.setPriority(PRIORITY);
+        realm.addRequiredActionProvider(m);
+        LOG.infof("Registered required action %s in realm %s", PROVIDER_ID, realm.getName());
     }
 
     @Override
     public void evaluateTriggers(RequiredActionContext context) {
         AuthenticationSessionModel as = context.getAuthenticationSession();
-        String fromRequest = as.getClientNote(RequestedActor.CLIENT_REQUEST_PARAM_NOTE);
-        if (fromRequest != null) {
-            // never let it reach the client session (shared by later logins of this client in this browser session)
-            as.removeClientNote(RequestedActor.CLIENT_REQUEST_PARAM_NOTE);
-            as.setAuthNote(RequestedActor.AUTH_NOTE, fromRequest);
-        }
         Pending pending = pending(as);
         if (pending == null || as.getAuthNote(RequestedActor.AUTH_NOTE_BOUND) != null) {
             return;
@@ -130,7 +139,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
             }
             return;
         }
-        context.challenge(page(context, req));
+        context.challenge(page(context, req, null));
     }
 
     @Override
@@ -138,26 +147,41 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         AuthenticationSessionModel as = context.getAuthenticationSession();
         Pending pending = pending(as);
         Request req = pending == null ? null : request(context, pending);
+        MultivaluedMap<String, String> form = context.getHttpRequest().getDecodedFormParameters();
         if (req == null) {
             if (pending != null) {
                 denyEvent(context, pending.agent(), "The agent is no longer an enabled agent for this client");
+            } else {
+                denyEvent(context, form.getFirst(FORM_AGENT), "The login no longer asks for the agent the consent page was shown for");
             }
             context.failure();
             return;
         }
-        MultivaluedMap<String, String> form = context.getHttpRequest().getDecodedFormParameters();
-        String decision = form.getFirst(FORM_DECISION);
-        if ("allow".equals(decision)) {
-            String origin = pending.byScope() ? DelegationGrants.ORIGIN_CONSENT_SCOPE : DelegationGrants.ORIGIN_CONSENT;
-            DelegationGrant g = new DelegationGrants(context.getSession()).grant(context.getRealm(), context.getUser().getId(),
-                    req.agent, req.host, req.scopes, req.agent.allowedConnectors(), req.agent.downstreamAgents(), origin);
-            consentEvent(context, req, g, origin).success();
-            bind(as, pending);
-            context.success();
-        } else {
+        if (!"allow".equals(form.getFirst(FORM_DECISION))) {
             denyEvent(context, pending.agent(), "The user denied the agent");
             context.failure();
+            return;
         }
+        String shownAgent = form.getFirst(FORM_AGENT);
+        if (shownAgent != null && !shownAgent.equals(req.agent.clientId())) {
+            denyEvent(context, pending.agent(), "The consent page was shown for another agent");
+            context.failure();
+            return;
+        }
+        // a form that does not say what it showed, or showed something else: the page again, nothing recorded
+        String shown = form.getFirst(FORM_SHOWN);
+        if (shownAgent == null || shown == null || !MessageDigest.isEqual(shown.getBytes(StandardCharsets.UTF_8),
+                shownFor(context, req).getBytes(StandardCharsets.UTF_8))) {
+            LOG.debugf("agent %s: the consent page showed another request than the login now asks for; shown again", pending.agent());
+            context.challenge(page(context, req, CHANGED_MESSAGE));
+            return;
+        }
+        String origin = pending.byScope() ? DelegationGrants.ORIGIN_CONSENT_SCOPE : DelegationGrants.ORIGIN_CONSENT;
+        DelegationGrant g = new DelegationGrants(context.getSession()).grant(context.getRealm(), context.getUser().getId(),
+                req.agent, req.host, req.scopes, req.agent.allowedConnectors(), req.agent.downstreamAgents(), origin);
+        consentEvent(context, req, g, origin).success();
+        bind(as, pending);
+        context.success();
     }
 
     /**
@@ -165,7 +189,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
      * of a {@code delegation:client:<agent>} scope (DESIGN 4.6, checked at the authorization endpoint). Null when none.
      */
     static Pending pending(AuthenticationSessionModel as) {
-        String actor = as.getAuthNote(RequestedActor.AUTH_NOTE);
+        String actor = as.getClientNote(RequestedActor.CLIENT_REQUEST_PARAM_NOTE);
         if (actor != null) {
             return new Pending(actor, false);
         }
@@ -211,13 +235,34 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
 
     /**
      * Marks the login as consented. A {@code requested_actor} login also binds its code to the agent (the scope
-     * marker); a consent-by-scope login needs no binding: its token's {@code may_act} follows the grant.
+     * marker, a client note, which a flow reset keeps) and drops the request note, so that it never reaches the client
+     * session; a consent-by-scope login needs no binding: its token's {@code may_act} follows the grant.
      */
     private static void bind(AuthenticationSessionModel as, Pending pending) {
         if (!pending.byScope()) {
             as.setClientNote(OAuth2Constants.SCOPE, RequestedActor.withMarker(as.getClientNote(OAuth2Constants.SCOPE), pending.agent()));
+            as.removeClientNote(RequestedActor.CLIENT_REQUEST_PARAM_NOTE);
         }
         as.setAuthNote(RequestedActor.AUTH_NOTE_BOUND, "true");
+    }
+
+    /**
+     * What the consent page shows, as a digest bound to the authentication session's tab: agent, host, scopes,
+     * connectors, downstream agents, grant lifetime and resource. Not a secret (everything in it is on the page): it
+     * only lets Allow tell whether the login still asks for what the user saw.
+     */
+    private static String shownFor(RequiredActionContext context, Request req) {
+        Map<String, String> resource = resource(context);
+        String text = String.join("\n", context.getAuthenticationSession().getTabId(), req.agent.clientId(),
+                req.host.getClientId(), String.join(" ", req.scopes), String.join(" ", req.agent.allowedConnectors()),
+                String.join(" ", req.agent.downstreamAgents()), Long.toString(req.agent.grantLifetimeSeconds()),
+                resource == null ? "" : resource.get("uri"));
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static EventBuilder consentEvent(RequiredActionContext context, Request req, DelegationGrant g, String origin) {
@@ -238,13 +283,13 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         EventBuilder e = context.getEvent().clone().event(EventType.GRANT_CONSENT_ERROR)
                 .detail(AgentAuthEvents.HOST, context.getAuthenticationSession().getClient().getClientId())
                 .detail(org.keycloak.events.Details.REASON, reason);
-        if (actor.length() <= RequestedActor.MAX_LENGTH) {
+        if (actor != null && actor.length() <= RequestedActor.MAX_LENGTH) {
             e.detail(AgentAuthEvents.AGENT, actor);
         }
         e.error(Errors.CONSENT_DENIED);
     }
 
-    private static Response page(RequiredActionContext context, Request req) {
+    private static Response page(RequiredActionContext context, Request req, String errorMessage) {
         ClientModel a = req.agent.client();
         List<Map<String, String>> scopes = new ArrayList<>();
         for (String s : req.scopes) {
@@ -269,6 +314,9 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         String hostName = req.host.getName() == null || req.host.getName().isBlank() ? req.host.getClientId() : req.host.getName();
 
         LoginFormsProvider form = context.form();
+        if (errorMessage != null) {
+            form.setError(errorMessage);
+        }
         Map<String, String> resource = resource(context);
         if (resource != null) {
             form.setAttribute("agentResource", resource);
@@ -282,6 +330,9 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
                 .setAttribute("agentLifetimeDays", lifetime == 0 ? 0 : (lifetime % 86400 == 0 ? lifetime / 86400 : 0))
                 .setAttribute("agentLifetimeHours", lifetime == 0 || lifetime % 86400 == 0 ? 0 : (lifetime + 3599) / 3600)
                 .setAttribute("agentFormDecision", FORM_DECISION)
+                .setAttribute("agentFormAgent", FORM_AGENT)
+                .setAttribute("agentFormShown", FORM_SHOWN)
+                .setAttribute("agentShown", shownFor(context, req))
                 .createForm(TEMPLATE);
         return notFramable(context, r);
     }
@@ -291,9 +342,15 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
      * client that owns it (e.g. an MCP server); null when the login names none.
      */
     private static Map<String, String> resource(RequiredActionContext context) {
-        String uri = context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE);
-        if (uri == null || uri.isBlank()) {
+        String raw = context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE);
+        if (raw == null || raw.isBlank()) {
             return null;
+        }
+        String uri;
+        try {
+            uri = ResourceIndicators.normalize(raw); // checked at the authorization endpoint; stored as sent
+        } catch (IllegalArgumentException e) {
+            uri = raw; // shown as it is; the token endpoint refuses it
         }
         String name = ResourceIndicators.owner(context.getRealm(), uri)
                 .map(c -> c.getName() == null || c.getName().isBlank() ? c.getClientId() : c.getName()).orElse(uri);
@@ -326,6 +383,9 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     private static String consentText(RealmModel realm, String scope) {
         if (OAuth2Constants.SCOPE_OPENID.equals(scope)) {
             return "${agentConsentScopeOpenid}";
+        }
+        if (OfflineAccess.SCOPE.equals(scope)) {
+            return "${agentConsentScopeOfflineAccess}";
         }
         ClientScopeModel cs = KeycloakModelUtils.getClientScopeByName(realm, scope);
         if (cs != null) {

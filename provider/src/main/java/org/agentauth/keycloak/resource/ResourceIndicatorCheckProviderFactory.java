@@ -15,7 +15,7 @@ public class ResourceIndicatorCheckProviderFactory implements AuthorizationEndpo
 
     @Override
     public AuthorizationEndpointCheckProvider create(KeycloakSession session) {
-        return new ResourceIndicatorCheckProvider(session);
+        return new ResourceIndicatorCheckProvider();
     }
 
     @Override

@@ -62,7 +62,15 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         List<String> requestedRaw = requestedResources();
         List<String> original = null;
         if (ctx.code() != null && OAuth2Constants.AUTHORIZATION_CODE.equals(grantType)) {
-            original = ResourceIndicators.splitList(ctx.code().getResource());
+            // as the client sent it at the authorization endpoint (checked there): normalized here
+            original = new ArrayList<>();
+            for (String r : ResourceIndicators.splitList(ctx.code().getResource())) {
+                try {
+                    original.add(ResourceIndicators.normalize(r));
+                } catch (IllegalArgumentException e) {
+                    throw refused(List.of(r), e.getMessage());
+                }
+            }
         } else if (ctx.requestRefreshToken() != null) {
             original = ResourceIndicators.strings(ctx.requestRefreshToken().getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM));
         }

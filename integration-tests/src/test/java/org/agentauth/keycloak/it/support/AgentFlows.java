@@ -5,8 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.agentauth.keycloak.it.support.Oidc.Form;
 import org.agentauth.keycloak.it.support.Oidc.Pkce;
 
@@ -64,10 +67,31 @@ public final class AgentFlows {
         return r.status() == 200 && r.body().contains("id=\"" + CONSENT_FORM + "\"");
     }
 
-    /** Answers the agent consent page; returns the response (a redirect to the client). */
+    /**
+     * Answers the agent consent page the way a browser submits its form (its hidden fields and the button pressed);
+     * returns the response (a redirect to the client).
+     */
     public Http.Response decide(Http browser, Http.Response consentPage, String decision) {
         assertTrue(isConsentPage(consentPage), "expected the agent consent page, got " + consentPage);
-        return browser.postForm(Oidc.formAction(consentPage.body(), CONSENT_FORM), List.of(Map.entry("decision", decision)));
+        List<Map.Entry<String, String>> form = new ArrayList<>(hiddenFields(consentPage.body(), CONSENT_FORM));
+        form.add(Map.entry("decision", decision));
+        return browser.postForm(Oidc.formAction(consentPage.body(), CONSENT_FORM), form);
+    }
+
+    /** The hidden inputs (name, value; HTML entities decoded) of the form with the given id. */
+    public static List<Map.Entry<String, String>> hiddenFields(String html, String formId) {
+        Matcher f = Pattern.compile("<form[^>]*id=\"" + Pattern.quote(formId) + "\".*?</form>", Pattern.DOTALL).matcher(html);
+        assertTrue(f.find(), "no form " + formId);
+        List<Map.Entry<String, String>> out = new ArrayList<>();
+        Matcher in = Pattern.compile("<input[^>]*type=\"hidden\"[^>]*>").matcher(f.group());
+        while (in.find()) {
+            Matcher name = Pattern.compile("name=\"([^\"]*)\"").matcher(in.group());
+            Matcher value = Pattern.compile("value=\"([^\"]*)\"").matcher(in.group());
+            if (name.find()) {
+                out.add(Map.entry(Oidc.unescapeHtml(name.group(1)), value.find() ? Oidc.unescapeHtml(value.group(1)) : ""));
+            }
+        }
+        return out;
     }
 
     /** Logs in (if needed), allows (if asked), returns the code from the redirect. */

@@ -7,8 +7,11 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
+import java.util.List;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
@@ -22,7 +25,8 @@ import org.keycloak.protocol.oidc.par.endpoints.ParEndpoint;
  * Keycloak's PAR endpoint plus the {@code requested_actor} rules (DESIGN section 4.1): the pushed value is checked
  * here (HTTP 400 JSON {@code invalid_request}) after Keycloak's own checks and client authentication, and kept next to
  * the pushed request under its own key, so that the authorization endpoint takes it from there and from nowhere else
- * (and Keycloak's limit of 5 extra parameters cannot drop it).
+ * (and Keycloak's limit of 5 extra parameters cannot drop it). {@code offline_access} outside the agent's scope
+ * ceiling (either flow) is {@code invalid_scope}, as at the authorization endpoint.
  */
 public class AgentParEndpoint extends ParEndpoint {
 
@@ -46,12 +50,19 @@ public class AgentParEndpoint extends ParEndpoint {
         String scope = form.getFirst(OAuth2Constants.SCOPE);
         String refusal = DelegationScopes.refusal(realm, client, scope, actor != null);
         if (refusal != null) {
-            throw refuse(key, DelegationScopes.agentsIn(scope).get(0), refusal);
+            throw refuse(key, DelegationScopes.agentsIn(scope).get(0), OAuthErrorException.INVALID_REQUEST, refusal);
         }
         if (actor == null) {
+            List<String> byScope = DelegationScopes.agentsIn(scope);
+            String offline = byScope.isEmpty() ? null
+                    : OfflineAccess.refusal(AgentPolicy.enabledAgent(realm, byScope.get(0)).orElseThrow(), client, scope);
+            if (offline != null) {
+                throw refuse(key, byScope.get(0), OAuthErrorException.INVALID_SCOPE, offline);
+            }
             return response;
         }
         String error = null;
+        String errorCode = OAuthErrorException.INVALID_REQUEST;
         if (!OAuth2Constants.CODE.equals(form.getFirst(OIDCLoginProtocol.RESPONSE_TYPE_PARAM))) {
             error = "requested_actor needs response_type=code";
         } else if (form.getFirst(OIDCLoginProtocol.CODE_CHALLENGE_PARAM) == null
@@ -61,26 +72,29 @@ public class AgentParEndpoint extends ParEndpoint {
             error = "Invalid scope";
         } else {
             try {
-                RequestedActor.validate(realm, client, actor);
+                error = OfflineAccess.refusal(RequestedActor.validate(realm, client, actor), client, scope);
+                if (error != null) {
+                    errorCode = OAuthErrorException.INVALID_SCOPE;
+                }
             } catch (IllegalArgumentException e) {
                 error = e.getMessage();
             }
         }
         if (error != null) {
-            throw refuse(key, actor, error);
+            throw refuse(key, actor, errorCode, error);
         }
         session.singleUseObjects().put(RequestedActor.PAR_STORE_PREFIX + key, par.getExpiresIn(),
                 Map.of(RequestedActor.PARAM, actor));
         return response;
     }
 
-    /** Drops the pushed request and answers HTTP 400 {@code invalid_request}, naming the agent on the event. */
-    private RuntimeException refuse(String key, String agent, String description) {
+    /** Drops the pushed request and answers HTTP 400 with {@code error}, naming the agent on the event. */
+    private RuntimeException refuse(String key, String agent, String error, String description) {
         session.singleUseObjects().remove(CACHE_KEY_PREFIX + key);
         if (agent.length() <= RequestedActor.MAX_LENGTH) {
             event.detail(AgentAuthEvents.AGENT, agent);
         }
         // errorResponseException records the PUSHED_AUTHORIZATION_REQUEST_ERROR event itself
-        return errorResponseException(OAuthErrorException.INVALID_REQUEST, description, Response.Status.BAD_REQUEST);
+        return errorResponseException(error, description, Response.Status.BAD_REQUEST);
     }
 }

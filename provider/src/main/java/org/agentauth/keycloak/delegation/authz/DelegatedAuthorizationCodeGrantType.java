@@ -8,6 +8,7 @@ import java.util.function.Function;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.exchange.ActChain;
 import org.agentauth.keycloak.delegation.exchange.ActorTokenVerifier;
 import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
@@ -36,7 +37,8 @@ import org.keycloak.services.clientpolicy.ClientPolicyContext;
  * agent, the {@code actor_token} (verified by the exchange's {@link ActorTokenVerifier}: the agent's client-credentials
  * access token, or a JWT it signed; default type access token) must be exactly that agent's, the user's grant must
  * still be active ({@link DelegationRules}), and the issued token gets {@code act} and the narrowing of
- * {@link DelegatedTokens#shape}. A code not bound to an agent refuses {@code actor_token}. Refresh of the issued
+ * {@link DelegatedTokens#shape}; an offline token only where the agent's ceiling and the grant include
+ * {@code offline_access}. A code not bound to an agent refuses {@code actor_token}. Refresh of the issued
  * tokens is handled by the exchange's {@code DelegatedTokenPostProcessor}, from what this grant records in the
  * refresh token.
  */
@@ -92,6 +94,12 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         ActChain chain = ActChain.empty().wrap(new ActChain.Actor(verified.serviceAccount().getId(), agent.clientId(), issuer));
         Set<String> allowedScope = new LinkedHashSet<>(grant.scopes());
         allowedScope.retainAll(agent.allowedScopes());
+        if (clientSessionCtx.isOfflineTokenRequested() && !OfflineAccess.covered(agent, grant.scopes())) {
+            // refused before login unless the ceiling allowed it and the consent page listed it; the policy or the
+            // grant may have changed since
+            throw error(OAuthErrorException.INVALID_SCOPE, Errors.INVALID_SCOPE,
+                    "offline_access is not covered by the agent's scope ceiling and the user's grant");
+        }
 
         refreshAllowed = agent.refreshAllowed();
         TokenManager.AccessTokenResponseBuilder rb = createTokenResponseBuilder(user, userSession, clientSessionCtx, scopeParam,

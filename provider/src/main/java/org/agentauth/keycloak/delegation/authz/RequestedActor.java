@@ -11,6 +11,7 @@ import java.util.stream.Collectors;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.RealmModel;
+import org.keycloak.models.RequiredActionProviderModel;
 
 /**
  * {@code requested_actor} at the authorization endpoint (DESIGN section 4, draft-oauth-ai-agents-on-behalf-of-user-02):
@@ -22,16 +23,23 @@ import org.keycloak.models.RealmModel;
  * one actor, whatever else happens in the browser session. No client scope of that name exists, so Keycloak ignores the
  * token when it resolves client scopes, and the authorization endpoint refuses it if a client ever sends it itself
  * (unknown scope); the token endpoint strips it before anything else sees the scope.
+ *
+ * <p>Until then the validated value travels as the authentication session's client note {@link #CLIENT_REQUEST_PARAM_NOTE}
+ * (Keycloak's own note for additional request parameters). Client notes survive a reset of the login flow (Keycloak
+ * resets it, for example, when another login of the same client in the same browser completes while the agent consent
+ * page is open: the user then signs in again and sees the consent page again), unlike auth notes, which a reset clears.
+ * The consent step removes the note once it bound the code (or the login ends with an error), so it never reaches the
+ * client session, which later logins of the same client in the same browser session share.
  */
 public final class RequestedActor {
 
     public static final String PARAM = "requested_actor";
     /** Keycloak's prefix for additional request parameters kept as auth-session client notes. */
     public static final String CLIENT_REQUEST_PARAM_NOTE = "client_request_param_" + PARAM;
-    /** Auth note: the validated requested_actor of this login. */
-    public static final String AUTH_NOTE = "agent_auth.requested_actor";
-    /** Auth note: set once the code of this login is bound to the actor. */
+    /** Auth note: set once a consent-by-scope login is consented (its tokens' {@code may_act} follows the grant). */
     public static final String AUTH_NOTE_BOUND = "agent_auth.requested_actor.bound";
+    /** Alias (and provider id) of the agent consent required action, which every agent login goes through. */
+    public static final String CONSENT_ACTION = "agent-auth-consent";
     /** Scope token carrying the actor inside the authorization code. */
     public static final String MARKER_PREFIX = "urn:agent-auth:requested_actor:";
     /** Single-use store key prefix: requested_actor pushed through PAR, by request_uri key. */
@@ -59,6 +67,16 @@ public final class RequestedActor {
             throw new IllegalArgumentException("requested_actor does not allow this client as its host");
         }
         return agent.get();
+    }
+
+    /**
+     * Whether the agent consent required action is registered and enabled in {@code realm}: without it an agent login
+     * would get a code without consent, so {@code requested_actor} and consent by scope are refused. Read-only: the
+     * action is registered at start-up and whenever a realm is created or imported, never during a request.
+     */
+    public static boolean consentEnabled(RealmModel realm) {
+        RequiredActionProviderModel m = realm.getRequiredActionProviderByAlias(CONSENT_ACTION);
+        return m != null && m.isEnabled();
     }
 
     public static String marker(String actorClientId) {

@@ -3,7 +3,8 @@ package org.agentauth.keycloak.delegation.authz;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.consent.AgentConsentRequiredAction;
+import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
@@ -26,10 +27,16 @@ import org.keycloak.protocol.oidc.par.endpoints.ParEndpoint;
  * keeps at most 5 unknown parameters; through PAR it comes only from what was pushed (see {@link AgentParEndpoint}),
  * and a copy next to {@code request_uri} is refused. The validated value is then put back into the request's
  * additional parameters, so Keycloak stores it in the new authentication session whatever the limit dropped.
+ *
+ * <p>{@code offline_access} with an agent (either flow) outside the agent's scope ceiling is refused here as
+ * {@code invalid_scope} ({@link OfflineAccess}). The check only reads configuration: the consent required action and
+ * the {@code delegation:client:*} scopes are kept in step at start-up, realm creation/import and client changes.
  */
 public class RequestedActorCheckProvider implements AuthorizationEndpointCheckProvider {
 
     private static final Logger LOG = Logger.getLogger(RequestedActorCheckProvider.class);
+    static final String CONSENT_DISABLED = "Agent consent (required action " + RequestedActor.CONSENT_ACTION
+            + ") is not enabled in this realm";
 
     private final KeycloakSession session;
 
@@ -82,13 +89,18 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
         if (request.getCodeChallenge() == null || !OAuth2Constants.PKCE_METHOD_S256.equals(request.getCodeChallengeMethod())) {
             throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, "requested_actor needs PKCE with code_challenge_method=S256");
         }
+        AgentPolicy agent;
         try {
-            RequestedActor.validate(checker.getRealm(), checker.getClient(), actor);
+            agent = RequestedActor.validate(checker.getRealm(), checker.getClient(), actor);
         } catch (IllegalArgumentException e) {
             throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, e.getMessage());
         }
-        if (!AgentConsentRequiredAction.ensureRegistered(checker.getRealm())) {
-            throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, "Agent consent is disabled in this realm");
+        String offline = OfflineAccess.refusal(agent, checker.getClient(), request.getScope());
+        if (offline != null) {
+            throw fail(checker, actor, OAuthErrorException.INVALID_SCOPE, offline);
+        }
+        if (!RequestedActor.consentEnabled(checker.getRealm())) {
+            throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, CONSENT_DISABLED);
         }
         if (extra != null) {
             // Keycloak writes these to the new authentication session as client_request_param_* notes.
@@ -105,8 +117,13 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
             return;
         }
         String refusal = DelegationScopes.refusal(checker.getRealm(), checker.getClient(), request.getScope(), actor != null);
-        if (refusal == null && !AgentConsentRequiredAction.ensureRegistered(checker.getRealm())) {
-            refusal = "Agent consent is disabled in this realm";
+        if (refusal == null) {
+            // refusal() found an enabled agent that allows this host
+            AgentPolicy agent = AgentPolicy.enabledAgent(checker.getRealm(), agents.get(0)).orElseThrow();
+            refusal = OfflineAccess.refusal(agent, checker.getClient(), request.getScope());
+        }
+        if (refusal == null && !RequestedActor.consentEnabled(checker.getRealm())) {
+            refusal = CONSENT_DISABLED;
         }
         if (refusal != null) {
             throw fail(checker, actor != null ? actor : agents.get(0),

@@ -4,6 +4,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.jboss.logging.Logger;
@@ -23,6 +24,7 @@ import org.keycloak.protocol.oidc.token.TokenPostProcessor;
 import org.keycloak.protocol.oidc.token.TokenPostProcessorContext;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.RefreshToken;
+import org.keycloak.util.TokenUtil;
 
 /**
  * Keeps delegation across refresh (DESIGN section 3, rule 8). When a delegated exchange issues a refresh token, the
@@ -74,6 +76,10 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         AgentPolicy current = AgentPolicy.enabledAgent(realm(), chain.current().clientId()).orElseThrow();
         if (!current.refreshAllowed()) {
             throw refused(ctx, act, "Agent " + current.clientId() + " may no longer refresh delegated tokens");
+        }
+        if (TokenUtil.TOKEN_TYPE_OFFLINE.equals(old.getType()) && !OfflineAccess.covered(current, check.grantScopes())) {
+            throw refused(ctx, act, "offline_access is no longer within the scope ceiling of agent " + current.clientId()
+                    + " and the user's grant");
         }
         AccessToken at = ctx.accessToken();
         if (at == null) {

@@ -8,6 +8,7 @@ import java.util.Optional;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.exchange.ActChain;
 import org.agentauth.keycloak.support.RealmJobs;
 import org.jboss.logging.Logger;
@@ -32,7 +33,8 @@ import org.keycloak.representations.IDToken;
  * {@code {"sub": <agent service-account user id>, "client_id": <agent>}}, added to the access token (and the
  * introspection response) only while the user holds an active delegation grant for the agent through the token's
  * client, the agent is enabled and allows that client as its host. It is evaluated at every issue, so revoking the
- * grant drops {@code may_act} at the next refresh.
+ * grant drops {@code may_act} at the next refresh. An offline token carries it only when the agent's ceiling and the
+ * grant include {@code offline_access}.
  *
  * <p>Its factory also keeps the per-agent {@code delegation:client:<agent>} scopes in step (see
  * {@link DelegationScopes}).
@@ -85,12 +87,17 @@ public class MayActProtocolMapper extends AbstractOIDCProtocolMapper implements 
         }
         ClientModel host = clientSessionCtx.getClientSession().getClient();
         RealmModel realm = host.getRealm();
-        mayAct(session, realm, userSession.getUser(), host, mappingModel.getConfig().get(CONFIG_AGENT_ID))
+        mayAct(session, realm, userSession.getUser(), host, mappingModel.getConfig().get(CONFIG_AGENT_ID),
+                clientSessionCtx.isOfflineTokenRequested())
                 .ifPresent(m -> token.getOtherClaims().put(ActChain.MAY_ACT, m));
     }
 
-    /** The may_act value for this user, host and agent, when an active grant allows it. */
-    static Optional<Map<String, Object>> mayAct(KeycloakSession session, RealmModel realm, UserModel user, ClientModel host, String agentId) {
+    /**
+     * The may_act value for this user, host and agent, when an active grant allows it; for an offline token only when
+     * the agent's ceiling and the grant include {@code offline_access} (the consent page listed it).
+     */
+    static Optional<Map<String, Object>> mayAct(KeycloakSession session, RealmModel realm, UserModel user, ClientModel host, String agentId,
+            boolean offline) {
         ClientModel agentClient = agentId == null ? null : realm.getClientById(agentId);
         if (agentClient == null || !agentClient.isEnabled() || user == null) {
             return Optional.empty();
@@ -106,6 +113,10 @@ public class MayActProtocolMapper extends AbstractOIDCProtocolMapper implements 
         Optional<DelegationGrant> grant = new DelegationGrants(session).findActive(realm, user.getId(), agentClient, host);
         if (grant.isEmpty()) {
             LOG.debugf("no active grant: may_act for agent %s omitted", agentClient.getClientId());
+            return Optional.empty();
+        }
+        if (offline && !OfflineAccess.covered(agent.get(), grant.get().scopes())) {
+            LOG.debugf("offline token, grant or ceiling without offline_access: may_act for agent %s omitted", agentClient.getClientId());
             return Optional.empty();
         }
         Map<String, Object> m = new LinkedHashMap<>();
