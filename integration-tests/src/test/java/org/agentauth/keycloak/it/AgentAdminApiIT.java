@@ -163,13 +163,35 @@ class AgentAdminApiIT {
         assertBadRequest(http.putJson(url, admin, "{\"maxdepth\": 3}"), "maxdepth", "Unknown field 'maxdepth'");
         assertBadRequest(http.putJson(url, admin, "{\"maxDepth\": \"three\"}"), "maxDepth", "Invalid value for 'maxDepth'");
         assertBadRequest(http.putJson(url, admin, "{\"allowedScopes\": \"openid\"}"), "allowedScopes", "Invalid value");
-        assertBadRequest(http.putJson(url, admin, ""), null, "A JSON policy is required");
+        assertBadRequest(http.putJson(url, admin, ""), null, "A JSON agent policy is required");
+        assertBadRequest(http.putJson(url, admin, "[]"), null, "must be a JSON object");
+        assertBadRequest(http.putJson(url, admin, "{\"maxDepth\": 3.5}"), "maxDepth", "Invalid value for 'maxDepth'");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": \"true\"}"), "agent", "Invalid value for 'agent'");
         assertEquals(404, http.putJson(agents() + "/no-such-client", admin, Map.of("agent", true)).status());
 
         // nothing was written
         JsonNode p = http.get(url, admin).json().path("policy");
         assertEquals(3, p.path("maxDepth").asInt());
         assertEquals(List.of("agent-host"), list(p.path("allowedHosts")));
+    }
+
+    /** A second JSON document or garbage after the policy: refused, and nothing of the first document is stored. */
+    @Test
+    void trailingJsonIsRefusedAndNothingIsStored() {
+        String admin = oidc.adminToken();
+        String url = agents() + "/research-agent";
+        String policy = "{\"agent\": true, \"allowedScopes\": [\"openid\"], \"allowedHosts\": [\"agent-host\", \"mcp-client\"], \"maxDepth\": 7}";
+        for (String body : List.of(policy + " {\"x\":1}", policy + "garbage", policy + "]", policy + policy, policy + " null")) {
+            assertBadRequest(http.putJson(url, admin, body), null, "one JSON agent policy with nothing after it");
+        }
+        // the same key twice is refused as well (which one would win is not for the server to guess)
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"maxDepth\": 7, \"maxDepth\": 2}"), "maxDepth", "appears more than once");
+
+        JsonNode p = http.get(url, admin).json().path("policy");
+        assertEquals(3, p.path("maxDepth").asInt(), "nothing stored");
+        assertEquals(List.of("openid", "profile"), list(p.path("allowedScopes")));
+        assertEquals(List.of("agent-host"), list(p.path("allowedHosts")));
+        assertEquals("3", standardClient(admin, "research-agent").path("attributes").path("agent_auth.max_depth").asText());
     }
 
     @Test

@@ -110,6 +110,29 @@ class DelegationGrantsIT {
         assertEquals(404, http.get(users.grantsUrl("00000000-0000-0000-0000-000000000000"), admin).status());
     }
 
+    /** A grant body followed by a second document or garbage is refused with a clear message, and no grant is stored. */
+    @Test
+    void adminRefusesTrailingJsonAndStoresNothing() {
+        String admin = oidc.adminToken();
+        String bobId = users.userId(admin, "bob");
+        int before = http.get(users.grantsUrl(bobId), admin).json().size();
+        String grant = "{\"agent\": \"research-agent\", \"host\": \"agent-host\", \"scopes\": [\"openid\"]}";
+        for (String body : List.of(grant + " {\"scopes\": []}", grant + "garbage", grant + "}", grant + grant)) {
+            Http.Response r = http.postJson(users.grantsUrl(bobId), admin, body);
+            assertEquals(400, r.status(), body + " -> " + r.body());
+            assertTrue(r.json().path("errorMessage").asText().contains("one JSON grant with nothing after it"), r.body());
+        }
+        Http.Response dup = http.postJson(users.grantsUrl(bobId), admin,
+                "{\"agent\": \"research-agent\", \"host\": \"agent-host\", \"scopes\": [\"openid\"], \"scopes\": []}");
+        assertEquals(400, dup.status(), dup.body());
+        assertEquals("scopes", dup.json().path("field").asText(), dup.body());
+        Http.Response unknown = http.postJson(users.grantsUrl(bobId), admin,
+                "{\"agent\": \"research-agent\", \"host\": \"agent-host\", \"scope\": [\"openid\"]}");
+        assertEquals(400, unknown.status(), unknown.body());
+        assertEquals("scope", unknown.json().path("field").asText(), "a misspelt field never falls back to all scopes");
+        assertEquals(before, http.get(users.grantsUrl(bobId), admin).json().size(), "no grant stored");
+    }
+
     @Test
     void accountApiNeedsAUserTokenWithoutDelegationMarkers() {
         assertEquals(401, http.get(accountUrl(), "not-a-token").status());

@@ -1,9 +1,5 @@
 package org.agentauth.keycloak.admin;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
@@ -25,7 +21,6 @@ import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
-import org.keycloak.representations.idm.ErrorRepresentation;
 import org.keycloak.services.resources.admin.AdminEventBuilder;
 import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
@@ -36,10 +31,6 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
  * permission to manage the client (realm-management roles, or fine-grained admin permissions where enabled).
  */
 public class AdminAgentsResource {
-
-    private static final ObjectMapper STRICT = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
-            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true);
 
     private final KeycloakSession session;
     private final RealmModel realm;
@@ -84,18 +75,11 @@ public class AdminAgentsResource {
         ClientModel client = client(clientId);
         auth.clients().requireManage(client);
 
-        AgentPolicyRepresentation policy;
-        try {
-            policy = body == null || body.isBlank() ? null : STRICT.readValue(body, AgentPolicyRepresentation.class);
-        } catch (UnrecognizedPropertyException e) {
-            return badRequest(List.of(new AgentPolicyValidator.FieldError(e.getPropertyName(),
-                    "Unknown field '" + e.getPropertyName() + "'")));
-        } catch (JsonProcessingException e) {
-            String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()
-                    ? m.getPath().get(0).getFieldName() : null;
-            return badRequest(List.of(new AgentPolicyValidator.FieldError(field,
-                    field == null ? "The body is not a valid JSON agent policy" : "Invalid value for '" + field + "'")));
+        AdminJson.Parsed<AgentPolicyRepresentation> parsed = AdminJson.read(body, AgentPolicyRepresentation.class, "agent policy");
+        if (!parsed.ok()) {
+            return AdminJson.badRequest(parsed.errors());
         }
+        AgentPolicyRepresentation policy = parsed.value();
 
         AgentPolicyValidator.Result result = AgentPolicyValidator.validate(policy, client.getClientId(),
                 AgentRepresentation.agentCapable(client), new AgentPolicyValidator.Realm() {
@@ -117,7 +101,7 @@ public class AdminAgentsResource {
                     }
                 });
         if (!result.ok()) {
-            return badRequest(result.errors());
+            return AdminJson.badRequest(result.errors());
         }
         result.attributes().forEach(client::setAttribute);
         // the agent's delegation:client scope follows its policy (enabled agent, allowed hosts)
@@ -140,15 +124,5 @@ public class AdminAgentsResource {
             throw new NotFoundException("Client not found");
         }
         return client;
-    }
-
-    private static Response badRequest(List<AgentPolicyValidator.FieldError> errors) {
-        ErrorRepresentation error = new ErrorRepresentation();
-        error.setErrorMessage(errors.stream().map(AgentPolicyValidator.FieldError::message).collect(Collectors.joining("; ")));
-        if (errors.size() == 1) {
-            error.setField(errors.get(0).field());
-        }
-        error.setErrors(errors.stream().map(e -> new ErrorRepresentation(e.field(), e.message(), null)).toList());
-        return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON).entity(error).build();
     }
 }

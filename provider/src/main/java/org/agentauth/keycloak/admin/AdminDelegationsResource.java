@@ -87,10 +87,15 @@ public class AdminDelegationsResource {
     @Path("users/{userId}/delegations")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    public Response create(@PathParam("userId") String userId, CreateGrant body) {
+    public Response create(@PathParam("userId") String userId, String json) {
         UserModel user = user(userId);
         auth.users().requireManage(user);
-        if (body == null || body.agent() == null || body.host() == null) {
+        AdminJson.Parsed<CreateGrant> parsed = AdminJson.read(json, CreateGrant.class, "grant");
+        if (!parsed.ok()) {
+            return AdminJson.badRequest(parsed.errors());
+        }
+        CreateGrant body = parsed.value();
+        if (body.agent() == null || body.host() == null) {
             throw new BadRequestException("agent and host are required");
         }
         AgentPolicy agent = AgentPolicy.enabledAgent(realm, body.agent())
