@@ -165,6 +165,13 @@ class AgentAdminApiIT {
         assertBadRequest(http.putJson(url, admin, "{\"allowedScopes\": \"openid\"}"), "allowedScopes", "Invalid value");
         assertBadRequest(http.putJson(url, admin, ""), null, "A JSON agent policy is required");
         assertBadRequest(http.putJson(url, admin, "[]"), null, "must be a JSON object");
+        // list entries: null, empty and non-strings are errors, never skipped
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedHosts\": [\"agent-host\", null]}"), "allowedHosts", "Entry 2 of 'allowedHosts' is null");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedScopes\": [\"\"]}"), "allowedScopes", "is empty");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"downstreamAgents\": [null]}"), "downstreamAgents", "is null");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"resourceUris\": [\" \"]}"), "resourceUris", "is empty");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedAudiences\": [42]}"), "allowedAudiences", "entry 1 is not a string");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedConnectors\": [false]}"), "allowedConnectors", "entry 1 is not a string");
         assertBadRequest(http.putJson(url, admin, "{\"maxDepth\": 3.5}"), "maxDepth", "Invalid value for 'maxDepth'");
         assertBadRequest(http.putJson(url, admin, "{\"agent\": \"true\"}"), "agent", "Invalid value for 'agent'");
         assertEquals(404, http.putJson(agents() + "/no-such-client", admin, Map.of("agent", true)).status());

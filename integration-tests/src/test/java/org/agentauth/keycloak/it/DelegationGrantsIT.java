@@ -133,6 +133,46 @@ class DelegationGrantsIT {
         assertEquals(before, http.get(users.grantsUrl(bobId), admin).json().size(), "no grant stored");
     }
 
+    /**
+     * {@code "scopes":[null]} once meant "all of the agent's scopes": a null, empty or non-string entry, or an empty
+     * list, is a 400 naming the field, and no grant is stored. Same for connectors and downstream agents.
+     */
+    @Test
+    void adminRefusesNullEmptyOrNonStringListEntriesAndNeverWidens() {
+        String admin = oidc.adminToken();
+        String aliceId = users.userId(admin, "alice");
+        int before = http.get(users.grantsUrl(aliceId), admin).json().size();
+        String prefix = "{\"agent\": \"calendar-agent\", \"host\": \"agent-host\", ";
+        Map<String, String> bodies = new java.util.LinkedHashMap<>();
+        bodies.put(prefix + "\"scopes\": [null]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"openid\", null]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"\"]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"  \"]}", "scopes");
+        bodies.put(prefix + "\"scopes\": []}", "scopes");
+        bodies.put(prefix + "\"scopes\": [1]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [true]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [{}]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [[\"openid\"]]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"connectors\": [null]}", "connectors");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"connectors\": [\"\"]}", "connectors");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"downstreamAgents\": [null]}", "downstreamAgents");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"downstreamAgents\": [7]}", "downstreamAgents");
+        bodies.put(prefix + "\"scopes\": [\"openid\", \"offline_access\"]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"connectors\": [\"other-connector\"]}", "connectors");
+        bodies.forEach((body, field) -> {
+            Http.Response r = http.postJson(users.grantsUrl(aliceId), admin, body);
+            assertEquals(400, r.status(), body + " -> " + r.body());
+            assertEquals(field, r.json().path("field").asText(), body + " -> " + r.body());
+            assertFalse(r.json().path("errorMessage").asText().isBlank(), r.body());
+        });
+        assertEquals(before, http.get(users.grantsUrl(aliceId), admin).json().size(), "no grant stored");
+
+        // a missing list still takes the documented default, and an explicit one is kept as it is
+        String id = users.adminGrant(admin, aliceId, Map.of("agent", "calendar-agent", "host", "agent-host", "scopes", List.of(" email ")));
+        assertEquals(List.of("email"), Http.JSON.convertValue(find(http.get(users.grantsUrl(aliceId), admin).json(), id).path("scopes"), List.class));
+        assertEquals(204, http.delete(users.grantsUrl(aliceId) + "/" + id, admin).status());
+    }
+
     @Test
     void accountApiNeedsAUserTokenWithoutDelegationMarkers() {
         assertEquals(401, http.get(accountUrl(), "not-a-token").status());
