@@ -237,6 +237,27 @@ class ResourceIndicatorsIT {
         assertTrue(events.contains("\"resource\":\"" + TOOLS + " " + KC_URL + "\""), events);
     }
 
+    /**
+     * The token post-processor reads {@code resource} from the token request's form, and a failure of that read is
+     * no longer swallowed (it would have dropped the restriction and issued a token for the client's usual audience):
+     * a form sent with a charset, percent-encoded values and {@code resource} repeated between other parameters is
+     * read as sent, and the token is for exactly those resources; a refused one is still refused.
+     */
+    @Test
+    void resourceIsReadFromTheTokenRequestFormAsSent() {
+        String form = "resource=" + Http.urlEncode(TOOLS) + "&grant_type=client_credentials&scope=openid&resource=" + Http.urlEncode(KC_URL);
+        Http.Response r = new Http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(oidc.tokenEndpoint(Oidc.DEMO)))
+                .header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+                .header("Authorization", "Basic " + Http.basic("plain-service", "plain-service-secret"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(form)));
+        assertEquals(Set.of(TOOLS, KC_URL), aud(r));
+        Http.Response refused = new Http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(oidc.tokenEndpoint(Oidc.DEMO)))
+                .header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+                .header("Authorization", "Basic " + Http.basic("plain-service", "plain-service-secret"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(form + "&resource=" + Http.urlEncode(MCP))));
+        assertInvalidTarget(refused, "one of the resources is not permitted for plain-service");
+    }
+
     @Test
     void withoutResourceNothingChangesAndNothingLeaksIntoTheNextLogin() {
         Set<String> plainAud = aud(clientCredentials("plain-service"));

@@ -75,13 +75,11 @@ final class ResourceOwnerIndex {
      */
     static void invalidate(KeycloakSession session, RealmModel realm) {
         invalidate(realm);
-        if (session != null && realm != null) {
-            String realmId = realm.getId();
-            try {
-                enlist(session, realmId);
-            } catch (RuntimeException e) {
-                // no transaction to follow: the immediate invalidation and the map's age limit still hold
-            }
+        // Keycloak's transaction manager refuses new participants only once its commit or rollback has begun; clients
+        // change (and these events fire) before that, while it is active. A manager that is not active has no pending
+        // change to follow: the immediate invalidation is all there is to do. (No catch: a refusal would be a bug.)
+        if (session != null && realm != null && session.getTransactionManager().isActive()) {
+            enlist(session, realm.getId());
         }
     }
 
