@@ -323,6 +323,39 @@ class ResourceIndicatorsIT {
     }
 
     /**
+     * The owner index is rebuilt single-flight: right after a client change made it forget everything, 24 concurrent
+     * token requests naming resources each get exactly what they asked for (a permitted resource as {@code aud}, a
+     * refused one {@code invalid_target}), and none fails.
+     */
+    @Test
+    void concurrentRequestsRightAfterAClientChangeGetExactlyTheirResource() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(24);
+        try {
+            for (int round = 0; round < 3; round++) {
+                // Keycloak's own admin API: a client-update event, the index of the realm is forgotten
+                new Delegations(server).setAttributes("tools-rs", Map.of("resource_url", KC_URL));
+                List<String> asked = List.of(TOOLS, TOOLS_OTHER, KC_URL, MCP);
+                List<java.util.concurrent.Future<Http.Response>> calls = new ArrayList<>();
+                for (int i = 0; i < 24; i++) {
+                    String resource = asked.get(i % asked.size());
+                    calls.add(pool.submit(() -> clientCredentials("plain-service", resource)));
+                }
+                for (int i = 0; i < calls.size(); i++) {
+                    Http.Response r = calls.get(i).get(60, java.util.concurrent.TimeUnit.SECONDS);
+                    String resource = asked.get(i % asked.size());
+                    if (resource.equals(MCP)) {
+                        assertInvalidTarget(r, "calendar-agent's resource is not for plain-service");
+                    } else {
+                        assertEquals(Set.of(resource), aud(r), resource);
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
      * The suite also runs with Keycloak's experimental resource-indicators feature on (failsafe execution
      * kc-resource-indicators-feature): make sure the server really runs the way the execution claims.
      */
