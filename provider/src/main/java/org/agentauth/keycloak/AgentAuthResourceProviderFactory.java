@@ -3,6 +3,7 @@ package org.agentauth.keycloak;
 import com.google.auto.service.AutoService;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.agentauth.keycloak.account.AccountCors;
 import org.agentauth.keycloak.support.AgentAuthVersion;
 import org.keycloak.Config;
 import org.keycloak.common.Version;
@@ -30,8 +31,10 @@ public class AgentAuthResourceProviderFactory implements RealmResourceProviderFa
     public void init(Config.Scope config) {
     }
 
+    /** Keeps the account API's CORS origins in step with client changes on this node. */
     @Override
     public void postInit(KeycloakSessionFactory factory) {
+        factory.register(AccountCors::onEvent);
     }
 
     @Override

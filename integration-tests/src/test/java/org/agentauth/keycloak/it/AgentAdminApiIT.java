@@ -67,6 +67,51 @@ class AgentAdminApiIT {
         assertFalse(byClientId(r.json(), PAGE_CLIENT).path("agent").asBoolean());
     }
 
+    /** The list is paged the Keycloak way (first, max; default 100, at most 500) and can be searched by client ID. */
+    @Test
+    void listIsPagedAndSearchable() {
+        String admin = oidc.adminToken();
+        List<String> all = clientIds(http.get(agents() + "?max=500", admin));
+        assertTrue(all.containsAll(List.of("agent-host", "calendar-agent", "research-agent", "plain-service", "mcp-client", PAGE_CLIENT)), all.toString());
+        assertEquals(all, clientIds(http.get(agents(), admin)), "default page: up to 100, the demo realm has fewer");
+
+        // pages of 3, read until a short one, give every client once, in the same order
+        List<String> paged = new java.util.ArrayList<>();
+        for (int first = 0; ; first += 3) {
+            List<String> page = clientIds(http.get(agents() + "?first=" + first + "&max=3", admin));
+            assertTrue(page.size() <= 3, page.toString());
+            paged.addAll(page);
+            if (page.size() < 3) {
+                break;
+            }
+        }
+        assertEquals(all, paged);
+        assertEquals(all.subList(2, 4), clientIds(http.get(agents() + "?first=2&max=2", admin)));
+        assertEquals(List.of(), clientIds(http.get(agents() + "?first=100000", admin)));
+
+        // search: a part of the client ID, any case
+        List<String> found = clientIds(http.get(agents() + "?search=AGENT", admin));
+        assertTrue(found.containsAll(List.of("calendar-agent", "research-agent", "agent-host", PAGE_CLIENT)), found.toString());
+        assertTrue(found.stream().allMatch(c -> c.toLowerCase(java.util.Locale.ROOT).contains("agent")), found.toString());
+        assertFalse(found.contains("mcp-client"));
+        assertEquals(List.of("research-agent"), clientIds(http.get(agents() + "?search=search-ag&max=5", admin)));
+        assertEquals(found.subList(1, 2), clientIds(http.get(agents() + "?search=agent&first=1&max=1", admin)));
+
+        // bad parameters: 400 naming the parameter, never everything at once
+        for (String q : List.of("max=0", "max=501", "max=-1", "max=lots", "first=-1", "first=x", "max=1.5")) {
+            Http.Response r = http.get(agents() + "?" + q, admin);
+            assertEquals(400, r.status(), q + " -> " + r.body());
+            assertEquals(q.substring(0, q.indexOf('=')), r.json().path("field").asText(), r.body());
+        }
+    }
+
+    private static List<String> clientIds(Http.Response r) {
+        assertEquals(200, r.status(), r.body());
+        List<String> ids = new java.util.ArrayList<>();
+        r.json().forEach(c -> ids.add(c.path("clientId").asText()));
+        return ids;
+    }
+
     @Test
     void getsOneClient() {
         String admin = oidc.adminToken();
@@ -163,13 +208,42 @@ class AgentAdminApiIT {
         assertBadRequest(http.putJson(url, admin, "{\"maxdepth\": 3}"), "maxdepth", "Unknown field 'maxdepth'");
         assertBadRequest(http.putJson(url, admin, "{\"maxDepth\": \"three\"}"), "maxDepth", "Invalid value for 'maxDepth'");
         assertBadRequest(http.putJson(url, admin, "{\"allowedScopes\": \"openid\"}"), "allowedScopes", "Invalid value");
-        assertBadRequest(http.putJson(url, admin, ""), null, "A JSON policy is required");
+        assertBadRequest(http.putJson(url, admin, ""), null, "A JSON agent policy is required");
+        assertBadRequest(http.putJson(url, admin, "[]"), null, "must be a JSON object");
+        // list entries: null, empty and non-strings are errors, never skipped
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedHosts\": [\"agent-host\", null]}"), "allowedHosts", "Entry 2 of 'allowedHosts' is null");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedScopes\": [\"\"]}"), "allowedScopes", "is empty");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"downstreamAgents\": [null]}"), "downstreamAgents", "is null");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"resourceUris\": [\" \"]}"), "resourceUris", "is empty");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedAudiences\": [42]}"), "allowedAudiences", "entry 1 is not a string");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"allowedConnectors\": [false]}"), "allowedConnectors", "entry 1 is not a string");
+        assertBadRequest(http.putJson(url, admin, "{\"maxDepth\": 3.5}"), "maxDepth", "Invalid value for 'maxDepth'");
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": \"true\"}"), "agent", "Invalid value for 'agent'");
         assertEquals(404, http.putJson(agents() + "/no-such-client", admin, Map.of("agent", true)).status());
 
         // nothing was written
         JsonNode p = http.get(url, admin).json().path("policy");
         assertEquals(3, p.path("maxDepth").asInt());
         assertEquals(List.of("agent-host"), list(p.path("allowedHosts")));
+    }
+
+    /** A second JSON document or garbage after the policy: refused, and nothing of the first document is stored. */
+    @Test
+    void trailingJsonIsRefusedAndNothingIsStored() {
+        String admin = oidc.adminToken();
+        String url = agents() + "/research-agent";
+        String policy = "{\"agent\": true, \"allowedScopes\": [\"openid\"], \"allowedHosts\": [\"agent-host\", \"mcp-client\"], \"maxDepth\": 7}";
+        for (String body : List.of(policy + " {\"x\":1}", policy + "garbage", policy + "]", policy + policy, policy + " null")) {
+            assertBadRequest(http.putJson(url, admin, body), null, "one JSON agent policy with nothing after it");
+        }
+        // the same key twice is refused as well (which one would win is not for the server to guess)
+        assertBadRequest(http.putJson(url, admin, "{\"agent\": true, \"maxDepth\": 7, \"maxDepth\": 2}"), "maxDepth", "appears more than once");
+
+        JsonNode p = http.get(url, admin).json().path("policy");
+        assertEquals(3, p.path("maxDepth").asInt(), "nothing stored");
+        assertEquals(List.of("openid", "profile"), list(p.path("allowedScopes")));
+        assertEquals(List.of("agent-host"), list(p.path("allowedHosts")));
+        assertEquals("3", standardClient(admin, "research-agent").path("attributes").path("agent_auth.max_depth").asText());
     }
 
     @Test

@@ -110,6 +110,69 @@ class DelegationGrantsIT {
         assertEquals(404, http.get(users.grantsUrl("00000000-0000-0000-0000-000000000000"), admin).status());
     }
 
+    /** A grant body followed by a second document or garbage is refused with a clear message, and no grant is stored. */
+    @Test
+    void adminRefusesTrailingJsonAndStoresNothing() {
+        String admin = oidc.adminToken();
+        String bobId = users.userId(admin, "bob");
+        int before = http.get(users.grantsUrl(bobId), admin).json().size();
+        String grant = "{\"agent\": \"research-agent\", \"host\": \"agent-host\", \"scopes\": [\"openid\"]}";
+        for (String body : List.of(grant + " {\"scopes\": []}", grant + "garbage", grant + "}", grant + grant)) {
+            Http.Response r = http.postJson(users.grantsUrl(bobId), admin, body);
+            assertEquals(400, r.status(), body + " -> " + r.body());
+            assertTrue(r.json().path("errorMessage").asText().contains("one JSON grant with nothing after it"), r.body());
+        }
+        Http.Response dup = http.postJson(users.grantsUrl(bobId), admin,
+                "{\"agent\": \"research-agent\", \"host\": \"agent-host\", \"scopes\": [\"openid\"], \"scopes\": []}");
+        assertEquals(400, dup.status(), dup.body());
+        assertEquals("scopes", dup.json().path("field").asText(), dup.body());
+        Http.Response unknown = http.postJson(users.grantsUrl(bobId), admin,
+                "{\"agent\": \"research-agent\", \"host\": \"agent-host\", \"scope\": [\"openid\"]}");
+        assertEquals(400, unknown.status(), unknown.body());
+        assertEquals("scope", unknown.json().path("field").asText(), "a misspelt field never falls back to all scopes");
+        assertEquals(before, http.get(users.grantsUrl(bobId), admin).json().size(), "no grant stored");
+    }
+
+    /**
+     * {@code "scopes":[null]} once meant "all of the agent's scopes": a null, empty or non-string entry, or an empty
+     * list, is a 400 naming the field, and no grant is stored. Same for connectors and downstream agents.
+     */
+    @Test
+    void adminRefusesNullEmptyOrNonStringListEntriesAndNeverWidens() {
+        String admin = oidc.adminToken();
+        String aliceId = users.userId(admin, "alice");
+        int before = http.get(users.grantsUrl(aliceId), admin).json().size();
+        String prefix = "{\"agent\": \"calendar-agent\", \"host\": \"agent-host\", ";
+        Map<String, String> bodies = new java.util.LinkedHashMap<>();
+        bodies.put(prefix + "\"scopes\": [null]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"openid\", null]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"\"]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"  \"]}", "scopes");
+        bodies.put(prefix + "\"scopes\": []}", "scopes");
+        bodies.put(prefix + "\"scopes\": [1]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [true]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [{}]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [[\"openid\"]]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"connectors\": [null]}", "connectors");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"connectors\": [\"\"]}", "connectors");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"downstreamAgents\": [null]}", "downstreamAgents");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"downstreamAgents\": [7]}", "downstreamAgents");
+        bodies.put(prefix + "\"scopes\": [\"openid\", \"offline_access\"]}", "scopes");
+        bodies.put(prefix + "\"scopes\": [\"openid\"], \"connectors\": [\"other-connector\"]}", "connectors");
+        bodies.forEach((body, field) -> {
+            Http.Response r = http.postJson(users.grantsUrl(aliceId), admin, body);
+            assertEquals(400, r.status(), body + " -> " + r.body());
+            assertEquals(field, r.json().path("field").asText(), body + " -> " + r.body());
+            assertFalse(r.json().path("errorMessage").asText().isBlank(), r.body());
+        });
+        assertEquals(before, http.get(users.grantsUrl(aliceId), admin).json().size(), "no grant stored");
+
+        // a missing list still takes the documented default, and an explicit one is kept as it is
+        String id = users.adminGrant(admin, aliceId, Map.of("agent", "calendar-agent", "host", "agent-host", "scopes", List.of(" email ")));
+        assertEquals(List.of("email"), Http.JSON.convertValue(find(http.get(users.grantsUrl(aliceId), admin).json(), id).path("scopes"), List.class));
+        assertEquals(204, http.delete(users.grantsUrl(aliceId) + "/" + id, admin).status());
+    }
+
     @Test
     void accountApiNeedsAUserTokenWithoutDelegationMarkers() {
         assertEquals(401, http.get(accountUrl(), "not-a-token").status());

@@ -237,6 +237,27 @@ class ResourceIndicatorsIT {
         assertTrue(events.contains("\"resource\":\"" + TOOLS + " " + KC_URL + "\""), events);
     }
 
+    /**
+     * The token post-processor reads {@code resource} from the token request's form, and a failure of that read is
+     * no longer swallowed (it would have dropped the restriction and issued a token for the client's usual audience):
+     * a form sent with a charset, percent-encoded values and {@code resource} repeated between other parameters is
+     * read as sent, and the token is for exactly those resources; a refused one is still refused.
+     */
+    @Test
+    void resourceIsReadFromTheTokenRequestFormAsSent() {
+        String form = "resource=" + Http.urlEncode(TOOLS) + "&grant_type=client_credentials&scope=openid&resource=" + Http.urlEncode(KC_URL);
+        Http.Response r = new Http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(oidc.tokenEndpoint(Oidc.DEMO)))
+                .header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+                .header("Authorization", "Basic " + Http.basic("plain-service", "plain-service-secret"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(form)));
+        assertEquals(Set.of(TOOLS, KC_URL), aud(r));
+        Http.Response refused = new Http().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(oidc.tokenEndpoint(Oidc.DEMO)))
+                .header("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+                .header("Authorization", "Basic " + Http.basic("plain-service", "plain-service-secret"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(form + "&resource=" + Http.urlEncode(MCP))));
+        assertInvalidTarget(refused, "one of the resources is not permitted for plain-service");
+    }
+
     @Test
     void withoutResourceNothingChangesAndNothingLeaksIntoTheNextLogin() {
         Set<String> plainAud = aud(clientCredentials("plain-service"));
@@ -299,6 +320,39 @@ class ResourceIndicatorsIT {
             }
         }
         assertInvalidTarget(clientCredentials("plain-service", uri), "the owner was deleted");
+    }
+
+    /**
+     * The owner index is rebuilt single-flight: right after a client change made it forget everything, 24 concurrent
+     * token requests naming resources each get exactly what they asked for (a permitted resource as {@code aud}, a
+     * refused one {@code invalid_target}), and none fails.
+     */
+    @Test
+    void concurrentRequestsRightAfterAClientChangeGetExactlyTheirResource() throws Exception {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(24);
+        try {
+            for (int round = 0; round < 3; round++) {
+                // Keycloak's own admin API: a client-update event, the index of the realm is forgotten
+                new Delegations(server).setAttributes("tools-rs", Map.of("resource_url", KC_URL));
+                List<String> asked = List.of(TOOLS, TOOLS_OTHER, KC_URL, MCP);
+                List<java.util.concurrent.Future<Http.Response>> calls = new ArrayList<>();
+                for (int i = 0; i < 24; i++) {
+                    String resource = asked.get(i % asked.size());
+                    calls.add(pool.submit(() -> clientCredentials("plain-service", resource)));
+                }
+                for (int i = 0; i < calls.size(); i++) {
+                    Http.Response r = calls.get(i).get(60, java.util.concurrent.TimeUnit.SECONDS);
+                    String resource = asked.get(i % asked.size());
+                    if (resource.equals(MCP)) {
+                        assertInvalidTarget(r, "calendar-agent's resource is not for plain-service");
+                    } else {
+                        assertEquals(Set.of(resource), aud(r), resource);
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
     }
 
     /**

@@ -25,7 +25,6 @@ import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.representations.AccessToken;
-import org.keycloak.services.cors.Cors;
 import org.keycloak.services.managers.AppAuthManager;
 import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
 import org.agentauth.keycloak.token.TokenContainment;
@@ -35,7 +34,7 @@ import org.keycloak.services.managers.AuthenticationManager;
  * {@code /realms/{realm}/agent-auth/account/delegations}: the signed-in user lists and revokes their own
  * delegation grants. Authorised like Keycloak's Account REST API (bearer token with audience {@code account} and
  * role {@code manage-account}); a token that carries {@code act} or {@code may_act} is refused (403): an agent
- * never manages the user's delegations.
+ * never manages the user's delegations. CORS as Keycloak's Account REST API does it ({@link AccountCors}).
  */
 public class AccountDelegationsResource {
 
@@ -47,10 +46,11 @@ public class AccountDelegationsResource {
         this.realm = session.getContext().getRealm();
     }
 
+    /** CORS preflight: see {@link AccountCors} (only origins that clients of the realm have as web origins). */
     @OPTIONS
     @Path("{any:.*}")
     public Response preflight() {
-        return Cors.builder().auth().allowedMethods("GET", "DELETE").preflight().add(Response.ok());
+        return AccountCors.preflight(session);
     }
 
     @GET
@@ -99,6 +99,8 @@ public class AccountDelegationsResource {
             throw new NotAuthorizedException("Bearer");
         }
         AccessToken token = auth.token();
+        // like Keycloak's Account REST API: the token's client's web origins get CORS headers, other origins a 403
+        AccountCors.check(token);
         if (token.getOtherClaims().containsKey("act") || token.getOtherClaims().containsKey("may_act")) {
             throw new ForbiddenException("Delegated tokens cannot manage delegations");
         }

@@ -1,9 +1,5 @@
 package org.agentauth.keycloak.admin;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
@@ -11,12 +7,12 @@ import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.util.Comparator;
-import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -25,7 +21,6 @@ import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
-import org.keycloak.representations.idm.ErrorRepresentation;
 import org.keycloak.services.resources.admin.AdminEventBuilder;
 import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
@@ -36,10 +31,6 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
  * permission to manage the client (realm-management roles, or fine-grained admin permissions where enabled).
  */
 public class AdminAgentsResource {
-
-    private static final ObjectMapper STRICT = new ObjectMapper()
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
-            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true);
 
     private final KeycloakSession session;
     private final RealmModel realm;
@@ -54,16 +45,51 @@ public class AdminAgentsResource {
         this.adminEvent = adminEvent.resource(AgentAuthEvents.ADMIN_RESOURCE_AGENT_POLICY);
     }
 
-    /** Every client of the realm the caller may view, agents or not, ordered by client ID. */
+    /** Page size of {@link #list} when {@code max} is not given. */
+    static final int DEFAULT_MAX = 100;
+    /** Largest page of {@link #list}. */
+    static final int MAX_MAX = 500;
+
+    /**
+     * The realm's clients the caller may view, agents or not, ordered by client ID, one page at a time (Keycloak's
+     * convention): {@code first} (default 0) and {@code max} (default {@value #DEFAULT_MAX}, at most
+     * {@value #MAX_MAX}); {@code search}: only clients whose client ID contains it, ignoring case. A page shorter than
+     * {@code max} is the last. 400 with {@code errorMessage} and {@code field} for a bad parameter.
+     */
     @GET
     @Produces(MediaType.APPLICATION_JSON)
-    public List<AgentRepresentation> list() {
+    public Response list(@QueryParam("first") String first, @QueryParam("max") String max, @QueryParam("search") String search) {
         auth.clients().requireList();
-        return realm.getClientsStream()
-                .filter(auth.clients()::canView)
-                .sorted(Comparator.comparing(ClientModel::getClientId, String.CASE_INSENSITIVE_ORDER))
-                .map(AgentRepresentation::of)
-                .toList();
+        Integer from = number(first, 0);
+        if (from == null || from < 0) {
+            return AdminJson.badRequest("first", "first must be a whole number, 0 or more");
+        }
+        Integer size = number(max, DEFAULT_MAX);
+        if (size == null || size < 1 || size > MAX_MAX) {
+            return AdminJson.badRequest("max", "max must be a whole number from 1 to " + MAX_MAX);
+        }
+        String term = search == null || search.isBlank() ? null : search.trim();
+        Stream<ClientModel> clients;
+        if (auth.clients().canView()) {
+            // the database pages (and orders by client ID)
+            clients = term == null ? realm.getClientsStream(from, size) : realm.searchClientByClientIdStream(term, from, size);
+        } else {
+            // fine-grained permissions: only some clients are visible, so the page is cut after filtering
+            clients = (term == null ? realm.getClientsStream() : realm.searchClientByClientIdStream(term, -1, -1))
+                    .filter(auth.clients()::canView).skip(from).limit(size);
+        }
+        return Response.ok(clients.map(AgentRepresentation::of).toList()).build();
+    }
+
+    private static Integer number(String value, int absent) {
+        if (value == null || value.isBlank()) {
+            return absent;
+        }
+        try {
+            return Integer.valueOf(value.trim());
+        } catch (NumberFormatException e) {
+            return null;
+        }
     }
 
     @GET
@@ -84,18 +110,11 @@ public class AdminAgentsResource {
         ClientModel client = client(clientId);
         auth.clients().requireManage(client);
 
-        AgentPolicyRepresentation policy;
-        try {
-            policy = body == null || body.isBlank() ? null : STRICT.readValue(body, AgentPolicyRepresentation.class);
-        } catch (UnrecognizedPropertyException e) {
-            return badRequest(List.of(new AgentPolicyValidator.FieldError(e.getPropertyName(),
-                    "Unknown field '" + e.getPropertyName() + "'")));
-        } catch (JsonProcessingException e) {
-            String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()
-                    ? m.getPath().get(0).getFieldName() : null;
-            return badRequest(List.of(new AgentPolicyValidator.FieldError(field,
-                    field == null ? "The body is not a valid JSON agent policy" : "Invalid value for '" + field + "'")));
+        AdminJson.Parsed<AgentPolicyRepresentation> parsed = AdminJson.read(body, AgentPolicyRepresentation.class, "agent policy");
+        if (!parsed.ok()) {
+            return AdminJson.badRequest(parsed.errors());
         }
+        AgentPolicyRepresentation policy = parsed.value();
 
         AgentPolicyValidator.Result result = AgentPolicyValidator.validate(policy, client.getClientId(),
                 AgentRepresentation.agentCapable(client), new AgentPolicyValidator.Realm() {
@@ -117,7 +136,7 @@ public class AdminAgentsResource {
                     }
                 });
         if (!result.ok()) {
-            return badRequest(result.errors());
+            return AdminJson.badRequest(result.errors());
         }
         result.attributes().forEach(client::setAttribute);
         // the agent's delegation:client scope follows its policy (enabled agent, allowed hosts)
@@ -140,15 +159,5 @@ public class AdminAgentsResource {
             throw new NotFoundException("Client not found");
         }
         return client;
-    }
-
-    private static Response badRequest(List<AgentPolicyValidator.FieldError> errors) {
-        ErrorRepresentation error = new ErrorRepresentation();
-        error.setErrorMessage(errors.stream().map(AgentPolicyValidator.FieldError::message).collect(Collectors.joining("; ")));
-        if (errors.size() == 1) {
-            error.setField(errors.get(0).field());
-        }
-        error.setErrors(errors.stream().map(e -> new ErrorRepresentation(e.field(), e.message(), null)).toList());
-        return Response.status(Response.Status.BAD_REQUEST).type(MediaType.APPLICATION_JSON).entity(error).build();
     }
 }

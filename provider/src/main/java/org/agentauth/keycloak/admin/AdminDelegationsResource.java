@@ -1,6 +1,5 @@
 package org.agentauth.keycloak.admin;
 
-import jakarta.ws.rs.BadRequestException;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
@@ -12,9 +11,10 @@ import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
-import java.util.LinkedHashSet;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import org.agentauth.keycloak.admin.AgentPolicyValidator.FieldError;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
@@ -87,32 +87,47 @@ public class AdminDelegationsResource {
     @Path("users/{userId}/delegations")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    public Response create(@PathParam("userId") String userId, CreateGrant body) {
+    public Response create(@PathParam("userId") String userId, String json) {
         UserModel user = user(userId);
         auth.users().requireManage(user);
-        if (body == null || body.agent() == null || body.host() == null) {
-            throw new BadRequestException("agent and host are required");
+        AdminJson.Parsed<CreateGrant> parsed = AdminJson.read(json, CreateGrant.class, "grant");
+        if (!parsed.ok()) {
+            return AdminJson.badRequest(parsed.errors());
         }
-        AgentPolicy agent = AgentPolicy.enabledAgent(realm, body.agent())
-                .orElseThrow(() -> new BadRequestException("Unknown or disabled agent: " + body.agent()));
+        CreateGrant body = parsed.value();
+        List<FieldError> errors = new ArrayList<>();
+        if (body.agent() == null || body.agent().isBlank()) {
+            errors.add(new FieldError("agent", "agent is required: the client ID of the agent"));
+        }
+        if (body.host() == null || body.host().isBlank()) {
+            errors.add(new FieldError("host", "host is required: the client ID of the host application"));
+        }
+        // every entry must be a non-empty string: a list that lost its entries must never read as "all scopes"
+        Set<String> requestedScopes = AgentPolicyValidator.names(body.scopes(), "scopes", errors);
+        if (body.scopes() != null && body.scopes().isEmpty()) {
+            errors.add(new FieldError("scopes", "scopes is empty: name at least one scope, or leave the field out "
+                    + "for all of the agent's allowed scopes"));
+        }
+        Set<String> connectors = AgentPolicyValidator.names(body.connectors(), "connectors", errors);
+        Set<String> downstream = AgentPolicyValidator.names(body.downstreamAgents(), "downstreamAgents", errors);
+        if (!errors.isEmpty()) {
+            return AdminJson.badRequest(errors);
+        }
+        AgentPolicy agent = AgentPolicy.enabledAgent(realm, body.agent()).orElse(null);
+        if (agent == null) {
+            return AdminJson.badRequest("agent", "Unknown or disabled agent: " + body.agent());
+        }
         ClientModel host = realm.getClientByClientId(body.host());
         if (host == null || !agent.allowsHost(host.getClientId())) {
-            throw new BadRequestException("Host client not allowed by the agent's policy: " + body.host());
+            return AdminJson.badRequest("host", "Host client not allowed by the agent's policy: " + body.host());
         }
-        Set<String> scopes = set(body.scopes());
-        if (scopes.isEmpty()) {
-            scopes = agent.allowedScopes();
-        }
-        if (!agent.allowedScopes().containsAll(scopes)) {
-            throw new BadRequestException("Scopes outside the agent's allowed scopes");
-        }
-        Set<String> connectors = set(body.connectors());
-        if (!agent.allowedConnectors().containsAll(connectors)) {
-            throw new BadRequestException("Connectors outside the agent's allowed connectors");
-        }
-        Set<String> downstream = set(body.downstreamAgents());
-        if (!agent.downstreamAgents().containsAll(downstream)) {
-            throw new BadRequestException("Downstream agents outside the agent's policy");
+        // only a missing list means the default; an explicit one is taken as it is
+        Set<String> scopes = body.scopes() == null ? agent.allowedScopes() : requestedScopes;
+        outside(scopes, agent.allowedScopes(), "scopes", "the agent's allowed scopes", errors);
+        outside(connectors, agent.allowedConnectors(), "connectors", "the agent's allowed connectors", errors);
+        outside(downstream, agent.downstreamAgents(), "downstreamAgents", "the agent's downstream agents", errors);
+        if (!errors.isEmpty()) {
+            return AdminJson.badRequest(errors);
         }
         DelegationGrant g = new DelegationGrants(session).grant(realm, user.getId(), agent, host, scopes, connectors,
                 downstream, DelegationGrants.ORIGIN_ADMIN);
@@ -147,7 +162,10 @@ public class AdminDelegationsResource {
         return user;
     }
 
-    private static Set<String> set(List<String> values) {
-        return values == null ? Set.of() : new LinkedHashSet<>(values.stream().filter(v -> v != null && !v.isBlank()).toList());
+    private static void outside(Set<String> asked, Set<String> allowed, String field, String what, List<FieldError> errors) {
+        List<String> outside = asked.stream().filter(v -> !allowed.contains(v)).toList();
+        if (!outside.isEmpty()) {
+            errors.add(new FieldError(field, "Outside " + what + ": " + String.join(", ", outside)));
+        }
     }
 }

@@ -163,14 +163,21 @@ public final class AgentPolicyValidator {
         return new Result(List.of(), attrs);
     }
 
-    /** Trimmed, de-duplicated names; a name that could not be stored in a space-separated list is an error. */
-    private static Set<String> names(List<String> values, String field, List<FieldError> errors) {
+    /**
+     * Trimmed, de-duplicated names. Every entry must be a non-empty string that a space-separated list can hold: a
+     * null or empty entry is an error, never skipped (a list that lost its entries could read as "none given", which
+     * some callers widen to "all"). Also used for the lists of an admin grant creation.
+     */
+    static Set<String> names(List<String> values, String field, List<FieldError> errors) {
         Set<String> out = new LinkedHashSet<>();
         if (values == null) {
             return out;
         }
-        for (String v : values) {
+        for (int i = 0; i < values.size(); i++) {
+            String v = values.get(i);
             if (v == null || v.isBlank()) {
+                errors.add(new FieldError(field, "Entry " + (i + 1) + " of '" + field + "' is " + (v == null ? "null" : "empty")
+                        + ": every entry must be a non-empty string"));
                 continue;
             }
             String t = v.trim();

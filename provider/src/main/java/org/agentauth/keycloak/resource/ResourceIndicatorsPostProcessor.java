@@ -203,14 +203,18 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         }
     }
 
+    /**
+     * The {@code resource} parameters of the token request. Nothing here can fail: token post-processors run while
+     * Keycloak answers an HTTP request, whose form it has already parsed (the token endpoint reads it first; reading it
+     * again returns that parsed form, empty for a request without one). Only a token built outside any HTTP request
+     * has no request, and so no {@code resource} parameter; the resources bound to its code or refresh token still
+     * apply.
+     */
     private List<String> requestedResources() {
-        try {
-            var form = session.getContext().getHttpRequest().getDecodedFormParameters();
-            List<String> values = form == null ? null : form.get(ResourceIndicators.PARAM);
-            return values == null ? List.of() : values.stream().filter(v -> v != null && !v.isEmpty()).toList();
-        } catch (RuntimeException e) {
-            return List.of();
-        }
+        org.keycloak.http.HttpRequest request = session.getContext().getHttpRequest();
+        var form = request == null ? null : request.getDecodedFormParameters();
+        List<String> values = form == null ? null : form.get(ResourceIndicators.PARAM);
+        return values == null ? List.of() : values.stream().filter(v -> v != null && !v.isEmpty()).toList();
     }
 
     private EventBuilder event() {

@@ -3,8 +3,8 @@ package org.agentauth.keycloak.resource;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
-import org.keycloak.models.AbstractKeycloakTransaction;
+import org.agentauth.keycloak.support.AfterCompletion;
+import org.agentauth.keycloak.support.SingleFlightCache;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
@@ -13,36 +13,35 @@ import org.keycloak.provider.ProviderEvent;
 /**
  * Which client owns a resource URI, without scanning every client of the realm on every request that carries
  * {@code resource}. Per realm, a map from normalized URI to the owning client's internal id, built by one scan and
- * kept for {@link #MAX_AGE_MILLIS} or until a client of the realm changes on this node.
+ * kept for at most {@link #MAX_AGE_MILLIS} (from the start of the scan) or until a client of the realm changes on
+ * this node. The scan is single-flight ({@link SingleFlightCache}): when the map is missing or too old, one request
+ * rescans and the requests arriving meanwhile wait for that scan instead of each scanning every client.
  *
  * <p>The map is only a hint: a hit is checked against the live client (enabled, still answering to the URI), and a
- * stale hit rebuilds the map once. So a removed or moved URI is never accepted from the cache; a URI added on another
- * cluster node is unknown here for at most {@link #MAX_AGE_MILLIS}.
+ * stale hit rescans once (again single-flight). So a removed or moved URI is never accepted from the cache; a URI added
+ * on another cluster node is unknown here for at most {@link #MAX_AGE_MILLIS}.
  */
 final class ResourceOwnerIndex {
 
     static final long MAX_AGE_MILLIS = 30_000;
+    /** How long a request waits for another request's scan before it scans for itself. */
+    static final long MAX_WAIT_MILLIS = 10_000;
 
-    private record Snapshot(long builtAt, Map<String, String> owners) {
-    }
-
-    private static final Map<String, Snapshot> BY_REALM = new ConcurrentHashMap<>();
+    private static final SingleFlightCache<String, Map<String, String>> BY_REALM =
+            new SingleFlightCache<>(MAX_AGE_MILLIS, MAX_WAIT_MILLIS, System::currentTimeMillis);
 
     private ResourceOwnerIndex() {
     }
 
     static Optional<ClientModel> owner(RealmModel realm, String normalized) {
-        Snapshot s = BY_REALM.get(realm.getId());
-        boolean fresh = false;
-        if (s == null || System.currentTimeMillis() - s.builtAt() > MAX_AGE_MILLIS) {
-            s = build(realm);
-            fresh = true;
+        long asked = System.currentTimeMillis();
+        SingleFlightCache.Entry<Map<String, String>> s = BY_REALM.get(realm.getId(), () -> scan(realm));
+        Optional<ClientModel> hit = live(realm, s.value().get(normalized), normalized);
+        if (hit.isPresent() || !s.value().containsKey(normalized) || s.builtAt() >= asked) {
+            return hit; // a hit, a miss, or a scan begun after this request: nothing newer to ask
         }
-        Optional<ClientModel> hit = live(realm, s.owners().get(normalized), normalized);
-        if (hit.isPresent() || fresh || !s.owners().containsKey(normalized)) {
-            return hit;
-        }
-        return live(realm, build(realm).owners().get(normalized), normalized); // stale hit: once more from scratch
+        // stale hit: once more from a newer scan
+        return live(realm, BY_REALM.refresh(realm.getId(), s, () -> scan(realm)).value().get(normalized), normalized);
     }
 
     private static Optional<ClientModel> live(RealmModel realm, String clientId, String normalized) {
@@ -53,50 +52,23 @@ final class ResourceOwnerIndex {
         return c != null && c.isEnabled() && ResourceIndicators.urisOf(c).contains(normalized) ? Optional.of(c) : Optional.empty();
     }
 
-    private static Snapshot build(RealmModel realm) {
+    private static Map<String, String> scan(RealmModel realm) {
         Map<String, String> owners = new HashMap<>();
         realm.getClientsStream().filter(ClientModel::isEnabled)
                 .forEach(c -> ResourceIndicators.urisOf(c).forEach(u -> owners.putIfAbsent(u, c.getId())));
-        Snapshot s = new Snapshot(System.currentTimeMillis(), Map.copyOf(owners));
-        BY_REALM.put(realm.getId(), s);
-        return s;
-    }
-
-    /** Forgets the realm's map (a client of it was created, changed or removed on this node). */
-    static void invalidate(RealmModel realm) {
-        if (realm != null) {
-            BY_REALM.remove(realm.getId());
-        }
+        return Map.copyOf(owners);
     }
 
     /**
-     * Forgets the realm's map now and again once the session's transaction has ended, so that a map rebuilt by a
-     * concurrent request from the not yet committed state does not outlive the change.
+     * Forgets the realm's map (a client of it was created, changed or removed on this node), now and again once the
+     * session's transaction has ended, so that a map rebuilt by a concurrent request from the not yet committed state
+     * does not outlive the change.
      */
     static void invalidate(KeycloakSession session, RealmModel realm) {
-        invalidate(realm);
-        if (session != null && realm != null) {
+        if (realm != null) {
             String realmId = realm.getId();
-            try {
-                enlist(session, realmId);
-            } catch (RuntimeException e) {
-                // no transaction to follow: the immediate invalidation and the map's age limit still hold
-            }
+            AfterCompletion.nowAndAfterCompletion(session, () -> BY_REALM.invalidate(realmId));
         }
-    }
-
-    private static void enlist(KeycloakSession session, String realmId) {
-        session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
-            @Override
-            protected void commitImpl() {
-                BY_REALM.remove(realmId);
-            }
-
-            @Override
-            protected void rollbackImpl() {
-                BY_REALM.remove(realmId);
-            }
-        });
     }
 
     /** Provider events that change which client owns which URI. */
@@ -108,7 +80,7 @@ final class ResourceOwnerIndex {
         } else if (event instanceof ClientModel.ClientIdChangeEvent e) {
             invalidate(e.getKeycloakSession(), e.getUpdatedClient().getRealm());
         } else if (event instanceof RealmModel.RealmRemovedEvent e) {
-            BY_REALM.remove(e.getRealm().getId());
+            BY_REALM.invalidate(e.getRealm().getId());
         }
     }
 }

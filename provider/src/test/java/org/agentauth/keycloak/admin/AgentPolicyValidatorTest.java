@@ -72,6 +72,24 @@ class AgentPolicyValidatorTest {
     }
 
     @Test
+    void nullOrEmptyEntriesAreErrorsNeverSkipped() {
+        AgentPolicyValidator.Result r = AgentPolicyValidator.validate(policy(true, java.util.Arrays.asList("openid", null),
+                List.of(""), List.of("  "), java.util.Arrays.asList((String) null), List.of("agent-b", ""), 3, 0L), "agent-a", true, REALM);
+        assertFalse(r.ok());
+        assertEquals(List.of("allowedScopes", "allowedHosts", "allowedAudiences", "allowedConnectors", "downstreamAgents"),
+                r.errors().stream().map(AgentPolicyValidator.FieldError::field).toList());
+        assertEquals("Entry 2 of 'allowedScopes' is null: every entry must be a non-empty string", r.errors().get(0).message());
+        assertEquals("Entry 1 of 'allowedHosts' is empty: every entry must be a non-empty string", r.errors().get(1).message());
+        assertTrue(r.attributes().isEmpty());
+
+        List<AgentPolicyValidator.FieldError> errors = new java.util.ArrayList<>();
+        assertEquals(Set.of(), AgentPolicyValidator.names(java.util.Arrays.asList((String) null), "scopes", errors));
+        assertEquals(1, errors.size(), "the caller sees the error, not just an empty set");
+        assertEquals(Set.of(), AgentPolicyValidator.names(null, "scopes", errors));
+        assertEquals(1, errors.size(), "a missing list is no error");
+    }
+
+    @Test
     void boundsOfNumbers() {
         assertTrue(AgentPolicyValidator.validate(policy(false, null, null, null, null, null, 1, 0L), "x", false, REALM).ok());
         assertTrue(AgentPolicyValidator.validate(policy(false, null, null, null, null, null, 10, AgentPolicyValidator.MAX_GRANT_LIFETIME_SECONDS), "x", false, REALM).ok());

@@ -198,6 +198,19 @@
 
   function enc(s) { return encodeURIComponent(s); }
 
+  var PAGE = 500; // the agents list answers at most 500 clients a call
+
+  /** Every client the admin may view, page by page, ordered by client ID (ignoring case). */
+  async function allClients() {
+    var all = [];
+    for (var first = 0; ; first += PAGE) {
+      var page = await api('GET', '/agent-auth/agents?first=' + first + '&max=' + PAGE);
+      all = all.concat(page);
+      if (page.length < PAGE) break;
+    }
+    return all.sort(function (a, b) { return a.clientId.localeCompare(b.clientId, undefined, { sensitivity: 'base' }); });
+  }
+
   // ---------------------------------------------------------------- views
 
   async function route() {
@@ -230,7 +243,7 @@
 
   async function listView() {
     show(el('p', { class: 'muted', text: 'Loading clients…' }));
-    var clients = await api('GET', '/agent-auth/agents');
+    var clients = await allClients();
     var search = el('input', { type: 'search', id: 'client-search', placeholder: 'Filter by client ID or name', 'aria-label': 'Filter clients' });
     var agentsOnly = el('input', { type: 'checkbox', id: 'agents-only', role: 'switch' });
     var tbody = el('tbody');
@@ -332,7 +345,7 @@
     show(el('p', { class: 'muted', text: 'Loading ' + clientId + '…' }));
     var results = await Promise.all([
       api('GET', '/agent-auth/agents/' + enc(clientId)),
-      api('GET', '/agent-auth/agents'),
+      allClients(),
       api('GET', '/client-scopes').catch(function () { return []; })
     ]);
     var c = results[0], clients = results[1], scopes = results[2];
