@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -275,21 +276,40 @@ class ConsentByScopeIT {
     @Test
     @Order(4)
     void standardExchangeByTheResourceServerTreatsItsUriAsItself() {
-        // no delegation scope: no may_act, so Keycloak's standard exchange (no actor) applies
+        // no delegation scope: no may_act. The MCP server calendar-agent is an agent: it never acts for the user without
+        // actor_token and a grant (DESIGN section 9), so Keycloak's standard exchange is not open to it ...
         JsonNode tokens = mcpTokens("alice", "openid", false);
         String subject = tokens.get("access_token").asText();
         assertNull(claims(tokens).get("may_act"));
         assertEquals(Set.of(MCP), aud(claims(tokens)));
+        for (String[] extra : List.of(new String[0], new String[] {"resource", API})) {
+            Http.Response refused = exchange("calendar-agent", subject, null, extra);
+            assertError(refused, 400, "invalid_request");
+            assertTrue(refused.json().get("error_description").asText().contains("actor_token"), refused.toString());
+        }
 
-        Http.Response ok = exchange("calendar-agent", subject, null, "resource", API);
-        assertEquals(200, ok.status(), ok.toString());
-        assertEquals(Set.of(API), aud(Oidc.claims(ok.json().get("access_token").asText())));
-        Http.Response plain = exchange("calendar-agent", subject, null);
-        assertEquals(200, plain.status(), "the MCP server may exchange a token issued for its URI: " + plain);
-        assertError(exchange("calendar-agent", subject, null, "resource", "https://unknown.scope-it.example/"), 400, "invalid_target");
+        // ... while a resource server that is no agent exchanges the tokens issued for its URI (its URI counts as itself)
+        Map<String, String> old = delegations.setAttributes("scope-it-api", Map.of("standard.token.exchange.enabled", "true"));
+        try {
+            Pkce pkce = Pkce.create();
+            Http.Response r = flows.open(new Http(), oidc.authUrl(Oidc.DEMO, auth(pkce, "openid", "resource", API).list()), "alice");
+            assertEquals(302, r.status(), r.toString());
+            Http.Response t = redeem(Oidc.params(r.location()).get("code"), pkce);
+            assertEquals(200, t.status(), t.toString());
+            String apiToken = t.json().get("access_token").asText();
+            assertEquals(Set.of(API), aud(Oidc.claims(apiToken)));
+            Http.Response plain = exchange("scope-it-api", apiToken, null);
+            assertEquals(200, plain.status(), "the resource server may exchange a token issued for its URI: " + plain);
+            Http.Response narrowed = exchange("scope-it-api", apiToken, null, "resource", API);
+            assertEquals(200, narrowed.status(), narrowed.toString());
+            assertEquals(Set.of(API), aud(Oidc.claims(narrowed.json().get("access_token").asText())));
+            assertError(exchange("scope-it-api", apiToken, null, "resource", "https://unknown.scope-it.example/"), 400, "invalid_target");
+        } finally {
+            delegations.setAttributes("scope-it-api", old);
+        }
         // a client that owns nothing in aud is still refused, as in stock Keycloak
         Http.Response foreign = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO), Form.of("grant_type", TE, "subject_token", subject,
-                "subject_token_type", AT).list(), Http.basic("research-agent", "research-agent-secret"));
+                "subject_token_type", AT).list(), Http.basic("plain-service", "plain-service-secret"));
         assertEquals(403, foreign.status(), foreign.toString());
     }
 

@@ -169,7 +169,8 @@ class OfflineAccessIT {
 
         Http.Response r1 = flows.refresh(t.json().get("refresh_token").asText());
         assertEquals(200, r1.status(), r1.body());
-        assertEquals(AGENT, Oidc.claims(r1.json().get("access_token").asText()).path("act").path("client_id").asText());
+        JsonNode refreshed = Oidc.claims(r1.json().get("access_token").asText());
+        assertEquals(AGENT, refreshed.path("act").path("client_id").asText(), "refreshed: " + refreshed + " from refresh token " + rt);
 
         // the ceiling loses offline_access: the offline refresh token is refused (never a token without act)
         delegations.setAttributes(AGENT, Map.of("agent_auth.allowed_scopes", "openid profile"));
