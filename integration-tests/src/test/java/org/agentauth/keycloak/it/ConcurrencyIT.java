@@ -103,8 +103,16 @@ class ConcurrencyIT {
     @Order(1)
     void parallelExchangesOnOneGrant() {
         Form form = exchangeForm(users.accessToken("alice"), flows.agentToken(AGENT));
+        assertFalse(grantsOf("alice", AGENT).get(0).hasNonNull("lastUsedAt"), "a new grant was never used");
+        long before = System.currentTimeMillis();
         List<Http.Response> rs = parallel("exchange", TOTAL, PARALLEL, i -> exchange(form));
         assertAllDelegated("exchange", rs, AGENT);
+
+        // the last-used time is still recorded, once: a further use within the minute leaves it as it is
+        long lastUsed = grantsOf("alice", AGENT).get(0).path("lastUsedAt").asLong();
+        assertTrue(lastUsed >= before - 1000 && lastUsed <= System.currentTimeMillis(), "last use recorded: " + lastUsed);
+        assertEquals(200, exchange(form).status());
+        assertEquals(lastUsed, grantsOf("alice", AGENT).get(0).path("lastUsedAt").asLong(), "recorded at most once a minute");
     }
 
     @Test
