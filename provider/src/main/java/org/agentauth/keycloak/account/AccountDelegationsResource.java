@@ -14,7 +14,7 @@ import jakarta.ws.rs.core.Response;
 import java.util.List;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.DelegationGrant;
-import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.GrantRepresentation;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
@@ -57,7 +57,7 @@ public class AccountDelegationsResource {
     @Produces(MediaType.APPLICATION_JSON)
     public Response list() {
         UserModel user = authenticate();
-        List<GrantRepresentation> grants = new DelegationGrants(session).listForUser(realm, user.getId()).stream()
+        List<GrantRepresentation> grants = session.getProvider(DelegationGrantProvider.class).listForUser(realm, user.getId()).stream()
                 .map(g -> GrantRepresentation.of(realm, g)).toList();
         return Response.ok(grants).build();
     }
@@ -66,7 +66,7 @@ public class AccountDelegationsResource {
     @Path("{id}")
     public Response revoke(@PathParam("id") String id) {
         UserModel user = authenticate();
-        DelegationGrants grants = new DelegationGrants(session);
+        DelegationGrantProvider grants = session.getProvider(DelegationGrantProvider.class);
         // Another user's grant and an unknown id look the same: 404.
         DelegationGrant grant = grants.byId(realm, id).filter(g -> g.userId().equals(user.getId()))
                 .orElseThrow(() -> new NotFoundException("Delegation grant not found"));

@@ -18,7 +18,7 @@ import org.agentauth.keycloak.admin.AgentPolicyValidator.FieldError;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
-import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.GrantRepresentation;
 import org.keycloak.events.admin.OperationType;
 import org.keycloak.models.ClientModel;
@@ -69,7 +69,7 @@ public class AdminDelegationsResource {
         if (agent == null) {
             throw new NotFoundException("Agent not found");
         }
-        return new DelegationGrants(session).listForAgent(realm, agent).stream()
+        return session.getProvider(DelegationGrantProvider.class).listForAgent(realm, agent).stream()
                 .map(g -> GrantRepresentation.of(realm, g)).toList();
     }
 
@@ -79,7 +79,7 @@ public class AdminDelegationsResource {
     public List<GrantRepresentation> list(@PathParam("userId") String userId) {
         UserModel user = user(userId);
         auth.users().requireView(user);
-        return new DelegationGrants(session).listForUser(realm, user.getId()).stream()
+        return session.getProvider(DelegationGrantProvider.class).listForUser(realm, user.getId()).stream()
                 .map(g -> GrantRepresentation.of(realm, g)).toList();
     }
 
@@ -129,8 +129,8 @@ public class AdminDelegationsResource {
         if (!errors.isEmpty()) {
             return AdminJson.badRequest(errors);
         }
-        DelegationGrant g = new DelegationGrants(session).grant(realm, user.getId(), agent, host, scopes, connectors,
-                downstream, DelegationGrants.ORIGIN_ADMIN);
+        DelegationGrant g = session.getProvider(DelegationGrantProvider.class).grant(realm, user.getId(), agent, host, scopes,
+                connectors, downstream, DelegationGrant.ORIGIN_ADMIN);
         GrantRepresentation rep = GrantRepresentation.of(realm, g);
         adminEvent.operation(OperationType.CREATE)
                 .resourcePath(session.getContext().getUri(), g.id())
@@ -144,7 +144,7 @@ public class AdminDelegationsResource {
     public Response revoke(@PathParam("userId") String userId, @PathParam("grantId") String grantId) {
         UserModel user = user(userId);
         auth.users().requireManage(user);
-        DelegationGrants grants = new DelegationGrants(session);
+        DelegationGrantProvider grants = session.getProvider(DelegationGrantProvider.class);
         DelegationGrant g = grants.byId(realm, grantId).filter(x -> x.userId().equals(user.getId()))
                 .orElseThrow(() -> new NotFoundException("Delegation grant not found"));
         grants.revoke(realm, g.id());

@@ -18,7 +18,7 @@ import java.util.Set;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
-import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
@@ -108,17 +108,17 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
             as.addRequiredAction(PROVIDER_ID); // the challenge ends the login with an error
             return;
         }
-        DelegationGrants grants = new DelegationGrants(context.getSession());
+        DelegationGrantProvider grants = context.getSession().getProvider(DelegationGrantProvider.class);
         Optional<DelegationGrant> existing = grants.findActive(context.getRealm(), context.getUser().getId(), req.agent.client(), req.host);
         if (existing.isPresent() && existing.get().coversScopes(req.scopes) && !promptConsent(as)) {
-            grants.touch(existing.get().id());
+            grants.touch(existing.get());
             bind(as, pending);
             return;
         }
         if (req.agent.preauthorized() && !promptConsent(as)) {
             DelegationGrant g = grants.grant(context.getRealm(), context.getUser().getId(), req.agent, req.host, req.scopes,
-                    req.agent.allowedConnectors(), req.agent.downstreamAgents(), DelegationGrants.ORIGIN_PREAUTHORIZED);
-            consentEvent(context, req, g, DelegationGrants.ORIGIN_PREAUTHORIZED).success();
+                    req.agent.allowedConnectors(), req.agent.downstreamAgents(), DelegationGrant.ORIGIN_PREAUTHORIZED);
+            consentEvent(context, req, g, DelegationGrant.ORIGIN_PREAUTHORIZED).success();
             bind(as, pending);
             return;
         }
@@ -176,8 +176,8 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
             context.challenge(page(context, req, CHANGED_MESSAGE));
             return;
         }
-        String origin = pending.byScope() ? DelegationGrants.ORIGIN_CONSENT_SCOPE : DelegationGrants.ORIGIN_CONSENT;
-        DelegationGrant g = new DelegationGrants(context.getSession()).grant(context.getRealm(), context.getUser().getId(),
+        String origin = pending.byScope() ? DelegationGrant.ORIGIN_CONSENT_SCOPE : DelegationGrant.ORIGIN_CONSENT;
+        DelegationGrant g = context.getSession().getProvider(DelegationGrantProvider.class).grant(context.getRealm(), context.getUser().getId(),
                 req.agent, req.host, req.scopes, req.agent.allowedConnectors(), req.agent.downstreamAgents(), origin);
         consentEvent(context, req, g, origin).success();
         bind(as, pending);

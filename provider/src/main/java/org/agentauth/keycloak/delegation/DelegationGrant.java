@@ -1,9 +1,21 @@
 package org.agentauth.keycloak.delegation;
 
+import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.Set;
-import org.agentauth.keycloak.delegation.jpa.AgentAuthDelegationGrantEntity;
 
-/** A delegation grant as the rest of the extension sees it (immutable view of the stored row). */
+/**
+ * A delegation grant as the rest of the extension sees it: the user's consent "agent A may act for me via host client C
+ * with scopes S until T" (DESIGN section 2). Immutable; independent of how it is stored ({@link DelegationGrantProvider}).
+ *
+ * @param agentClientUuid internal id of the agent's client
+ * @param hostClientUuid internal id of the host client the user delegated through
+ * @param createdAt epoch milliseconds
+ * @param expiresAt epoch milliseconds; null = until revoked
+ * @param lastUsedAt epoch milliseconds of the last exchange, refresh or code redemption that relied on the grant, kept
+ *        coarsely (at most once a minute); null = never used
+ * @param origin how the grant came to be: one of the {@code ORIGIN_*} constants
+ */
 public record DelegationGrant(
         String id,
         String userId,
@@ -17,11 +29,23 @@ public record DelegationGrant(
         Long lastUsedAt,
         String origin) {
 
-    public static DelegationGrant of(AgentAuthDelegationGrantEntity e) {
-        return new DelegationGrant(e.getId(), e.getUserId(), e.getAgentClientId(), e.getHostClientId(),
-                AgentPolicy.split(e.getScope()), AgentPolicy.split(e.getConnectors()),
-                AgentPolicy.split(e.getDownstreamAgents()), e.getCreatedAt(), e.getExpiresAt(), e.getLastUsedAt(),
-                e.getOrigin());
+    /** Recorded by the user on the agent consent screen ({@code requested_actor}). */
+    public static final String ORIGIN_CONSENT = "consent";
+    /** Recorded by the user on the agent consent screen reached through scope {@code delegation:client:<agent>}. */
+    public static final String ORIGIN_CONSENT_SCOPE = "consent_scope";
+    /** Created by an administrator. */
+    public static final String ORIGIN_ADMIN = "admin";
+    /** Recorded without a screen because the agent's policy pre-authorises it. */
+    public static final String ORIGIN_PREAUTHORIZED = "preauthorized";
+
+    public DelegationGrant {
+        scopes = copy(scopes);
+        connectors = copy(connectors);
+        downstreamAgents = copy(downstreamAgents);
+    }
+
+    private static Set<String> copy(Set<String> values) {
+        return Collections.unmodifiableSet(new LinkedHashSet<>(values)); // keeps the order the user saw
     }
 
     public boolean isActive(long nowMillis) {

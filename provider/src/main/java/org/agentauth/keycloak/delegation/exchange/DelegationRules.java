@@ -7,7 +7,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
-import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
@@ -25,12 +25,12 @@ public final class DelegationRules {
 
     private final KeycloakSession session;
     private final RealmModel realm;
-    private final DelegationGrants grants;
+    private final DelegationGrantProvider grants;
 
     public DelegationRules(KeycloakSession session, RealmModel realm) {
         this.session = session;
         this.realm = realm;
-        this.grants = new DelegationGrants(session);
+        this.grants = session.getProvider(DelegationGrantProvider.class);
     }
 
     /** The enabled agent with this client_id whose service account is {@code sub}. */
@@ -99,9 +99,9 @@ public final class DelegationRules {
         }
     }
 
-    /** Notes that the grants were relied upon. */
+    /** Notes that the grants were relied upon (coarse, and never a cost to the request). */
     public void touch(List<DelegationGrant> used) {
-        used.forEach(g -> grants.touch(g.id()));
+        used.forEach(grants::touch);
     }
 
     public static ChainCheck summarize(List<DelegationGrant> used) {

@@ -20,7 +20,12 @@ import jakarta.persistence.Version;
     @NamedQuery(name = "agentAuthGrant.byAgent", query = "select g from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.agentClientId = :agentClientId order by g.createdAt"),
     @NamedQuery(name = "agentAuthGrant.deleteByUser", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.userId = :userId"),
     @NamedQuery(name = "agentAuthGrant.deleteByClient", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and (g.agentClientId = :clientId or g.hostClientId = :clientId)"),
-    @NamedQuery(name = "agentAuthGrant.deleteByRealm", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId")
+    @NamedQuery(name = "agentAuthGrant.deleteByRealm", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId"),
+    @NamedQuery(name = "agentAuthGrant.deleteById", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.id = :id"),
+    // replaces a grant's content without a version check: parallel grants for one (user, agent, host) never fail, the last one stands
+    @NamedQuery(name = "agentAuthGrant.replace", query = "update AgentAuthDelegationGrantEntity g set g.scope = :scope, g.connectors = :connectors, g.downstreamAgents = :downstreamAgents, g.updatedAt = :now, g.expiresAt = :expiresAt, g.origin = :origin, g.version = g.version + 1 where g.id = :id"),
+    // the coarse last-used time: only when not set within the interval, and without bumping the version
+    @NamedQuery(name = "agentAuthGrant.touch", query = "update AgentAuthDelegationGrantEntity g set g.lastUsedAt = :now where g.id = :id and (g.lastUsedAt is null or g.lastUsedAt < :cutoff)")
 })
 public class AgentAuthDelegationGrantEntity {
 
@@ -65,7 +70,7 @@ public class AgentAuthDelegationGrantEntity {
     @Column(name = "EXPIRES_AT")
     private Long expiresAt;
 
-    /** Epoch milliseconds of the last exchange or code redemption that relied on the grant. */
+    /** Epoch milliseconds of the last exchange, refresh or code redemption that relied on the grant (coarse: once a minute). */
     @Column(name = "LAST_USED_AT")
     private Long lastUsedAt;
 

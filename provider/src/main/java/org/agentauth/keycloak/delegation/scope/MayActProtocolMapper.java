@@ -7,7 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
-import org.agentauth.keycloak.delegation.DelegationGrants;
+import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.exchange.ActChain;
 import org.agentauth.keycloak.support.RealmJobs;
@@ -110,7 +110,7 @@ public class MayActProtocolMapper extends AbstractOIDCProtocolMapper implements 
         if (sa == null || !sa.isEnabled()) {
             return Optional.empty();
         }
-        Optional<DelegationGrant> grant = new DelegationGrants(session).findActive(realm, user.getId(), agentClient, host);
+        Optional<DelegationGrant> grant = session.getProvider(DelegationGrantProvider.class).findActive(realm, user.getId(), agentClient, host);
         if (grant.isEmpty()) {
             LOG.debugf("no active grant: may_act for agent %s omitted", agentClient.getClientId());
             return Optional.empty();

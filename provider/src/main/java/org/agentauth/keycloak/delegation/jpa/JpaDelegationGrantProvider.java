@@ -1,0 +1,260 @@
+package org.agentauth.keycloak.delegation.jpa;
+
+import jakarta.persistence.EntityManager;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.agentauth.keycloak.delegation.DelegationGrant;
+import org.agentauth.keycloak.delegation.DelegationGrantProvider;
+import org.jboss.logging.Logger;
+import org.keycloak.common.util.Time;
+import org.keycloak.connections.jpa.JpaConnectionProvider;
+import org.keycloak.models.AbstractKeycloakTransaction;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.utils.KeycloakModelUtils;
+
+/**
+ * Delegation grants in table {@code AGENT_AUTH_DELEGATION_GRANT}. Reads and deletions use the request's EntityManager,
+ * so they see and join Keycloak's own transaction. Two writes do not, because a request must never fail on them
+ * (DESIGN section 3 rule 10): {@link #grant} commits in a short transaction of its own, and {@link #touch} records the
+ * last-used time after the request has committed, in another short transaction, at most once a minute per grant.
+ */
+public class JpaDelegationGrantProvider implements DelegationGrantProvider {
+
+    private static final Logger LOG = Logger.getLogger(JpaDelegationGrantProvider.class);
+
+    /** Enough for any race: a lost insert is followed by an update, which cannot lose. */
+    private static final int GRANT_ATTEMPTS = 3;
+
+    private final KeycloakSession session;
+    private final JpaDelegationGrantProviderFactory factory;
+    private EntityManager em;
+
+    JpaDelegationGrantProvider(KeycloakSession session, JpaDelegationGrantProviderFactory factory) {
+        this.session = session;
+        this.factory = factory;
+    }
+
+    private EntityManager em() {
+        if (em == null) {
+            em = entityManager(session);
+        }
+        return em;
+    }
+
+    private static EntityManager entityManager(KeycloakSession s) {
+        return s.getProvider(JpaConnectionProvider.class).getEntityManager();
+    }
+
+    @Override
+    public Optional<DelegationGrant> find(RealmModel realm, String userId, ClientModel agent, ClientModel host) {
+        return findEntity(em(), realm.getId(), userId, agent.getId(), host.getId()).map(JpaDelegationGrantProvider::toModel);
+    }
+
+    @Override
+    public List<DelegationGrant> listForUser(RealmModel realm, String userId) {
+        return em().createNamedQuery("agentAuthGrant.byUser", AgentAuthDelegationGrantEntity.class)
+                .setParameter("realmId", realm.getId())
+                .setParameter("userId", userId)
+                .getResultStream().map(JpaDelegationGrantProvider::toModel).toList();
+    }
+
+    @Override
+    public List<DelegationGrant> listForAgent(RealmModel realm, ClientModel agent) {
+        return em().createNamedQuery("agentAuthGrant.byAgent", AgentAuthDelegationGrantEntity.class)
+                .setParameter("realmId", realm.getId())
+                .setParameter("agentClientId", agent.getId())
+                .getResultStream().map(JpaDelegationGrantProvider::toModel).toList();
+    }
+
+    @Override
+    public Optional<DelegationGrant> byId(RealmModel realm, String grantId) {
+        if (grantId == null || grantId.length() > 36) {
+            return Optional.empty();
+        }
+        AgentAuthDelegationGrantEntity e = em().find(AgentAuthDelegationGrantEntity.class, grantId);
+        return e != null && e.getRealmId().equals(realm.getId()) ? Optional.of(toModel(e)) : Optional.empty();
+    }
+
+    /**
+     * Inserts or replaces the row of (realm, user, agent, host) in a transaction of its own. Two parallel calls for the
+     * same triple (a double-submitted consent) both find no row and both insert: the unique key
+     * {@code UK_AGENT_AUTH_GRANT_TRIPLE} lets one commit, the other fails in its own transaction only and tries again,
+     * now replacing the committed row (an update without a version check, which cannot lose). The calling request's
+     * transaction is never touched by the race.
+     */
+    @Override
+    public DelegationGrant grant(RealmModel realm, String userId, ClientModel agent, ClientModel host, Set<String> scopes,
+            Set<String> connectors, Set<String> downstreamAgents, Long expiresAt, String origin) {
+        Row row = new Row(realm.getId(), userId, agent.getId(), host.getId(), String.join(" ", scopes), join(connectors),
+                join(downstreamAgents), expiresAt, origin);
+        RuntimeException lost = null;
+        for (int attempt = 1; attempt <= GRANT_ATTEMPTS; attempt++) {
+            try {
+                return KeycloakModelUtils.runJobInTransactionWithResult(session.getKeycloakSessionFactory(),
+                        s -> upsert(entityManager(s), row));
+            } catch (RuntimeException e) {
+                LOG.debugf("grant for user %s, agent %s, host %s: attempt %d lost a race (%s), trying again", userId,
+                        agent.getClientId(), host.getClientId(), attempt, e.toString());
+                lost = e;
+            }
+        }
+        throw lost;
+    }
+
+    /** What {@link #grant} stores. */
+    private record Row(String realmId, String userId, String agentId, String hostId, String scope, String connectors,
+            String downstreamAgents, Long expiresAt, String origin) {
+    }
+
+    private static DelegationGrant upsert(EntityManager em, Row row) {
+        long now = Time.currentTimeMillis();
+        AgentAuthDelegationGrantEntity e = findEntity(em, row.realmId(), row.userId(), row.agentId(), row.hostId()).orElse(null);
+        if (e == null) {
+            e = new AgentAuthDelegationGrantEntity();
+            e.setId(KeycloakModelUtils.generateId());
+            e.setRealmId(row.realmId());
+            e.setUserId(row.userId());
+            e.setAgentClientId(row.agentId());
+            e.setHostClientId(row.hostId());
+            e.setCreatedAt(now);
+            e.setScope(row.scope());
+            e.setConnectors(row.connectors());
+            e.setDownstreamAgents(row.downstreamAgents());
+            e.setUpdatedAt(now);
+            e.setExpiresAt(row.expiresAt());
+            e.setOrigin(row.origin());
+            em.persist(e);
+            return toModel(e);
+        }
+        em.createNamedQuery("agentAuthGrant.replace")
+                .setParameter("id", e.getId())
+                .setParameter("scope", row.scope())
+                .setParameter("connectors", row.connectors())
+                .setParameter("downstreamAgents", row.downstreamAgents())
+                .setParameter("now", now)
+                .setParameter("expiresAt", row.expiresAt())
+                .setParameter("origin", row.origin())
+                .executeUpdate();
+        return new DelegationGrant(e.getId(), row.userId(), row.agentId(), row.hostId(), split(row.scope()),
+                split(row.connectors()), split(row.downstreamAgents()), e.getCreatedAt(), row.expiresAt(), e.getLastUsedAt(),
+                row.origin());
+    }
+
+    /**
+     * Skipped when the grant was used within the interval (as read by this request, or as noted on this node);
+     * otherwise a conditional update without a version bump runs once the request has committed, in a short
+     * transaction of its own. Its failure (a lock wait, a deleted row, a database hiccup) is logged at debug level and
+     * costs only that one last-used time; a request that rolls back records no use.
+     */
+    @Override
+    public void touch(DelegationGrant grant) {
+        long now = Time.currentTimeMillis();
+        long cutoff = now - JpaDelegationGrantProviderFactory.TOUCH_INTERVAL_MILLIS;
+        if (grant.lastUsedAt() != null && grant.lastUsedAt() >= cutoff) {
+            return;
+        }
+        if (!factory.claimTouch(grant.id(), now)) {
+            return;
+        }
+        KeycloakSessionFactory sessionFactory = session.getKeycloakSessionFactory();
+        try {
+            session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
+                @Override
+                protected void commitImpl() {
+                    recordUse(sessionFactory, grant.id(), now, cutoff);
+                }
+
+                @Override
+                protected void rollbackImpl() {
+                    factory.releaseTouch(grant.id(), now);
+                }
+            });
+        } catch (RuntimeException e) {
+            factory.releaseTouch(grant.id(), now);
+            LOG.debugf("last-used time of grant %s not recorded: %s", grant.id(), e.toString());
+        }
+    }
+
+    private void recordUse(KeycloakSessionFactory sessionFactory, String grantId, long now, long cutoff) {
+        try {
+            KeycloakModelUtils.runJobInTransaction(sessionFactory, s -> entityManager(s)
+                    .createNamedQuery("agentAuthGrant.touch")
+                    .setParameter("id", grantId)
+                    .setParameter("now", now)
+                    .setParameter("cutoff", cutoff)
+                    .executeUpdate());
+        } catch (RuntimeException e) {
+            factory.releaseTouch(grantId, now);
+            LOG.debugf("last-used time of grant %s not recorded: %s", grantId, e.toString());
+        }
+    }
+
+    /** A bulk delete: no version check, so a grant replaced in parallel is still revoked. */
+    @Override
+    public boolean revoke(RealmModel realm, String grantId) {
+        if (grantId == null || grantId.length() > 36) {
+            return false;
+        }
+        return em().createNamedQuery("agentAuthGrant.deleteById").setParameter("realmId", realm.getId())
+                .setParameter("id", grantId).executeUpdate() > 0;
+    }
+
+    @Override
+    public int deleteForUser(RealmModel realm, String userId) {
+        return em().createNamedQuery("agentAuthGrant.deleteByUser").setParameter("realmId", realm.getId())
+                .setParameter("userId", userId).executeUpdate();
+    }
+
+    @Override
+    public int deleteForClient(RealmModel realm, String clientUuid) {
+        return em().createNamedQuery("agentAuthGrant.deleteByClient").setParameter("realmId", realm.getId())
+                .setParameter("clientId", clientUuid).executeUpdate();
+    }
+
+    @Override
+    public int deleteForRealm(String realmId) {
+        return em().createNamedQuery("agentAuthGrant.deleteByRealm").setParameter("realmId", realmId).executeUpdate();
+    }
+
+    @Override
+    public void close() {
+    }
+
+    private static Optional<AgentAuthDelegationGrantEntity> findEntity(EntityManager em, String realmId, String userId,
+            String agentUuid, String hostUuid) {
+        return em.createNamedQuery("agentAuthGrant.byTriple", AgentAuthDelegationGrantEntity.class)
+                .setParameter("realmId", realmId)
+                .setParameter("userId", userId)
+                .setParameter("agentClientId", agentUuid)
+                .setParameter("hostClientId", hostUuid)
+                .getResultStream().findFirst();
+    }
+
+    static DelegationGrant toModel(AgentAuthDelegationGrantEntity e) {
+        return new DelegationGrant(e.getId(), e.getUserId(), e.getAgentClientId(), e.getHostClientId(), split(e.getScope()),
+                split(e.getConnectors()), split(e.getDownstreamAgents()), e.getCreatedAt(), e.getExpiresAt(),
+                e.getLastUsedAt(), e.getOrigin());
+    }
+
+    /** Space separated; an empty set as null (the scope column, never null, stores an empty string instead). */
+    private static String join(Set<String> values) {
+        return values.isEmpty() ? null : String.join(" ", values);
+    }
+
+    private static Set<String> split(String value) {
+        if (value == null || value.isBlank()) {
+            return Collections.emptySet();
+        }
+        Set<String> out = new LinkedHashSet<>();
+        for (String s : value.trim().split("\\s+")) {
+            out.add(s);
+        }
+        return out;
+    }
+}
