@@ -102,8 +102,8 @@ public class ProtocolError extends RuntimeException {
     /** The JSON body: {@code error}, {@code error_description} and the extra members. */
     public Map<String, Object> body() {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put(OAuthErrorException.ERROR, error);
-        m.put(OAuthErrorException.ERROR_DESCRIPTION, description());
+        m.put("error", error);
+        m.put("error_description", description());
         m.putAll(extra);
         return m;
     }
