@@ -26,7 +26,7 @@ import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.services.managers.AppAuthManager;
-import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
+import org.agentauth.keycloak.token.DelegatedTokens;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.keycloak.services.managers.AuthenticationManager;
 

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.admin;
 
+import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.NotFoundException;
@@ -131,7 +132,7 @@ public class AdminAgentsResource {
                     @Override
                     public String resourceOwner(String normalizedUri) {
                         // disabled clients count too: a URI has one owner
-                        return realm.getClientsStream().filter(c -> ResourceIndicators.urisOf(c).contains(normalizedUri))
+                        return realm.getClientsStream().filter(c -> ResourceServers.urisOf(c).contains(normalizedUri))
                                 .map(ClientModel::getClientId).findFirst().orElse(null);
                     }
                 });
@@ -141,7 +142,7 @@ public class AdminAgentsResource {
         result.attributes().forEach(client::setAttribute);
         // the agent's delegation:client scope follows its policy (enabled agent, allowed hosts)
         DelegationScopes.syncClient(realm, client);
-        ResourceIndicators.clientChanged(session, client);
+        ResourceServers.clientChanged(session, client);
 
         AgentRepresentation rep = AgentRepresentation.of(client);
         adminEvent.operation(OperationType.UPDATE)

@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Set;
 import org.agentauth.keycloak.admin.AgentPolicyValidator.FieldError;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.GrantRepresentation;

@@ -1,8 +1,9 @@
 package org.agentauth.keycloak.admin;
 
+import org.agentauth.keycloak.agent.ResourceServers;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.keycloak.models.ClientModel;
 
@@ -41,8 +42,8 @@ public record AgentPolicyRepresentation(
                 AgentPolicy.number(client, AgentPolicy.ATTR_GRANT_LIFETIME, AgentPolicy.DEFAULT_GRANT_LIFETIME_SECONDS),
                 "true".equals(client.getAttribute(AgentPolicy.ATTR_REFRESH_ALLOWED)),
                 "true".equals(client.getAttribute(AgentPolicy.ATTR_PREAUTHORIZED)),
-                list(client, ResourceIndicators.ATTR_RESOURCE_URIS),
-                list(client, ResourceIndicators.ATTR_RESOURCE_CLIENTS));
+                list(client, ResourceServers.ATTR_RESOURCE_URIS),
+                list(client, ResourceServers.ATTR_RESOURCE_CLIENTS));
     }
 
     private static List<String> list(ClientModel client, String attr) {

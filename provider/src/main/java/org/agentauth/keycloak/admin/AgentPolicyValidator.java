@@ -1,5 +1,7 @@
 package org.agentauth.keycloak.admin;
 
+import org.agentauth.keycloak.agent.ResourceServers;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.ArrayList;
@@ -10,7 +12,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
-import org.agentauth.keycloak.delegation.AgentPolicy;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 
 /**
@@ -123,7 +124,7 @@ public final class AgentPolicyValidator {
         for (String u : names(p.resourceUris(), "resourceUris", errors)) {
             String normalized;
             try {
-                normalized = isResourceUri(u) ? ResourceIndicators.normalize(u) : null;
+                normalized = isResourceUri(u) ? ResourceServers.normalize(u) : null;
             } catch (IllegalArgumentException e) {
                 normalized = null;
             }
@@ -158,8 +159,8 @@ public final class AgentPolicyValidator {
         attrs.put(AgentPolicy.ATTR_GRANT_LIFETIME, Long.toString(lifetime));
         attrs.put(AgentPolicy.ATTR_REFRESH_ALLOWED, Boolean.toString(Boolean.TRUE.equals(p.refreshAllowed())));
         attrs.put(AgentPolicy.ATTR_PREAUTHORIZED, Boolean.toString(Boolean.TRUE.equals(p.preauthorized())));
-        attrs.put(ResourceIndicators.ATTR_RESOURCE_URIS, String.join(" ", resourceUris));
-        attrs.put(ResourceIndicators.ATTR_RESOURCE_CLIENTS, String.join(" ", resourceClients));
+        attrs.put(ResourceServers.ATTR_RESOURCE_URIS, String.join(" ", resourceUris));
+        attrs.put(ResourceServers.ATTR_RESOURCE_CLIENTS, String.join(" ", resourceClients));
         return new Result(List.of(), attrs);
     }
 

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.consent;
 
+import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
@@ -16,7 +17,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.OfflineAccess;
@@ -348,11 +349,11 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         }
         String uri;
         try {
-            uri = ResourceIndicators.normalize(raw); // checked at the authorization endpoint; stored as sent
+            uri = ResourceServers.normalize(raw); // checked at the authorization endpoint; stored as sent
         } catch (IllegalArgumentException e) {
             uri = raw; // shown as it is; the token endpoint refuses it
         }
-        String name = ResourceIndicators.owner(context.getRealm(), uri)
+        String name = ResourceServers.owner(context.getRealm(), uri)
                 .map(c -> c.getName() == null || c.getName().isBlank() ? c.getClientId() : c.getName()).orElse(uri);
         Map<String, String> m = new LinkedHashMap<>();
         m.put("uri", uri);

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation;
 
+import org.agentauth.keycloak.agent.AgentPolicy;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation;
 
+import org.agentauth.keycloak.agent.AgentPolicy;
 import java.util.Arrays;
 import java.util.Collection;
 import org.keycloak.OAuth2Constants;

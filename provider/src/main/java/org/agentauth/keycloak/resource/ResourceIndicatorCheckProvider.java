@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
@@ -48,7 +49,7 @@ public class ResourceIndicatorCheckProvider implements AuthorizationEndpointChec
         }
         String normalized;
         try {
-            normalized = ResourceIndicators.join(ResourceIndicators.validate(checker.getRealm(), checker.getClient(), List.of(stored)));
+            normalized = ResourceIndicators.join(ResourceServers.validate(checker.getRealm(), checker.getClient(), List.of(stored)));
         } catch (IllegalArgumentException e) {
             throw refuse(checker, List.of(stored), e.getMessage());
         }

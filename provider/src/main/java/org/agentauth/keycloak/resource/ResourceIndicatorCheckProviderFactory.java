@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.agent.ResourceOwnerIndex;
 import com.google.auto.service.AutoService;
 import org.keycloak.Config;
 import org.keycloak.models.KeycloakSession;

@@ -1,40 +1,26 @@
 package org.agentauth.keycloak.resource;
 
-import java.net.URI;
-import java.net.URISyntaxException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.support.Strings;
 import org.keycloak.events.EventBuilder;
-import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
-import org.keycloak.models.RealmModel;
 
 /**
- * RFC 8707 resource indicators (DESIGN section 9): which clients are resource servers, which URIs they answer to,
- * which clients may ask for them, and how URIs compare.
- *
- * <p>A client is a resource server when it has {@link #ATTR_RESOURCE_URIS} (space-separated absolute URIs) or
- * Keycloak's own {@code resource_url} attribute (one URI). {@link #ATTR_RESOURCE_CLIENTS} lists the client ids that
- * may ask for it; empty means any client of the realm. URIs compare exactly after lower-casing scheme and host.
+ * The RFC 8707 protocol parts (DESIGN section 9): the {@code resource} parameter, the refresh-token claim that records
+ * the authorized resources, and the grant's event. Which clients are resource servers is
+ * {@link org.agentauth.keycloak.agent.ResourceServers}.
  */
 public final class ResourceIndicators {
 
     public static final String PARAM = "resource";
-    public static final String ATTR_RESOURCE_URIS = AgentPolicy.PREFIX + "resource_uris";
-    public static final String ATTR_RESOURCE_CLIENTS = AgentPolicy.PREFIX + "resource_clients";
-    /** Keycloak's experimental resource-indicators attribute (one URI). */
-    public static final String ATTR_KEYCLOAK_RESOURCE_URL = "resource_url";
     /** Refresh-token claim: the resources the grant was authorized for (list of normalized URIs). */
     public static final String REFRESH_CLAIM = "agent_auth_resources";
     /** Session attribute: the running grant's event builder, so the post-processor can add details. */
     static final String EVENT_ATTRIBUTE = "agent_auth.resource.event";
-    public static final int MAX_LENGTH = 2000;
 
     private ResourceIndicators() {
     }
@@ -44,152 +30,6 @@ public final class ResourceIndicators {
         if (session != null && event != null) {
             session.setAttribute(EVENT_ATTRIBUTE, event);
         }
-    }
-
-    /**
-     * The normalized form of a resource URI: absolute, no fragment, scheme and host lower-cased, the rest unchanged.
-     *
-     * @throws IllegalArgumentException when the value is not an absolute URI without fragment
-     */
-    public static String normalize(String value) {
-        if (value == null || value.isBlank() || value.length() > MAX_LENGTH) {
-            throw new IllegalArgumentException("The resource must be an absolute URI");
-        }
-        URI uri;
-        try {
-            uri = new URI(value);
-        } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("The resource is not a valid URI");
-        }
-        if (!uri.isAbsolute() || uri.getRawFragment() != null) {
-            throw new IllegalArgumentException("The resource must be an absolute URI without a fragment");
-        }
-        String scheme = uri.getScheme();
-        String ssp = uri.getRawSchemeSpecificPart();
-        String lowerScheme = scheme.toLowerCase(Locale.ROOT);
-        String host = uri.getHost();
-        if (host == null || !ssp.startsWith("//")) {
-            return lowerScheme + ":" + ssp;
-        }
-        // lower-case the host inside the authority, keep user info, port, path and query byte for byte
-        String rest = ssp.substring(2);
-        int end = indexOfAny(rest, "/?");
-        String authority = end < 0 ? rest : rest.substring(0, end);
-        String tail = end < 0 ? "" : rest.substring(end);
-        int at = authority.lastIndexOf('@');
-        String userInfo = at < 0 ? "" : authority.substring(0, at + 1);
-        String hostPort = authority.substring(at + 1);
-        return lowerScheme + "://" + userInfo + hostPort.toLowerCase(Locale.ROOT) + tail;
-    }
-
-    private static int indexOfAny(String s, String chars) {
-        for (int i = 0; i < s.length(); i++) {
-            if (chars.indexOf(s.charAt(i)) >= 0) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    /** The normalized resource URIs a client answers to (empty when it is not a resource server). */
-    public static Set<String> urisOf(ClientModel client) {
-        Set<String> out = new LinkedHashSet<>();
-        List<String> raw = new ArrayList<>(AgentPolicy.split(client.getAttribute(ATTR_RESOURCE_URIS)));
-        String kc = client.getAttribute(ATTR_KEYCLOAK_RESOURCE_URL);
-        if (kc != null && !kc.isBlank()) {
-            raw.add(kc.trim());
-        }
-        for (String r : raw) {
-            try {
-                out.add(normalize(r));
-            } catch (IllegalArgumentException e) {
-                // a malformed configured URI matches nothing
-            }
-        }
-        return out;
-    }
-
-    /** The enabled client of the realm that owns this (normalized) resource URI. */
-    public static Optional<ClientModel> owner(RealmModel realm, String normalized) {
-        return ResourceOwnerIndex.owner(realm, normalized);
-    }
-
-    /** After an admin changed a client's resource URIs without Keycloak's client-update event (the policy API). */
-    public static void clientChanged(KeycloakSession session, ClientModel client) {
-        ResourceOwnerIndex.invalidate(session, client.getRealm());
-    }
-
-    /**
-     * Checks that each value is a resource URI of an enabled client of the realm that {@code requester} may ask for.
-     *
-     * @return the normalized URIs, in request order, without duplicates
-     * @throws IllegalArgumentException with a client-safe description otherwise
-     */
-    public static List<String> validate(RealmModel realm, ClientModel requester, Collection<String> values) {
-        Set<String> out = new LinkedHashSet<>();
-        for (String v : values) {
-            String n = normalize(v);
-            ClientModel owner = owner(realm, n)
-                    .orElseThrow(() -> new IllegalArgumentException("Unknown resource: " + safe(v)));
-            Set<String> allowed = AgentPolicy.split(owner.getAttribute(ATTR_RESOURCE_CLIENTS));
-            if (!allowed.isEmpty() && !allowed.contains(requester.getClientId())) {
-                throw new IllegalArgumentException("Client " + requester.getClientId() + " may not ask for resource " + safe(v));
-            }
-            out.add(n);
-        }
-        return List.copyOf(out);
-    }
-
-    /**
-     * Whether an agent's policy lets it receive a token for {@code target}: a client id or URI among its allowed
-     * audiences, or a resource URI whose owning client is among them (DESIGN section 9: a resource URI stands for the
-     * client that owns it).
-     */
-    public static boolean agentAllows(RealmModel realm, AgentPolicy agent, String target) {
-        Set<String> allowed = agent.allowedAudiences();
-        if (target == null || target.isBlank()) {
-            return false;
-        }
-        if (allowed.contains(target)) {
-            return true;
-        }
-        String normalized;
-        try {
-            normalized = normalize(target);
-        } catch (IllegalArgumentException e) {
-            return false;
-        }
-        for (String a : allowed) {
-            try {
-                if (normalize(a).equals(normalized)) {
-                    return true;
-                }
-            } catch (IllegalArgumentException e) {
-                // a client id, not a URI
-            }
-        }
-        return owner(realm, normalized).map(ClientModel::getClientId).filter(allowed::contains).isPresent();
-    }
-
-    /** Whether {@code client} owns one of the (resource URI) audiences. */
-    public static boolean ownsAny(ClientModel client, Collection<String> audiences) {
-        if (audiences == null || audiences.isEmpty()) {
-            return false;
-        }
-        Set<String> own = urisOf(client);
-        if (own.isEmpty()) {
-            return false;
-        }
-        for (String a : audiences) {
-            try {
-                if (a != null && own.contains(normalize(a))) {
-                    return true;
-                }
-            } catch (IllegalArgumentException e) {
-                // not a URI
-            }
-        }
-        return false;
     }
 
     /** Space-joined list (URIs contain no spaces). */
@@ -225,10 +65,6 @@ public final class ResourceIndicators {
     }
 
     static String safe(String v) {
-        if (v == null) {
-            return "";
-        }
-        String s = v.length() > 200 ? v.substring(0, 200) + "..." : v;
-        return s.replaceAll("[\\p{Cntrl}]", "");
+        return Strings.safe(v, 200);
     }
 }

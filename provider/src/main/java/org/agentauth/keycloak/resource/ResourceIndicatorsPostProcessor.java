@@ -1,12 +1,14 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.agent.ResourceServers;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.delegation.AgentPolicy;
-import org.agentauth.keycloak.delegation.exchange.ActChain;
+import org.agentauth.keycloak.agent.AgentPolicy;
+import org.agentauth.keycloak.token.ActChain;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
@@ -66,7 +68,7 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
             original = new ArrayList<>();
             for (String r : ResourceIndicators.splitList(ctx.code().getResource())) {
                 try {
-                    original.add(ResourceIndicators.normalize(r));
+                    original.add(ResourceServers.normalize(r));
                 } catch (IllegalArgumentException e) {
                     throw refused(List.of(r), e.getMessage());
                 }
@@ -131,7 +133,7 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         List<String> requested = new ArrayList<>();
         for (String r : requestedRaw) {
             try {
-                requested.add(ResourceIndicators.normalize(r));
+                requested.add(ResourceServers.normalize(r));
             } catch (IllegalArgumentException e) {
                 throw new Refusal(requestedRaw, e.getMessage());
             }
@@ -158,7 +160,7 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         List<String> named = requestedRaw.isEmpty() ? effective : requestedRaw;
         try {
             // the configuration may have changed since the grant: check again
-            ResourceIndicators.validate(realm, client, authorized);
+            ResourceServers.validate(realm, client, authorized);
         } catch (IllegalArgumentException e) {
             throw new Refusal(named, e.getMessage());
         }
@@ -187,7 +189,7 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         AgentPolicy agent = AgentPolicy.enabledAgent(realm, agentId)
                 .orElseThrow(() -> new Refusal(named, "The acting agent is not an enabled agent"));
         for (String r : effective) {
-            if (!ResourceIndicators.agentAllows(realm, agent, r)) {
+            if (!DelegatedTokens.audienceAllowed(realm, agent, r)) {
                 throw new Refusal(named, "The resource " + ResourceIndicators.safe(r)
                         + " is not among the allowed audiences of agent " + agentId);
             }

@@ -1,12 +1,13 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import java.util.LinkedHashSet;
 import java.util.Set;
-import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
-import org.agentauth.keycloak.delegation.exchange.ScopeNarrowing;
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.token.ScopeNarrowing;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.keycloak.jose.jws.JWSInput;
 import org.keycloak.jose.jws.JWSInputException;
@@ -51,8 +52,8 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
             return false;
         }
         boolean forOwnResource = subject != null && subject.getAudience() != null
-                && ResourceIndicators.ownsAny(context.getClient(), List.of(subject.getAudience()));
-        boolean resourceServer = !ResourceIndicators.urisOf(context.getClient()).isEmpty();
+                && ResourceServers.ownsAny(context.getClient(), List.of(subject.getAudience()));
+        boolean resourceServer = !ResourceServers.urisOf(context.getClient()).isEmpty();
         if (!withResource && !forOwnResource && !resourceServer) {
             context.setUnsupportedReason("Resource exchange: the client is no resource server, and no resource parameter and no resource URI of the client in the subject token's aud");
             return false;
@@ -65,7 +66,7 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
         List<String> raw = params.getResource() == null ? List.of() : params.getResource().stream().filter(r -> r != null && !r.isEmpty()).toList();
         if (!raw.isEmpty()) {
             try {
-                resources = ResourceIndicators.validate(realm, client, raw);
+                resources = ResourceServers.validate(realm, client, raw);
             } catch (IllegalArgumentException e) {
                 event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.safe(String.join(" ", raw)));
                 event.detail(Details.REASON, e.getMessage());
@@ -80,7 +81,7 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
     /** The requesting client is "within the audience" when it owns a resource URI the token was issued for. */
     @Override
     protected void forbiddenIfClientIsNotWithinTokenAudience(AccessToken token) {
-        if (token != null && token.getAudience() != null && ResourceIndicators.ownsAny(client, List.of(token.getAudience()))) {
+        if (token != null && token.getAudience() != null && ResourceServers.ownsAny(client, List.of(token.getAudience()))) {
             return;
         }
         super.forbiddenIfClientIsNotWithinTokenAudience(token);

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.agent.ResourceServers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -10,19 +11,19 @@ class ResourceIndicatorsTest {
 
     @Test
     void normalizeLowerCasesSchemeAndHostOnly() {
-        assertEquals("https://tools.example.com/MCP?x=Y", ResourceIndicators.normalize("HTTPS://Tools.Example.COM/MCP?x=Y"));
-        assertEquals("http://localhost:3000/mcp", ResourceIndicators.normalize("HTTP://LocalHost:3000/mcp"));
-        assertEquals("https://User@tools.example.com:8443", ResourceIndicators.normalize("https://User@TOOLS.example.com:8443"));
-        assertEquals("urn:Example:Thing", ResourceIndicators.normalize("URN:Example:Thing"));
+        assertEquals("https://tools.example.com/MCP?x=Y", ResourceServers.normalize("HTTPS://Tools.Example.COM/MCP?x=Y"));
+        assertEquals("http://localhost:3000/mcp", ResourceServers.normalize("HTTP://LocalHost:3000/mcp"));
+        assertEquals("https://User@tools.example.com:8443", ResourceServers.normalize("https://User@TOOLS.example.com:8443"));
+        assertEquals("urn:Example:Thing", ResourceServers.normalize("URN:Example:Thing"));
     }
 
     @Test
     void normalizeRefusesWhatIsNotAnAbsoluteUriWithoutFragment() {
         for (String bad : new String[] {"mcp", "/mcp", "", " ", "https://x.example.com/mcp#f", "not a uri"}) {
-            assertThrows(IllegalArgumentException.class, () -> ResourceIndicators.normalize(bad), bad);
+            assertThrows(IllegalArgumentException.class, () -> ResourceServers.normalize(bad), bad);
         }
-        assertThrows(IllegalArgumentException.class, () -> ResourceIndicators.normalize(null));
-        assertThrows(IllegalArgumentException.class, () -> ResourceIndicators.normalize("https://x.example.com/" + "a".repeat(2000)));
+        assertThrows(IllegalArgumentException.class, () -> ResourceServers.normalize(null));
+        assertThrows(IllegalArgumentException.class, () -> ResourceServers.normalize("https://x.example.com/" + "a".repeat(2000)));
     }
 
     @Test

@@ -10,7 +10,7 @@ import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.keycloak.OAuth2Constants;

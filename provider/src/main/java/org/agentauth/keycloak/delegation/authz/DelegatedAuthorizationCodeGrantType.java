@@ -6,13 +6,13 @@ import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.OfflineAccess;
-import org.agentauth.keycloak.delegation.exchange.ActChain;
+import org.agentauth.keycloak.token.ActChain;
 import org.agentauth.keycloak.delegation.exchange.ActorTokenVerifier;
-import org.agentauth.keycloak.delegation.exchange.DelegatedTokens;
-import org.agentauth.keycloak.delegation.exchange.DelegationException;
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.keycloak.OAuth2Constants;
@@ -81,11 +81,11 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         try {
             verified = new ActorTokenVerifier(session, realm, clientConnection).verify(actorToken, type);
             if (!actor.equals(verified.clientId())) {
-                throw DelegationException.invalidToken("actor_token is not a token of the requested actor");
+                throw ProtocolError.invalidToken("actor_token is not a token of the requested actor");
             }
             grant = rules.verifyHop(user, client, null, verified.agent());
             DelegationRules.checkDepth(1, List.of(verified.agent()));
-        } catch (DelegationException e) {
+        } catch (ProtocolError e) {
             // DESIGN 4.3: whatever is wrong with the actor (token, agent, host, grant) is invalid_grant here.
             throw error(OAuthErrorException.INVALID_GRANT, e.eventError(), e.description());
         }
@@ -105,12 +105,11 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         TokenManager.AccessTokenResponseBuilder rb = createTokenResponseBuilder(user, userSession, clientSessionCtx, scopeParam,
                 clientPolicyContextGenerator);
         AccessToken at = rb.getAccessToken();
-        List<String> aud = at.getAudience() == null ? List.of()
-                : List.of(at.getAudience()).stream().filter(agent.allowedAudiences()::contains).toList();
+        List<String> aud = at.getAudience() == null ? List.of() : DelegatedTokens.allowedAudience(realm, agent, List.of(at.getAudience()));
         Set<String> scope;
         try {
             scope = DelegatedTokens.shape(at, chain, client.getClientId(), allowedScope, aud, DelegatedTokens.Roles.of(at));
-        } catch (DelegationException e) {
+        } catch (ProtocolError e) {
             throw error(e.error(), e.eventError(), e.description());
         }
         RefreshToken rt = rb.getRefreshToken();

@@ -8,7 +8,7 @@ import java.util.LinkedHashSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.RequiredActionProviderModel;

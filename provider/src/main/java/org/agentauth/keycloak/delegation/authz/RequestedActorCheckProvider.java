@@ -3,7 +3,7 @@ package org.agentauth.keycloak.delegation.authz;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.jboss.logging.Logger;

@@ -1,8 +1,11 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.Strings;
+import org.agentauth.keycloak.support.ProtocolError;
+import org.agentauth.keycloak.token.ActChain;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.authentication.authenticators.client.JWTClientValidator;
@@ -74,7 +77,7 @@ public final class ActorTokenVerifier {
         if (OAuth2Constants.JWT_TOKEN_TYPE.equals(tokenType)) {
             return verifyJwt(token);
         }
-        throw DelegationException.invalidRequest("Unsupported actor_token_type: use " + OAuth2Constants.ACCESS_TOKEN_TYPE
+        throw ProtocolError.invalidRequest("Unsupported actor_token_type: use " + OAuth2Constants.ACCESS_TOKEN_TYPE
                 + " or " + OAuth2Constants.JWT_TOKEN_TYPE);
     }
 
@@ -93,16 +96,16 @@ public final class ActorTokenVerifier {
             session.getContext().setClient(requester);
         }
         if (result == null) {
-            throw DelegationException.invalidToken("Invalid actor_token: not an active access token of this realm");
+            throw ProtocolError.invalidToken("Invalid actor_token: not an active access token of this realm");
         }
         AccessToken t = result.token();
         if (t.getOtherClaims().containsKey(ActChain.ACT) || t.getOtherClaims().containsKey(ActChain.MAY_ACT)) {
-            throw DelegationException.invalidToken("Invalid actor_token: it must be the agent's own token, without act or may_act");
+            throw ProtocolError.invalidToken("Invalid actor_token: it must be the agent's own token, without act or may_act");
         }
         AgentPolicy agent = enabledAgent(t.getIssuedFor());
         UserModel sa = serviceAccount(agent);
         if (!sa.getId().equals(t.getSubject())) {
-            throw DelegationException.invalidToken("Invalid actor_token: not a client-credentials token of agent " + agent.clientId());
+            throw ProtocolError.invalidToken("Invalid actor_token: not a client-credentials token of agent " + agent.clientId());
         }
         return new VerifiedActor(agent, sa);
     }
@@ -114,60 +117,60 @@ public final class ActorTokenVerifier {
             jws = new JWSInput(token);
             jwt = jws.readJsonContent(JsonWebToken.class);
         } catch (JWSInputException | RuntimeException e) {
-            throw DelegationException.invalidToken("Invalid actor_token: not a signed JWT");
+            throw ProtocolError.invalidToken("Invalid actor_token: not a signed JWT");
         }
         String typ = jws.getHeader().getType();
         if (!isActorJwtType(typ)) {
-            throw DelegationException.invalidToken("Invalid actor_token: an actor JWT needs the header typ " + JWT_TYP + " (typ " + safe(typ) + " refused)");
+            throw ProtocolError.invalidToken("Invalid actor_token: an actor JWT needs the header typ " + JWT_TYP + " (typ " + Strings.safeId(typ) + " refused)");
         }
         String alg = jws.getHeader().getRawAlgorithm();
         ClientSignatureVerifierProvider verifier = alg == null ? null : session.getProvider(ClientSignatureVerifierProvider.class, alg);
         if (verifier == null || !verifier.isAsymmetricAlgorithm()) {
-            throw DelegationException.invalidToken("Invalid actor_token: it must be signed with the agent's registered asymmetric key (alg " + safe(alg) + " refused)");
+            throw ProtocolError.invalidToken("Invalid actor_token: it must be signed with the agent's registered asymmetric key (alg " + Strings.safeId(alg) + " refused)");
         }
         String iss = jwt.getIssuer();
         if (iss == null || !iss.equals(jwt.getSubject())) {
-            throw DelegationException.invalidToken("Invalid actor_token: iss and sub must both be the agent's client_id");
+            throw ProtocolError.invalidToken("Invalid actor_token: iss and sub must both be the agent's client_id");
         }
         AgentPolicy agent = enabledAgent(iss);
         try {
             if (!verifier.verifier(agent.client(), jws).verify(jws.getEncodedSignatureInput().getBytes(StandardCharsets.UTF_8), jws.getSignature())) {
-                throw DelegationException.invalidToken("Invalid actor_token: bad signature");
+                throw ProtocolError.invalidToken("Invalid actor_token: bad signature");
             }
         } catch (VerificationException | RuntimeException e) {
-            if (e instanceof DelegationException d) {
+            if (e instanceof ProtocolError d) {
                 throw d;
             }
             LOG.debugf("actor JWT of %s: signature not verifiable: %s", agent.clientId(), e.getMessage());
-            throw DelegationException.invalidToken("Invalid actor_token: signature cannot be verified with the agent's registered key");
+            throw ProtocolError.invalidToken("Invalid actor_token: signature cannot be verified with the agent's registered key");
         }
         String audience = audience(Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName()));
         String[] aud = jwt.getAudience();
         if (aud == null || aud.length != 1 || !audience.equals(aud[0])) {
-            throw DelegationException.invalidToken("Invalid actor_token: aud must be exactly " + audience);
+            throw ProtocolError.invalidToken("Invalid actor_token: aud must be exactly " + audience);
         }
         long now = Time.currentTime();
         Long exp = jwt.getExp();
         Long iat = jwt.getIat();
         if (exp == null || iat == null || exp + CLOCK_SKEW < now || iat > now + CLOCK_SKEW) {
-            throw DelegationException.invalidToken("Invalid actor_token: expired, not yet valid, or without exp/iat");
+            throw ProtocolError.invalidToken("Invalid actor_token: expired, not yet valid, or without exp/iat");
         }
         if (exp - iat > MAX_JWT_LIFETIME || exp - now > MAX_JWT_LIFETIME) {
-            throw DelegationException.invalidToken("Invalid actor_token: a signed actor JWT may live at most " + MAX_JWT_LIFETIME + " seconds");
+            throw ProtocolError.invalidToken("Invalid actor_token: a signed actor JWT may live at most " + MAX_JWT_LIFETIME + " seconds");
         }
         if (jwt.getNbf() != null && jwt.getNbf() > now + CLOCK_SKEW) {
-            throw DelegationException.invalidToken("Invalid actor_token: not yet valid");
+            throw ProtocolError.invalidToken("Invalid actor_token: not yet valid");
         }
         if (jwt.getOtherClaims().containsKey(ActChain.ACT) || jwt.getOtherClaims().containsKey(ActChain.MAY_ACT)) {
-            throw DelegationException.invalidToken("Invalid actor_token: it must not carry act or may_act");
+            throw ProtocolError.invalidToken("Invalid actor_token: it must not carry act or may_act");
         }
         String jti = jwt.getId();
         if (jti == null || jti.isBlank() || jti.length() > 256) {
-            throw DelegationException.invalidToken("Invalid actor_token: jti required");
+            throw ProtocolError.invalidToken("Invalid actor_token: jti required");
         }
         long lifespan = Math.max(1, exp - now + CLOCK_SKEW);
         if (!session.singleUseObjects().putIfAbsent(JTI_PREFIX + jti, lifespan)) {
-            throw DelegationException.invalidToken("Invalid actor_token: this jti was already used");
+            throw ProtocolError.invalidToken("Invalid actor_token: this jti was already used");
         }
         return new VerifiedActor(agent, serviceAccount(agent));
     }
@@ -184,23 +187,15 @@ public final class ActorTokenVerifier {
 
     private AgentPolicy enabledAgent(String clientId) {
         return AgentPolicy.enabledAgent(realm, clientId)
-                .orElseThrow(() -> DelegationException.invalidRequest("Invalid actor_token: " + safe(clientId) + " is not an enabled agent"));
+                .orElseThrow(() -> ProtocolError.invalidRequest("Invalid actor_token: " + Strings.safeId(clientId) + " is not an enabled agent"));
     }
 
     private UserModel serviceAccount(AgentPolicy agent) {
         UserModel sa = session.users().getServiceAccount(agent.client());
         if (sa == null || !sa.isEnabled()) {
-            throw DelegationException.invalidRequest("Agent " + agent.clientId() + " has no enabled service account");
+            throw ProtocolError.invalidRequest("Agent " + agent.clientId() + " has no enabled service account");
         }
         return sa;
     }
 
-    /** Client-provided values in messages: short and printable only. */
-    static String safe(String s) {
-        if (s == null) {
-            return "(none)";
-        }
-        String t = s.replaceAll("[^A-Za-z0-9._:/@-]", "?");
-        return t.length() > 64 ? t.substring(0, 64) + "..." : t;
-    }
 }

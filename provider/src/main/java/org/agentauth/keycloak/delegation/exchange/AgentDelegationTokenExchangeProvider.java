@@ -1,12 +1,18 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.Strings;
+import org.agentauth.keycloak.support.ProtocolError;
+import org.agentauth.keycloak.token.ScopeNarrowing;
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.token.ActChain;
+import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.Response;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -87,7 +93,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
     protected Response tokenExchange() {
         try {
             return withoutIdToken(delegate());
-        } catch (DelegationException e) {
+        } catch (ProtocolError e) {
             event.detail(Details.REASON, e.description());
             event.error(e.eventError());
             throw new CorsErrorResponseException(cors, e.error(), e.description(),
@@ -112,34 +118,34 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         String actorTokenType = params.getActorTokenType();
         if (actorToken == null && actorTokenType == null) {
             if (!subjectCarriesDelegation(params.getSubjectToken())) {
-                throw DelegationException.invalidRequest("Client " + client.getClientId() + " is an agent: it acts for a user only by "
+                throw ProtocolError.invalidRequest("Client " + client.getClientId() + " is an agent: it acts for a user only by "
                         + "agent delegation, send its actor_token and actor_token_type (and hold the user's delegation grant)");
             }
-            throw DelegationException.invalidRequest("This subject_token carries act or may_act: exchanging it needs the agent's actor_token and actor_token_type");
+            throw ProtocolError.invalidRequest("This subject_token carries act or may_act: exchanging it needs the agent's actor_token and actor_token_type");
         }
         if (actorToken == null || actorTokenType == null) {
-            throw DelegationException.invalidRequest("actor_token and actor_token_type must be sent together");
+            throw ProtocolError.invalidRequest("actor_token and actor_token_type must be sent together");
         }
         for (String p : List.of(OAuth2Constants.REQUESTED_SUBJECT, OAuth2Constants.SUBJECT_ISSUER, OAuth2Constants.REQUESTED_ISSUER)) {
             if (formParams.getFirst(p) != null) {
-                throw DelegationException.invalidRequest("Parameter " + p + " is not supported with actor_token");
+                throw ProtocolError.invalidRequest("Parameter " + p + " is not supported with actor_token");
             }
         }
         if (params.getSubjectToken() == null) {
-            throw DelegationException.invalidRequest("subject_token is required");
+            throw ProtocolError.invalidRequest("subject_token is required");
         }
         if (!OAuth2Constants.ACCESS_TOKEN_TYPE.equals(params.getSubjectTokenType())) {
-            throw DelegationException.invalidRequest("subject_token_type must be " + OAuth2Constants.ACCESS_TOKEN_TYPE);
+            throw ProtocolError.invalidRequest("subject_token_type must be " + OAuth2Constants.ACCESS_TOKEN_TYPE);
         }
         requestedTokenType = params.getRequestedTokenType() == null ? OAuth2Constants.ACCESS_TOKEN_TYPE : params.getRequestedTokenType();
         if (!OAuth2Constants.ACCESS_TOKEN_TYPE.equals(requestedTokenType) && !OAuth2Constants.REFRESH_TOKEN_TYPE.equals(requestedTokenType)) {
-            throw DelegationException.invalidRequest("requested_token_type must be " + OAuth2Constants.ACCESS_TOKEN_TYPE + " or " + OAuth2Constants.REFRESH_TOKEN_TYPE);
+            throw ProtocolError.invalidRequest("requested_token_type must be " + OAuth2Constants.ACCESS_TOKEN_TYPE + " or " + OAuth2Constants.REFRESH_TOKEN_TYPE);
         }
         if (client.isPublicClient() || client.isBearerOnly()) {
-            throw DelegationException.unauthorizedClient("Only a confidential client may request agent delegation");
+            throw ProtocolError.unauthorizedClient("Only a confidential client may request agent delegation");
         }
         if (!OIDCAdvancedConfigWrapper.fromClientModel(client).isStandardTokenExchangeEnabled()) {
-            throw DelegationException.unauthorizedClient("Token exchange is not enabled for client " + client.getClientId());
+            throw ProtocolError.unauthorizedClient("Token exchange is not enabled for client " + client.getClientId());
         }
 
         // Rule 2: the actor first (its verification touches the request context), then the subject.
@@ -150,7 +156,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
                 context.getHeaders(), v -> { });
         session.getContext().setClient(client);
         if (subject == null) {
-            throw DelegationException.invalidToken("Invalid subject_token: not an active access token of this realm");
+            throw ProtocolError.invalidToken("Invalid subject_token: not an active access token of this realm");
         }
         SenderConstrainedSubject.check(session, client, subject.token());
         AccessToken subjectToken = subject.token();
@@ -166,14 +172,14 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         try {
             chain = ActChain.parse(subjectToken.getOtherClaims().get(ActChain.ACT));
         } catch (IllegalArgumentException e) {
-            throw DelegationException.invalidToken("Invalid subject_token: " + e.getMessage());
+            throw ProtocolError.invalidToken("Invalid subject_token: " + e.getMessage());
         }
         event.detail(DETAIL_ACT_CHAIN, chain.isEmpty() ? actor.clientId() : actor.clientId() + "<" + chain.describe());
         if (actor.serviceAccount().getId().equals(user.getId())) {
-            throw DelegationException.invalidRequest("The actor and the subject are the same");
+            throw ProtocolError.invalidRequest("The actor and the subject are the same");
         }
         if (chain.contains(actor.serviceAccount().getId(), actor.clientId())) {
-            throw DelegationException.invalidRequest("Agent " + actor.clientId() + " is already in the subject token's act chain");
+            throw ProtocolError.invalidRequest("Agent " + actor.clientId() + " is already in the subject token's act chain");
         }
         checkMayAct(subjectToken.getOtherClaims().get(ActChain.MAY_ACT), actor);
 
@@ -181,11 +187,11 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         hostClientId = chain.isEmpty() ? subjectToken.getIssuedFor() : stringClaim(subjectToken, DelegatedTokens.HOST_CLAIM);
         ClientModel host = hostClientId == null ? null : realm.getClientByClientId(hostClientId);
         if (host == null) {
-            throw DelegationException.invalidToken("Invalid subject_token: its host client is unknown");
+            throw ProtocolError.invalidToken("Invalid subject_token: its host client is unknown");
         }
         // Rule 4: who may ask.
         if (!client.equals(actor.agent().client()) && !client.getClientId().equals(subjectToken.getIssuedFor())) {
-            throw DelegationException.unauthorizedClient("The requesting client must be the actor or the subject token's azp");
+            throw ProtocolError.unauthorizedClient("The requesting client must be the actor or the subject token's azp");
         }
         DelegationRules rules = new DelegationRules(session, realm);
         DelegationRules.ChainCheck existing = chain.isEmpty() ? null : rules.verifyChain(user, host, chain);
@@ -213,7 +219,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
 
         // Rule 8: refresh tokens only where the agent's policy allows them.
         if (OAuth2Constants.REFRESH_TOKEN_TYPE.equals(requestedTokenType) && !actor.agent().refreshAllowed()) {
-            throw DelegationException.invalidRequest("Agent " + actor.clientId() + " may not receive refresh tokens");
+            throw ProtocolError.invalidRequest("Agent " + actor.clientId() + " may not receive refresh tokens");
         }
 
         Set<String> restricted = new LinkedHashSet<>(narrowedScope);
@@ -235,12 +241,12 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             return;
         }
         if (!(mayAct instanceof Map<?, ?> m) || (m.get("sub") == null && m.get("client_id") == null)) {
-            throw DelegationException.invalidToken("Invalid subject_token: malformed may_act claim");
+            throw ProtocolError.invalidToken("Invalid subject_token: malformed may_act claim");
         }
         Object sub = m.get("sub");
         Object clientId = m.get("client_id");
         if ((sub != null && !actor.serviceAccount().getId().equals(sub)) || (clientId != null && !actor.clientId().equals(clientId))) {
-            throw DelegationException.invalidRequest("The actor is not the one the subject token's may_act claim allows");
+            throw ProtocolError.invalidRequest("The actor is not the one the subject token's may_act claim allows");
         }
     }
 
@@ -251,13 +257,12 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
      */
     private List<String> checkAudience(AgentPolicy agent) {
         List<String> out = new ArrayList<>();
-        Set<String> allowed = agent.allowedAudiences();
         for (String a : params.getAudience() == null ? List.<String>of() : params.getAudience()) {
-            if (a == null || a.isBlank() || !allowed.contains(a) || DelegatedTokens.FORBIDDEN_CLIENTS.contains(a)) {
-                throw DelegationException.invalidTarget("Audience not allowed for agent " + agent.clientId() + ": " + ActorTokenVerifier.safe(a));
+            if (a == null || a.isBlank() || !DelegatedTokens.audienceAllowed(realm, agent, a)) {
+                throw ProtocolError.invalidTarget("Audience not allowed for agent " + agent.clientId() + ": " + Strings.safeId(a));
             }
             if (realm.getClientByClientId(a) == null && !a.contains(":")) {
-                throw DelegationException.invalidTarget("Unknown audience: " + ActorTokenVerifier.safe(a));
+                throw ProtocolError.invalidTarget("Unknown audience: " + Strings.safeId(a));
             }
             if (!out.contains(a)) {
                 out.add(a);
@@ -267,13 +272,13 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         if (!raw.isEmpty()) {
             List<String> resources;
             try {
-                resources = ResourceIndicators.validate(realm, client, raw);
+                resources = ResourceServers.validate(realm, client, raw);
             } catch (IllegalArgumentException e) {
-                throw DelegationException.invalidTarget(e.getMessage());
+                throw ProtocolError.invalidTarget(e.getMessage());
             }
             for (String r : resources) {
-                if (!ResourceIndicators.agentAllows(realm, agent, r)) {
-                    throw DelegationException.invalidTarget("Resource not allowed for agent " + agent.clientId() + ": " + ActorTokenVerifier.safe(r));
+                if (!DelegatedTokens.audienceAllowed(realm, agent, r)) {
+                    throw ProtocolError.invalidTarget("Resource not allowed for agent " + agent.clientId() + ": " + Strings.safeId(r));
                 }
                 if (!out.contains(r)) {
                     out.add(r);
@@ -331,12 +336,11 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             List<String> aud = audience;
             if (aud.isEmpty() && at.getAudience() != null) {
                 AgentPolicy agent = AgentPolicy.enabledAgent(realm, issuedChain.current().clientId()).orElse(null);
-                aud = agent == null ? List.of() : List.of(at.getAudience()).stream()
-                        .filter(a -> ResourceIndicators.agentAllows(realm, agent, a)).toList();
+                aud = agent == null ? List.of() : DelegatedTokens.allowedAudience(realm, agent, List.of(at.getAudience()));
             }
             Set<String> scope = DelegatedTokens.shape(at, issuedChain, hostClientId, narrowedScope, aud, subjectRoles);
             event.detail(DETAIL_SCOPE, String.join(" ", scope));
-        } catch (DelegationException e) {
+        } catch (ProtocolError e) {
             event.detail(Details.REASON, e.description());
             event.error(e.eventError());
             throw new CorsErrorResponseException(cors, e.error(), e.description(), Response.Status.BAD_REQUEST);

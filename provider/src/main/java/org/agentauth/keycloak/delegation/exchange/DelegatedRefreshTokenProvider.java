@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.token.DelegatedTokens;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.UriInfo;
 import java.util.LinkedHashSet;

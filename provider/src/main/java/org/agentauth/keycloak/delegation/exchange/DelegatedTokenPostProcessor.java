@@ -1,9 +1,13 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.Strings;
+import org.agentauth.keycloak.support.ProtocolError;
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.token.ActChain;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -88,12 +92,12 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         Set<String> allowedScope = new LinkedHashSet<>(check.grantScopes());
         allowedScope.retainAll(current.allowedScopes());
         allowedScope.retainAll(DelegatedTokens.issuedScope(old));
-        List<String> aud = DelegatedTokens.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)).stream()
-                .filter(a -> ResourceIndicators.agentAllows(realm(), current, a)).toList();
+        List<String> aud = Strings.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)).stream().toList();
+        aud = DelegatedTokens.allowedAudience(realm(), current, aud);
         try {
             DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), allowedScope, aud,
                     DelegatedTokens.Roles.fromClaim(old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM)));
-        } catch (DelegationException e) {
+        } catch (ProtocolError e) {
             throw refused(ctx, act, e.description());
         }
         if (ctx.refreshToken() != null) {
@@ -115,11 +119,11 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
             RealmModel realm = realm();
             ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
             if (chain.isEmpty() || hostClient == null) {
-                throw DelegationException.invalidRequest("The delegated token names no host client");
+                throw ProtocolError.invalidRequest("The delegated token names no host client");
             }
             UserModel user = ctx.clientSessionCtx().getClientSession().getUserSession().getUser();
             return new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
-        } catch (DelegationException e) {
+        } catch (ProtocolError e) {
             throw refused(ctx, act, e.description());
         } catch (IllegalArgumentException e) {
             throw refused(ctx, null, "Invalid act claim in the refresh token");

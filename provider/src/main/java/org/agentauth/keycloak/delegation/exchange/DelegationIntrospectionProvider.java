@@ -1,5 +1,9 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.ProtocolError;
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.token.ActChain;
+import org.agentauth.keycloak.agent.ResourceServers;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.keycloak.events.Details;
@@ -50,11 +54,11 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
             Object host = token.getOtherClaims().get(DelegatedTokens.HOST_CLAIM);
             ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
             if (hostClient == null || user == null) {
-                throw DelegationException.invalidToken("delegated token without a known host client or user");
+                throw ProtocolError.invalidToken("delegated token without a known host client or user");
             }
             new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
             return true;
-        } catch (DelegationException | IllegalArgumentException e) {
+        } catch (ProtocolError | IllegalArgumentException e) {
             event.detail(Details.REASON, "delegation no longer valid: " + e.getMessage());
             event.error(Errors.INVALID_TOKEN);
             return false;
@@ -69,7 +73,7 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
     protected boolean verifyAudience() {
         ClientModel caller = session.getContext().getClient();
         String[] aud = token.getAudience() != null ? token.getAudience() : (transformedToken == null ? null : transformedToken.getAudience());
-        if (caller != null && aud != null && ResourceIndicators.ownsAny(caller, java.util.List.of(aud))) {
+        if (caller != null && aud != null && ResourceServers.ownsAny(caller, java.util.List.of(aud))) {
             return true;
         }
         return super.verifyAudience();

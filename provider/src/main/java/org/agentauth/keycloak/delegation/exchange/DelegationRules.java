@@ -1,11 +1,13 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.ProtocolError;
+import org.agentauth.keycloak.token.ActChain;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import org.agentauth.keycloak.delegation.AgentPolicy;
+import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.keycloak.models.ClientModel;
@@ -36,10 +38,10 @@ public final class DelegationRules {
     /** The enabled agent with this client_id whose service account is {@code sub}. */
     public AgentPolicy agent(String clientId, String sub) {
         AgentPolicy p = AgentPolicy.enabledAgent(realm, clientId)
-                .orElseThrow(() -> DelegationException.invalidRequest("Agent " + clientId + " is not an enabled agent"));
+                .orElseThrow(() -> ProtocolError.invalidRequest("Agent " + clientId + " is not an enabled agent"));
         UserModel sa = session.users().getServiceAccount(p.client());
         if (sa == null || !sa.isEnabled() || (sub != null && !sa.getId().equals(sub))) {
-            throw DelegationException.invalidRequest("Agent " + clientId + " has no enabled service account matching the act claim");
+            throw ProtocolError.invalidRequest("Agent " + clientId + " has no enabled service account matching the act claim");
         }
         return p;
     }
@@ -72,22 +74,22 @@ public final class DelegationRules {
      */
     public DelegationGrant verifyHop(UserModel user, ClientModel host, AgentPolicy previous, AgentPolicy next) {
         if (!next.allowsHost(host.getClientId())) {
-            throw DelegationException.unauthorizedClient("Agent " + next.clientId() + " does not allow host client " + host.getClientId());
+            throw ProtocolError.unauthorizedClient("Agent " + next.clientId() + " does not allow host client " + host.getClientId());
         }
         Optional<DelegationGrant> own = grants.findActive(realm, user.getId(), next.client(), host);
         if (previous == null) {
-            return own.orElseThrow(() -> DelegationException.noConsent("No active delegation grant from the user to agent "
+            return own.orElseThrow(() -> ProtocolError.noConsent("No active delegation grant from the user to agent "
                     + next.clientId() + " via host client " + host.getClientId()));
         }
         if (!previous.downstreamAgents().contains(next.clientId())) {
-            throw DelegationException.invalidRequest("Agent " + previous.clientId() + " may not hand over to agent " + next.clientId());
+            throw ProtocolError.invalidRequest("Agent " + previous.clientId() + " may not hand over to agent " + next.clientId());
         }
         if (own.isPresent()) {
             return own.get();
         }
         return grants.findActive(realm, user.getId(), previous.client(), host)
                 .filter(g -> g.downstreamAgents().contains(next.clientId()))
-                .orElseThrow(() -> DelegationException.noConsent("The user has not consented to agent " + next.clientId()
+                .orElseThrow(() -> ProtocolError.noConsent("The user has not consented to agent " + next.clientId()
                         + " acting for agent " + previous.clientId() + " via host client " + host.getClientId()));
     }
 
@@ -95,7 +97,7 @@ public final class DelegationRules {
     public static void checkDepth(int depth, List<AgentPolicy> agents) {
         int cap = agents.stream().mapToInt(AgentPolicy::maxDepth).min().orElse(AgentPolicy.DEFAULT_MAX_DEPTH);
         if (depth > cap) {
-            throw DelegationException.invalidRequest("Delegation depth " + depth + " exceeds the maximum of " + cap);
+            throw ProtocolError.invalidRequest("Delegation depth " + depth + " exceeds the maximum of " + cap);
         }
     }
 

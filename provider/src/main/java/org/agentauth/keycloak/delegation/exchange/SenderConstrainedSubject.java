@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.ProtocolError;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.common.Profile;
 import org.keycloak.common.VerificationException;
@@ -41,21 +42,21 @@ final class SenderConstrainedSubject {
             return;
         }
         if (!requester.getClientId().equals(subject.getIssuedFor())) {
-            throw new DelegationException(OAuthErrorException.INVALID_REQUEST, NOT_ISSUED_FOR_REQUESTER, Errors.INVALID_REQUEST);
+            throw new ProtocolError(OAuthErrorException.INVALID_REQUEST, NOT_ISSUED_FOR_REQUESTER, Errors.INVALID_REQUEST);
         }
         if (cnf.getCertThumbprint() != null
                 && !MtlsHoKTokenUtil.verifyTokenBindingWithClientCertificate(subject, session.getContext().getHttpRequest(), session)) {
-            throw new DelegationException(OAuthErrorException.INVALID_REQUEST, MtlsHoKTokenUtil.CERT_VERIFY_ERROR_DESC, Errors.NOT_ALLOWED);
+            throw new ProtocolError(OAuthErrorException.INVALID_REQUEST, MtlsHoKTokenUtil.CERT_VERIFY_ERROR_DESC, Errors.NOT_ALLOWED);
         }
         if (Profile.isFeatureEnabled(Profile.Feature.DPOP) && cnf.getKeyThumbprint() != null) {
             DPoP proof = session.getAttribute(DPoPUtil.DPOP_SESSION_ATTRIBUTE, DPoP.class);
             if (proof == null) {
-                throw new DelegationException(OAuthErrorException.INVALID_REQUEST, DPOP_PROOF_MISSING, Errors.INVALID_DPOP_PROOF);
+                throw new ProtocolError(OAuthErrorException.INVALID_REQUEST, DPOP_PROOF_MISSING, Errors.INVALID_DPOP_PROOF);
             }
             try {
                 DPoPUtil.validateBinding(subject, proof);
             } catch (VerificationException e) {
-                throw new DelegationException(OAuthErrorException.INVALID_REQUEST, e.getMessage(), Errors.INVALID_DPOP_PROOF);
+                throw new ProtocolError(OAuthErrorException.INVALID_REQUEST, e.getMessage(), Errors.INVALID_DPOP_PROOF);
             }
         }
     }

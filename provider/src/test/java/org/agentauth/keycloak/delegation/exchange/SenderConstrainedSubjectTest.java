@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.ProtocolError;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -24,11 +25,11 @@ class SenderConstrainedSubjectTest {
         AccessToken.Confirmation cnf = new AccessToken.Confirmation();
         cnf.setKeyThumbprint("abc");
         bound.setConfirmation(cnf);
-        DelegationException e = assertThrows(DelegationException.class, () -> SenderConstrainedSubject.check(null, agent, bound));
+        ProtocolError e = assertThrows(ProtocolError.class, () -> SenderConstrainedSubject.check(null, agent, bound));
         assertEquals("invalid_request", e.error());
         assertEquals(SenderConstrainedSubject.NOT_ISSUED_FOR_REQUESTER, e.description());
         bound.issuedFor(null);
-        assertThrows(DelegationException.class, () -> SenderConstrainedSubject.check(null, agent, bound));
+        assertThrows(ProtocolError.class, () -> SenderConstrainedSubject.check(null, agent, bound));
     }
 
     private static ClientModel client(String clientId) {

@@ -1,4 +1,4 @@
-package org.agentauth.keycloak.resource;
+package org.agentauth.keycloak.agent;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -21,7 +21,7 @@ import org.keycloak.provider.ProviderEvent;
  * stale hit rescans once (again single-flight). So a removed or moved URI is never accepted from the cache; a URI added
  * on another cluster node is unknown here for at most {@link #MAX_AGE_MILLIS}.
  */
-final class ResourceOwnerIndex {
+public final class ResourceOwnerIndex {
 
     static final long MAX_AGE_MILLIS = 30_000;
     /** How long a request waits for another request's scan before it scans for itself. */
@@ -49,13 +49,13 @@ final class ResourceOwnerIndex {
             return Optional.empty();
         }
         ClientModel c = realm.getClientById(clientId);
-        return c != null && c.isEnabled() && ResourceIndicators.urisOf(c).contains(normalized) ? Optional.of(c) : Optional.empty();
+        return c != null && c.isEnabled() && ResourceServers.urisOf(c).contains(normalized) ? Optional.of(c) : Optional.empty();
     }
 
     private static Map<String, String> scan(RealmModel realm) {
         Map<String, String> owners = new HashMap<>();
         realm.getClientsStream().filter(ClientModel::isEnabled)
-                .forEach(c -> ResourceIndicators.urisOf(c).forEach(u -> owners.putIfAbsent(u, c.getId())));
+                .forEach(c -> ResourceServers.urisOf(c).forEach(u -> owners.putIfAbsent(u, c.getId())));
         return Map.copyOf(owners);
     }
 
@@ -72,7 +72,7 @@ final class ResourceOwnerIndex {
     }
 
     /** Provider events that change which client owns which URI. */
-    static void onEvent(ProviderEvent event) {
+    public static void onEvent(ProviderEvent event) {
         if (event instanceof ClientModel.ClientUpdatedEvent e) {
             invalidate(e.getKeycloakSession(), e.getUpdatedClient().getRealm());
         } else if (event instanceof ClientModel.ClientRemovedEvent e) {

@@ -1,4 +1,4 @@
-package org.agentauth.keycloak.delegation.exchange;
+package org.agentauth.keycloak.token;
 
 import java.util.ArrayList;
 import java.util.Collections;

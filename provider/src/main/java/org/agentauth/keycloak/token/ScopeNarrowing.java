@@ -1,5 +1,7 @@
-package org.agentauth.keycloak.delegation.exchange;
+package org.agentauth.keycloak.token;
 
+import org.agentauth.keycloak.support.Strings;
+import org.agentauth.keycloak.support.ProtocolError;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.Set;
@@ -21,7 +23,7 @@ public final class ScopeNarrowing {
     /**
      * @param requested the {@code scope} parameter split into names, or null/empty when the request named none
      * @return the narrowed scope, in the order of the requested (or subject) scope
-     * @throws DelegationException {@code invalid_scope} when a requested scope is not allowed or nothing remains
+     * @throws ProtocolError {@code invalid_scope} when a requested scope is not allowed or nothing remains
      */
     public static Set<String> narrow(Collection<String> requested, Collection<String> subjectScope,
             Collection<String> grantScope, Collection<String> agentCeiling) {
@@ -33,7 +35,7 @@ public final class ScopeNarrowing {
         }
         if (requested == null || requested.isEmpty()) {
             if (allowed.isEmpty()) {
-                throw DelegationException.invalidScope("No scope is left after narrowing to the subject token, the delegation grant and the agent's policy");
+                throw ProtocolError.invalidScope("No scope is left after narrowing to the subject token, the delegation grant and the agent's policy");
             }
             return allowed;
         }
@@ -47,8 +49,8 @@ public final class ScopeNarrowing {
             }
         }
         if (!refused.isEmpty()) {
-            throw DelegationException.invalidScope("Scope not allowed for this delegation: "
-                    + String.join(" ", refused.stream().map(ActorTokenVerifier::safe).toList()));
+            throw ProtocolError.invalidScope("Scope not allowed for this delegation: "
+                    + String.join(" ", refused.stream().map(Strings::safeId).toList()));
         }
         return out;
     }

@@ -1,5 +1,6 @@
-package org.agentauth.keycloak.delegation.exchange;
+package org.agentauth.keycloak.token;
 
+import org.agentauth.keycloak.support.ProtocolError;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -8,8 +9,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.agentauth.keycloak.token.TokenContainment;
+import org.agentauth.keycloak.agent.AgentPolicy;
+import org.agentauth.keycloak.agent.ResourceServers;
 import org.keycloak.jose.jws.JWSInput;
+import org.keycloak.models.RealmModel;
 import org.keycloak.models.Constants;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.JsonWebToken;
@@ -105,7 +108,7 @@ public final class DelegatedTokens {
      * delegation scopes, nothing of Keycloak's account or realm-management clients.
      *
      * @return the resulting scope
-     * @throws DelegationException {@code invalid_scope} when no scope remains
+     * @throws ProtocolError {@code invalid_scope} when no scope remains
      */
     public static Set<String> shape(AccessToken at, ActChain chain, String hostClientId, Set<String> allowedScope,
             Collection<String> audience, Roles allowedRoles) {
@@ -120,7 +123,7 @@ public final class DelegatedTokens {
             }
         }
         if (scope.isEmpty()) {
-            throw DelegationException.invalidScope("No scope is left for the delegated token");
+            throw ProtocolError.invalidScope("No scope is left for the delegated token");
         }
         at.setScope(String.join(" ", scope));
 
@@ -129,6 +132,21 @@ public final class DelegatedTokens {
 
         allowedRoles.retain(at);
         return scope;
+    }
+
+    /**
+     * The one rule for a delegated token's {@code aud} (DESIGN section 3 rule 5, section 9): the acting agent's policy
+     * allows the target (a client id or URI among its allowed audiences, or a resource URI whose owning client is among
+     * them), and it is never one of Keycloak's own clients. The exchange, the {@code requested_actor} code grant, the
+     * refresh and the resource rules all decide through this method.
+     */
+    public static boolean audienceAllowed(RealmModel realm, AgentPolicy agent, String target) {
+        return target != null && !FORBIDDEN_CLIENTS.contains(target) && ResourceServers.agentAllows(realm, agent, target);
+    }
+
+    /** Of {@code candidates} (what Keycloak computed, or what a refresh token recorded), those {@link #audienceAllowed}. */
+    public static List<String> allowedAudience(RealmModel realm, AgentPolicy agent, Collection<String> candidates) {
+        return candidates == null ? List.of() : candidates.stream().filter(a -> audienceAllowed(realm, agent, a)).distinct().toList();
     }
 
     /** Records in a new refresh token what the delegated access token was narrowed to. */

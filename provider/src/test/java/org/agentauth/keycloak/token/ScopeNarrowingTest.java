@@ -1,5 +1,6 @@
-package org.agentauth.keycloak.delegation.exchange;
+package org.agentauth.keycloak.token;
 
+import org.agentauth.keycloak.support.ProtocolError;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +27,7 @@ class ScopeNarrowingTest {
 
     @Test
     void requestedScopeOutsideTheCeilingIsInvalidScope() {
-        DelegationException e = assertThrows(DelegationException.class,
+        ProtocolError e = assertThrows(ProtocolError.class,
                 () -> ScopeNarrowing.narrow(List.of("openid", "email"), SUBJECT, GRANT, CEILING));
         assertEquals("invalid_scope", e.error());
         assertTrue(e.description().contains("email"));
@@ -34,13 +35,13 @@ class ScopeNarrowingTest {
 
     @Test
     void requestedScopeOutsideTheGrantIsInvalidScope() {
-        assertThrows(DelegationException.class,
+        assertThrows(ProtocolError.class,
                 () -> ScopeNarrowing.narrow(List.of("profile"), SUBJECT, Set.of("openid"), CEILING));
     }
 
     @Test
     void requestedScopeOutsideTheSubjectTokenIsInvalidScope() {
-        assertThrows(DelegationException.class,
+        assertThrows(ProtocolError.class,
                 () -> ScopeNarrowing.narrow(List.of("profile"), List.of("openid"), GRANT, CEILING));
     }
 
@@ -48,13 +49,13 @@ class ScopeNarrowingTest {
     void delegationScopesNeverPassOn() {
         Set<String> all = Set.of("openid", "delegation:client:calendar-agent");
         assertEquals(Set.of("openid"), ScopeNarrowing.narrow(null, SUBJECT, all, all));
-        assertThrows(DelegationException.class,
+        assertThrows(ProtocolError.class,
                 () -> ScopeNarrowing.narrow(List.of("delegation:client:calendar-agent"), SUBJECT, all, all));
     }
 
     @Test
     void emptyResultIsInvalidScope() {
-        DelegationException e = assertThrows(DelegationException.class,
+        ProtocolError e = assertThrows(ProtocolError.class,
                 () -> ScopeNarrowing.narrow(null, List.of("email"), GRANT, CEILING));
         assertEquals("invalid_scope", e.error());
     }

@@ -1,4 +1,4 @@
-package org.agentauth.keycloak.delegation.exchange;
+package org.agentauth.keycloak.token;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

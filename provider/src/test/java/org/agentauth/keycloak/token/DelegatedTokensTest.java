@@ -1,5 +1,6 @@
-package org.agentauth.keycloak.delegation.exchange;
+package org.agentauth.keycloak.token;
 
+import org.agentauth.keycloak.support.ProtocolError;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -63,7 +64,7 @@ class DelegatedTokensTest {
     @Test
     void emptyScopeIsInvalidScope() {
         AccessToken t = token();
-        DelegationException e = assertThrows(DelegationException.class, () -> DelegatedTokens.shape(t,
+        ProtocolError e = assertThrows(ProtocolError.class, () -> DelegatedTokens.shape(t,
                 ActChain.empty().wrap(new ActChain.Actor("sa", "c", null)), "h", Set.of("address"), List.of(), DelegatedTokens.Roles.of(t)));
         assertEquals("invalid_scope", e.error());
     }

@@ -1,4 +1,4 @@
-package org.agentauth.keycloak.delegation;
+package org.agentauth.keycloak.agent;
 
 import java.util.Collections;
 import java.util.LinkedHashSet;
