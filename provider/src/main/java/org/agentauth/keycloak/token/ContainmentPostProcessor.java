@@ -1,7 +1,9 @@
 package org.agentauth.keycloak.token;
 
 import org.jboss.logging.Logger;
-import org.keycloak.models.Constants;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.protocol.oidc.encode.AccessTokenContext;
+import org.keycloak.protocol.oidc.encode.TokenContextEncoderProvider;
 import org.keycloak.protocol.oidc.token.TokenPostProcessor;
 import org.keycloak.protocol.oidc.token.TokenPostProcessorContext;
 import org.keycloak.representations.AccessToken;
@@ -15,18 +17,34 @@ public class ContainmentPostProcessor implements TokenPostProcessor {
 
     private static final Logger LOG = Logger.getLogger(ContainmentPostProcessor.class);
 
+    private final KeycloakSession session;
+
+    public ContainmentPostProcessor(KeycloakSession session) {
+        this.session = session;
+    }
+
     @Override
     public void process(TokenPostProcessorContext ctx) {
         AccessToken at = ctx.accessToken();
         if (at == null || !TokenContainment.carriesDelegation(at)) {
             return;
         }
-        String grantType = ctx.clientSessionCtx() == null ? null : ctx.clientSessionCtx().getAttribute(Constants.GRANT_TYPE, String.class);
+        // the grant type Keycloak encodes in the token id: the one whose isTokenAllowed it will ask at every bearer use
+        String grantType = grantTypeOf(at);
         if (grantType == null || !TokenContainment.OWNED_GRANT_TYPES.contains(grantType)) {
             TokenContainment.strip(at);
             LOG.debugf("act/may_act removed from a token of grant type %s (not one of the extension's grants)", grantType);
         }
         TokenContainment.contain(at);
+    }
+
+    private String grantTypeOf(AccessToken at) {
+        try {
+            AccessTokenContext c = session.getProvider(TokenContextEncoderProvider.class).getTokenContextFromTokenId(at.getId());
+            return c == null ? null : c.getGrantType();
+        } catch (IllegalArgumentException e) {
+            return null; // not an encoded id: no grant of ours decides its use
+        }
     }
 
     @Override

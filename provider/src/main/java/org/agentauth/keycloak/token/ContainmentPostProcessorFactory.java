@@ -15,7 +15,7 @@ public class ContainmentPostProcessorFactory implements TokenPostProcessorFactor
 
     @Override
     public TokenPostProcessor create(KeycloakSession session) {
-        return new ContainmentPostProcessor();
+        return new ContainmentPostProcessor(session);
     }
 
     @Override
