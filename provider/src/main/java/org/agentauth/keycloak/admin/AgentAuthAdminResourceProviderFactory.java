@@ -23,7 +23,7 @@ public class AgentAuthAdminResourceProviderFactory implements AdminRealmResource
 
     @Override
     public Object getResource(KeycloakSession session, RealmModel realm, AdminPermissionEvaluator auth, AdminEventBuilder adminEvent) {
-        return new AdminDelegationsResource(session, realm, auth, adminEvent);
+        return new AgentAuthAdminRoot(session, realm, auth, adminEvent);
     }
 
     @Override

@@ -36,6 +36,8 @@ public final class AgentPolicy {
     public static final String ATTR_REFRESH_ALLOWED = PREFIX + "refresh_allowed";
     /** {@code "true"}: grants are created without showing the consent screen (still recorded and revocable). */
     public static final String ATTR_PREAUTHORIZED = PREFIX + "preauthorized";
+    /** On a client scope: marks a {@code delegation:client:<agent>} scope the extension manages (the agent's internal id). */
+    public static final String ATTR_DELEGATION_SCOPE_AGENT = PREFIX + "delegation_scope_agent";
 
     public static final int DEFAULT_MAX_DEPTH = 3;
     public static final long DEFAULT_GRANT_LIFETIME_SECONDS = 30L * 24 * 3600;

@@ -10,12 +10,12 @@ import org.junit.jupiter.api.Test;
 
 class AdminJsonTest {
 
-    private static AdminJson.Parsed<AdminDelegationsResource.CreateGrant> grant(String body) {
-        return AdminJson.read(body, AdminDelegationsResource.CreateGrant.class, "grant");
+    private static AdminJson.Parsed<AdminGrantsResource.CreateGrant> grant(String body) {
+        return AdminJson.read(body, AdminGrantsResource.CreateGrant.class, "grant");
     }
 
     private static void refused(String body, String field, String message) {
-        AdminJson.Parsed<AdminDelegationsResource.CreateGrant> p = grant(body);
+        AdminJson.Parsed<AdminGrantsResource.CreateGrant> p = grant(body);
         assertFalse(p.ok(), body);
         assertNull(p.value(), body);
         assertEquals(1, p.errors().size(), body);
@@ -25,7 +25,7 @@ class AdminJsonTest {
 
     @Test
     void oneObjectIsRead() {
-        AdminJson.Parsed<AdminDelegationsResource.CreateGrant> p = grant(" {\"agent\":\"a\",\"host\":\"h\",\"scopes\":[\"openid\"]}\n ");
+        AdminJson.Parsed<AdminGrantsResource.CreateGrant> p = grant(" {\"agent\":\"a\",\"host\":\"h\",\"scopes\":[\"openid\"]}\n ");
         assertTrue(p.ok(), p.errors().toString());
         assertEquals("a", p.value().agent());
         assertEquals(List.of("openid"), p.value().scopes());
@@ -78,7 +78,7 @@ class AdminJsonTest {
     @Test
     void nullEntriesAreLeftToTheCallersValidation() {
         // JSON null is a value, not a type error: the validators refuse it with their own message
-        AdminJson.Parsed<AdminDelegationsResource.CreateGrant> p = grant("{\"agent\":\"a\",\"host\":\"h\",\"scopes\":[null]}");
+        AdminJson.Parsed<AdminGrantsResource.CreateGrant> p = grant("{\"agent\":\"a\",\"host\":\"h\",\"scopes\":[null]}");
         assertTrue(p.ok());
         assertEquals(1, p.value().scopes().size());
         assertNull(p.value().scopes().get(0));

@@ -30,7 +30,7 @@ public final class DelegationScopes {
 
     public static final String PREFIX = "delegation:client:";
     /** Client-scope attribute: internal id of the agent client the scope belongs to (marks the scope as managed). */
-    public static final String ATTR_AGENT_ID = AgentPolicy.PREFIX + "delegation_scope_agent";
+    public static final String ATTR_AGENT_ID = AgentPolicy.ATTR_DELEGATION_SCOPE_AGENT;
     public static final String MAPPER_NAME = "may_act";
 
     private static final Logger LOG = Logger.getLogger(DelegationScopes.class);

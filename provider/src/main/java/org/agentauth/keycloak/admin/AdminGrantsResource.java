@@ -3,6 +3,7 @@ package org.agentauth.keycloak.admin;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
+import jakarta.ws.rs.NotAllowedException;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
@@ -29,11 +30,12 @@ import org.keycloak.services.resources.admin.AdminEventBuilder;
 import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
 /**
- * {@code /admin/realms/{realm}/agent-auth/users/{userId}/delegations}: an admin lists, creates (pre-authorises)
- * and revokes a user's delegation grants. Viewing needs permission to view the user, changes to manage the user
- * (realm-management roles, or fine-grained admin permissions where the realm uses them).
+ * Delegation grants in the admin REST API. {@code users/{userId}/delegations}: an admin lists, creates
+ * (pre-authorises) and revokes a user's grants; viewing needs permission to view the user, changes to manage the user
+ * (realm-management roles, or fine-grained admin permissions where the realm uses them). {@code delegations?agent=}:
+ * every grant to one agent (permission to view users).
  */
-public class AdminDelegationsResource {
+public class AdminGrantsResource {
 
     /** Body of a grant creation. */
     public record CreateGrant(String agent, String host, List<String> scopes, List<String> connectors,
@@ -44,26 +46,27 @@ public class AdminDelegationsResource {
     private final RealmModel realm;
     private final AdminPermissionEvaluator auth;
     private final AdminEventBuilder adminEvent;
+    /** The user whose grants these are; null for {@code delegations?agent=}. */
+    private final String userId;
 
-    public AdminDelegationsResource(KeycloakSession session, RealmModel realm, AdminPermissionEvaluator auth,
-            AdminEventBuilder adminEvent) {
+    public AdminGrantsResource(KeycloakSession session, RealmModel realm, AdminPermissionEvaluator auth,
+            AdminEventBuilder adminEvent, String userId) {
         this.session = session;
         this.realm = realm;
         this.auth = auth;
         this.adminEvent = adminEvent.resource(AgentAuthEvents.ADMIN_RESOURCE_GRANT);
+        this.userId = userId;
     }
 
-    /** The realm's clients and their agent policies: {@code agents}, {@code agents/{clientId}}. */
-    @Path("agents")
-    public AdminAgentsResource agents() {
-        return new AdminAgentsResource(session, realm, auth, adminEvent);
+    /** A user's grants ({@code users/{userId}/delegations}), or every grant to one agent ({@code delegations?agent=}). */
+    @GET
+    @Produces(MediaType.APPLICATION_JSON)
+    public List<GrantRepresentation> list(@QueryParam("agent") String agentClientId) {
+        return userId == null ? listForAgent(agentClientId) : listForUser();
     }
 
     /** Every grant to one agent in the realm: who has delegated to it. Needs permission to view users. */
-    @GET
-    @Path("delegations")
-    @Produces(MediaType.APPLICATION_JSON)
-    public List<GrantRepresentation> listForAgent(@QueryParam("agent") String agentClientId) {
+    private List<GrantRepresentation> listForAgent(String agentClientId) {
         auth.users().requireView();
         ClientModel agent = agentClientId == null ? null : realm.getClientByClientId(agentClientId);
         if (agent == null) {
@@ -73,10 +76,7 @@ public class AdminDelegationsResource {
                 .map(g -> GrantRepresentation.of(realm, g)).toList();
     }
 
-    @GET
-    @Path("users/{userId}/delegations")
-    @Produces(MediaType.APPLICATION_JSON)
-    public List<GrantRepresentation> list(@PathParam("userId") String userId) {
+    private List<GrantRepresentation> listForUser() {
         UserModel user = user(userId);
         auth.users().requireView(user);
         return session.getProvider(DelegationGrantProvider.class).listForUser(realm, user.getId()).stream()
@@ -84,10 +84,12 @@ public class AdminDelegationsResource {
     }
 
     @POST
-    @Path("users/{userId}/delegations")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
-    public Response create(@PathParam("userId") String userId, String json) {
+    public Response create(String json) {
+        if (userId == null) {
+            throw new NotAllowedException("GET");
+        }
         UserModel user = user(userId);
         auth.users().requireManage(user);
         AdminJson.Parsed<CreateGrant> parsed = AdminJson.read(json, CreateGrant.class, "grant");
@@ -140,8 +142,11 @@ public class AdminDelegationsResource {
     }
 
     @DELETE
-    @Path("users/{userId}/delegations/{grantId}")
-    public Response revoke(@PathParam("userId") String userId, @PathParam("grantId") String grantId) {
+    @Path("{grantId}")
+    public Response revoke(@PathParam("grantId") String grantId) {
+        if (userId == null) {
+            throw new NotAllowedException("GET");
+        }
         UserModel user = user(userId);
         auth.users().requireManage(user);
         DelegationGrantProvider grants = session.getProvider(DelegationGrantProvider.class);

@@ -1,0 +1,45 @@
+package org.agentauth.keycloak.admin;
+
+import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.services.resources.admin.AdminEventBuilder;
+import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
+
+/**
+ * {@code /admin/realms/{realm}/agent-auth/}: the extension's admin REST API. Agents and their policies
+ * ({@code agents}), and delegation grants ({@code users/{userId}/delegations}, {@code delegations?agent=}).
+ */
+public class AgentAuthAdminRoot {
+
+    private final KeycloakSession session;
+    private final RealmModel realm;
+    private final AdminPermissionEvaluator auth;
+    private final AdminEventBuilder adminEvent;
+
+    public AgentAuthAdminRoot(KeycloakSession session, RealmModel realm, AdminPermissionEvaluator auth, AdminEventBuilder adminEvent) {
+        this.session = session;
+        this.realm = realm;
+        this.auth = auth;
+        this.adminEvent = adminEvent;
+    }
+
+    /** The realm's clients and their agent policies: {@code agents}, {@code agents/{clientId}}. */
+    @Path("agents")
+    public AdminAgentsResource agents() {
+        return new AdminAgentsResource(session, realm, auth, adminEvent);
+    }
+
+    /** Every grant to one agent: {@code delegations?agent={clientId}}. */
+    @Path("delegations")
+    public AdminGrantsResource grantsByAgent() {
+        return new AdminGrantsResource(session, realm, auth, adminEvent, null);
+    }
+
+    /** One user's grants: list, create (pre-authorise), revoke. */
+    @Path("users/{userId}/delegations")
+    public AdminGrantsResource grantsOfUser(@PathParam("userId") String userId) {
+        return new AdminGrantsResource(session, realm, auth, adminEvent, userId);
+    }
+}
