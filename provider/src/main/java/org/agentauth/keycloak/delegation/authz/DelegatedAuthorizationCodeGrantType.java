@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.authz;
 
+import org.agentauth.keycloak.audit.Audit;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -139,8 +140,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
 
 
     private CorsErrorResponseException error(String oauthError, String eventError, String description) {
-        event.detail(Details.REASON, description);
-        event.error(eventError);
+        Audit.refused(event, description, eventError);
         return new CorsErrorResponseException(cors, oauthError, description, Response.Status.BAD_REQUEST);
     }
 

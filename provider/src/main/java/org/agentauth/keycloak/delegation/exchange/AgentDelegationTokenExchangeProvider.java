@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.audit.Audit;
 import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.token.ScopeNarrowing;
@@ -94,8 +95,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         try {
             return withoutIdToken(delegate());
         } catch (ProtocolError e) {
-            event.detail(Details.REASON, e.description());
-            event.error(e.eventError());
+            Audit.refused(event, e);
             throw new CorsErrorResponseException(cors, e.error(), e.description(),
                     OAuthErrorException.INVALID_CLIENT.equals(e.error()) ? Response.Status.UNAUTHORIZED : Response.Status.BAD_REQUEST);
         }
@@ -341,8 +341,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             Set<String> scope = DelegatedTokens.shape(at, issuedChain, hostClientId, narrowedScope, aud, subjectRoles);
             event.detail(DETAIL_SCOPE, String.join(" ", scope));
         } catch (ProtocolError e) {
-            event.detail(Details.REASON, e.description());
-            event.error(e.eventError());
+            Audit.refused(event, e);
             throw new CorsErrorResponseException(cors, e.error(), e.description(), Response.Status.BAD_REQUEST);
         }
     }

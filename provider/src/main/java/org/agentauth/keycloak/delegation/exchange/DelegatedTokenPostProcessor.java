@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.audit.Audit;
 import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.token.DelegatedTokens;
@@ -156,7 +157,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
             } catch (IllegalArgumentException ignored) {
                 // no chain to name
             }
-            event.detail(Details.REASON, description).error(Errors.INVALID_TOKEN);
+            Audit.refused(event, description, Errors.INVALID_TOKEN);
         } catch (RuntimeException e) {
             LOG.debugf("could not record the refused delegated refresh: %s", e.getClass().getName());
         }
