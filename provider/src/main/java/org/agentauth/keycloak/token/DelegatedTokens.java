@@ -12,6 +12,7 @@ import java.util.Set;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.agent.ResourceServers;
 import org.keycloak.jose.jws.JWSInput;
+import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.Constants;
 import org.keycloak.representations.AccessToken;
@@ -147,6 +148,23 @@ public final class DelegatedTokens {
     /** Of {@code candidates} (what Keycloak computed, or what a refresh token recorded), those {@link #audienceAllowed}. */
     public static List<String> allowedAudience(RealmModel realm, AgentPolicy agent, Collection<String> candidates) {
         return candidates == null ? List.of() : candidates.stream().filter(a -> audienceAllowed(realm, agent, a)).distinct().toList();
+    }
+
+    /** Session attribute: the resources a delegated exchange is issuing its token for. */
+    private static final String EXCHANGE_RESOURCES = "agent_auth.exchange.resources";
+
+    /**
+     * The delegated exchange decides its resources before Keycloak generates the refresh token; the delegation
+     * post-processor records them in it (so a refresh can only narrow). This is the hand-over between the two.
+     */
+    public static void noteExchangeResources(KeycloakSession session, List<String> resources) {
+        session.setAttribute(EXCHANGE_RESOURCES, List.copyOf(resources));
+    }
+
+    /** The resources {@link #noteExchangeResources} noted in this request (empty: none). */
+    public static List<String> exchangeResources(KeycloakSession session) {
+        return session.getAttribute(EXCHANGE_RESOURCES) instanceof List<?> l
+                ? l.stream().map(String::valueOf).toList() : List.of();
     }
 
     /** Records in a new refresh token what the delegated access token was narrowed to. */

@@ -52,8 +52,6 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
     /** Keycloak client scopes without consent text that carry technical claims (sub, acr, roles). */
     static final Set<String> TECHNICAL_SCOPES = Set.of("basic", "acr", "roles");
 
-    /** Session attribute: the resources a delegated exchange was issued for (list of normalized URIs). */
-    public static final String EXCHANGE_RESOURCES_ATTRIBUTE = "agent_auth.exchange.resources";
 
     // Per request (providers are created per session).
     private ActChain issuedChain;
@@ -286,7 +284,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             }
             event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.join(resources));
             // the refresh token (if any) records them, so that a later refresh may only narrow (see DelegatedTokenPostProcessor)
-            session.setAttribute(EXCHANGE_RESOURCES_ATTRIBUTE, resources);
+            DelegatedTokens.noteExchangeResources(session, resources);
         }
         return out;
     }

@@ -60,9 +60,9 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         } else if (old == null && ctx.refreshToken() != null && ctx.accessToken() != null
                 && DelegatedTokens.isDelegated(ctx.accessToken()) && isTokenExchange(ctx)) {
             DelegatedTokens.recordInRefreshToken(ctx.refreshToken(), ctx.accessToken());
-            Object resources = session.getAttribute(AgentDelegationTokenExchangeProvider.EXCHANGE_RESOURCES_ATTRIBUTE);
-            if (resources instanceof List<?> r && !r.isEmpty()) {
-                ctx.refreshToken().setOtherClaims(ResourceIndicators.REFRESH_CLAIM, List.copyOf(r));
+            List<String> resources = DelegatedTokens.exchangeResources(session);
+            if (!resources.isEmpty()) {
+                ctx.refreshToken().setOtherClaims(ResourceIndicators.REFRESH_CLAIM, resources);
             }
             DelegatedTokens.capExpiry(ctx.refreshToken(), check(ctx, ctx.accessToken().getOtherClaims().get(ActChain.ACT),
                     ctx.accessToken().getOtherClaims().get(DelegatedTokens.HOST_CLAIM)).expiresAt());
