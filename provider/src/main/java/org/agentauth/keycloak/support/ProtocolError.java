@@ -56,9 +56,6 @@ public class ProtocolError extends RuntimeException {
         return new ProtocolError(OAuthErrorException.INVALID_TARGET, description, Errors.INVALID_REQUEST);
     }
 
-    public static ProtocolError invalidGrant(String description) {
-        return new ProtocolError(OAuthErrorException.INVALID_GRANT, description, Errors.INVALID_TOKEN);
-    }
 
     public static ProtocolError unauthorizedClient(String description) {
         return new ProtocolError(OAuthErrorException.UNAUTHORIZED_CLIENT, description, Errors.NOT_ALLOWED);

@@ -55,19 +55,6 @@ public final class DelegationScopes {
         return out;
     }
 
-    /** {@code scope} without {@code delegation:client:*} tokens (null stays null). */
-    public static String withoutDelegationScopes(String scope) {
-        if (scope == null) {
-            return null;
-        }
-        List<String> out = new ArrayList<>();
-        for (String s : scope.split(" ")) {
-            if (!s.isEmpty() && !s.startsWith(PREFIX)) {
-                out.add(s);
-            }
-        }
-        return String.join(" ", out);
-    }
 
     /**
      * Why a request's {@code delegation:client:*} scope cannot be granted, or null when it can (or there is none):
