@@ -161,9 +161,9 @@ class ConcurrencyIT {
             Http.Response page = flows.open(browser, oidc.authUrl(Oidc.DEMO,
                     flows.authParams(AGENT, pkce, "prompt", "consent").list()), "alice");
             assertTrue(AgentFlows.isConsentPage(page), "consent page expected: " + page);
-            String action = Oidc.formAction(page.body(), AgentFlows.CONSENT_FORM);
+            // the same form (with the fields the page carries) posted twice at once, as a double click does
             List<Http.Response> rs = parallel("consent double-submit (" + (fresh ? "first" : "renewed") + ")", 2, 2,
-                    i -> browser.postForm(action, List.of(Map.entry("decision", "allow"))));
+                    i -> flows.decide(browser, page, "allow"));
             assertNo5xx("consent double-submit", rs);
             List<String> codes = rs.stream().filter(r -> r.status() == 302 && r.location() != null
                     && r.location().startsWith(DemoUsers.REDIRECT)).map(r -> Oidc.params(r.location()).get("code")).toList();
