@@ -131,6 +131,29 @@ class ResourceIndicatorsIT {
     }
 
     @Test
+    void implicitAndHybridRequestsWithResourceAreRefused() {
+        flows.createClient(oidc.adminToken(), Map.of("clientId", "implicit-it", "publicClient", true, "implicitFlowEnabled", true,
+                "standardFlowEnabled", true, "redirectUris", List.of("http://localhost/*")));
+        for (String responseType : List.of("token", "code token", "code id_token", "id_token token")) {
+            Form f = Form.of("client_id", "implicit-it", "redirect_uri", DemoUsers.REDIRECT, "response_type", responseType,
+                    "scope", "openid", "state", "st-i", "nonce", "n-1", "resource", TOOLS);
+            Http.Response r = new Http().get(oidc.authUrl(Oidc.DEMO, f.list()));
+            assertEquals(302, r.status(), responseType + ": " + r);
+            Map<String, String> p = Oidc.params(r.location());
+            assertEquals("invalid_target", p.get("error"), responseType + ": " + r.location());
+            assertTrue(p.get("error_description").contains("response_type=code"), responseType + ": " + r.location());
+            assertEquals("st-i", p.get("state"), responseType);
+            assertFalse(p.containsKey("access_token") || p.containsKey("code"), responseType + ": " + r.location());
+        }
+        // the same resource with response_type=code passes the check (the login page)
+        Http.Response ok = new Http().get(oidc.authUrl(Oidc.DEMO, Form.of("client_id", "implicit-it", "redirect_uri", DemoUsers.REDIRECT,
+                "response_type", "code", "scope", "openid", "state", "st-i", "code_challenge", Pkce.create().challenge(),
+                "code_challenge_method", "S256", "resource", TOOLS).list()));
+        assertEquals(200, ok.status(), ok.toString());
+        assertTrue(ok.body().contains("kc-form-login"));
+    }
+
+    @Test
     void codeWithResourcesGivesExactlyThoseAudiencesOrAnAuthorizedSubset() {
         // scheme and host compare case-insensitively: the request's spelling is normalized
         Pkce p1 = Pkce.create();

@@ -5,6 +5,7 @@ import jakarta.ws.rs.core.Response;
 import java.util.List;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.jboss.logging.Logger;
+import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
 import org.keycloak.protocol.oidc.endpoints.AuthorizationEndpointCheckProvider;
@@ -22,6 +23,9 @@ import org.keycloak.protocol.oidc.endpoints.request.AuthorizationEndpointRequest
  * later login. Nothing is written back into Keycloak's request: the token endpoint ({@link ResourceIndicatorsPostProcessor})
  * and the consent page normalize the code's value themselves (a pure function of the checked value) and check it again
  * against the current configuration; a value that no longer passes is {@code invalid_target}.
+ *
+ * <p>Only {@code response_type=code} takes {@code resource}: an implicit or hybrid request that names one is refused
+ * ({@code invalid_target}), since a token issued by the authorization endpoint would not be bound to it.
  *
  * <p>Limitation (Keycloak 26.7): the authorization endpoint refuses a repeated query parameter itself
  * ({@code invalid_request "duplicated parameter"}) before any extension runs, and PAR and request objects keep one value
@@ -46,6 +50,11 @@ public class ResourceIndicatorCheckProvider implements AuthorizationEndpointChec
         }
         if (stored == null) {
             return;
+        }
+        // the binding lives in the authorization code: a token issued by the authorization endpoint itself (implicit,
+        // hybrid) would not carry it, so such a request is refused rather than answered with an unbound token
+        if (!OAuth2Constants.CODE.equals(request.getResponseType())) {
+            throw refuse(checker, List.of(stored), "resource is supported with response_type=code only");
         }
         String normalized;
         try {
