@@ -25,6 +25,12 @@ public final class ResourceIndicators {
     private ResourceIndicators() {
     }
 
+    /** The {@code resource} values of a token request's form, without empty ones. */
+    public static List<String> requested(jakarta.ws.rs.core.MultivaluedMap<String, String> form) {
+        List<String> values = form == null ? null : form.get(PARAM);
+        return values == null ? List.of() : values.stream().filter(v -> v != null && !v.isEmpty()).toList();
+    }
+
     /** Lets {@link ResourceIndicatorsPostProcessor} name the resources on the grant's own event. */
     public static void stashEvent(KeycloakSession session, EventBuilder event) {
         if (session != null && event != null) {

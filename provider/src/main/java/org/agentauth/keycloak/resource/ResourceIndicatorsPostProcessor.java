@@ -214,9 +214,7 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
      */
     private List<String> requestedResources() {
         org.keycloak.http.HttpRequest request = session.getContext().getHttpRequest();
-        var form = request == null ? null : request.getDecodedFormParameters();
-        List<String> values = form == null ? null : form.get(ResourceIndicators.PARAM);
-        return values == null ? List.of() : values.stream().filter(v -> v != null && !v.isEmpty()).toList();
+        return ResourceIndicators.requested(request == null ? null : request.getDecodedFormParameters());
     }
 
     private EventBuilder event() {

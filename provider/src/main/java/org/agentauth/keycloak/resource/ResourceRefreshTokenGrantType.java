@@ -1,5 +1,7 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.token.ActChain;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Set;
@@ -41,17 +43,20 @@ public class ResourceRefreshTokenGrantType extends RefreshTokenGrantType {
         if (encoded == null || client == null) {
             return;
         }
+        List<String> requested = ResourceIndicators.requested(formParams);
+        // most refreshes name no resource and were granted none: no second signature check for them
+        if (requested.isEmpty() && DelegatedTokens.peek(encoded).map(t -> t.getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM) == null).orElse(true)) {
+            return;
+        }
         RefreshToken rt;
         try {
             rt = tokenManager.verifyRefreshToken(session, realm, client, request, encoded, true);
         } catch (OAuthErrorException | RuntimeException e) {
             return; // the refresh grant itself refuses it, with its own error
         }
-        List<String> requested = formParams.get(ResourceIndicators.PARAM) == null ? List.of()
-                : formParams.get(ResourceIndicators.PARAM).stream().filter(v -> v != null && !v.isEmpty()).toList();
         List<String> original = ResourceIndicators.strings(rt.getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM));
         try {
-            ResourceIndicatorsPostProcessor.decide(realm, client, original, requested, rt.getOtherClaims().get(TokenContainment.ACT));
+            ResourceIndicatorsPostProcessor.decide(realm, client, original, requested, rt.getOtherClaims().get(ActChain.ACT));
         } catch (ResourceIndicatorsPostProcessor.Refusal r) {
             event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.safe(String.join(" ", r.resources)))
                     .detail(Details.REASON, r.getMessage()).error(OAuthErrorException.INVALID_TARGET);

@@ -47,7 +47,7 @@ public class ResourceTokenExchangeProvider extends StandardTokenExchangeProvider
         List<String> requested = p.getResource();
         boolean withResource = requested != null && requested.stream().anyMatch(r -> r != null && !r.isEmpty());
         JsonWebToken subject = DelegatedTokens.peek(p.getSubjectToken()).orElse(null);
-        if (subject != null && DelegatedTokens.carriesDelegation(subject)) {
+        if (subject != null && TokenContainment.carriesDelegation(subject)) {
             context.setUnsupportedReason("Resource exchange: a delegated subject token belongs to agent delegation");
             return false;
         }

@@ -32,7 +32,6 @@ public final class DelegatedTokens {
     /** In refresh tokens: the scope the delegated access token was issued with; a refresh never exceeds it. */
     public static final String SCOPE_CLAIM = "delegation_scope";
     /** Keycloak's own clients: never in the audience or roles of a token carrying act or may_act. */
-    public static final Set<String> FORBIDDEN_CLIENTS = TokenContainment.FORBIDDEN_CLIENTS;
 
     private DelegatedTokens() {
     }
@@ -47,7 +46,7 @@ public final class DelegatedTokens {
             Map<String, Set<String>> clients = new LinkedHashMap<>();
             if (t.getResourceAccess() != null) {
                 t.getResourceAccess().forEach((c, a) -> {
-                    if (!FORBIDDEN_CLIENTS.contains(c) && a != null && a.getRoles() != null) {
+                    if (!TokenContainment.FORBIDDEN_CLIENTS.contains(c) && a != null && a.getRoles() != null) {
                         clients.put(c, new LinkedHashSet<>(a.getRoles()));
                     }
                 });
@@ -66,7 +65,7 @@ public final class DelegatedTokens {
                 Map<String, AccessToken.Access> kept = new LinkedHashMap<>();
                 at.getResourceAccess().forEach((c, a) -> {
                     Set<String> allowed = clients.get(c);
-                    if (allowed == null || FORBIDDEN_CLIENTS.contains(c) || a == null || a.getRoles() == null) {
+                    if (allowed == null || TokenContainment.FORBIDDEN_CLIENTS.contains(c) || a == null || a.getRoles() == null) {
                         return;
                     }
                     Set<String> keep = new LinkedHashSet<>(a.getRoles());
@@ -128,7 +127,7 @@ public final class DelegatedTokens {
         }
         at.setScope(String.join(" ", scope));
 
-        List<String> aud = audience.stream().filter(a -> !FORBIDDEN_CLIENTS.contains(a)).distinct().toList();
+        List<String> aud = audience.stream().filter(a -> !TokenContainment.FORBIDDEN_CLIENTS.contains(a)).distinct().toList();
         at.audience(aud.isEmpty() ? null : aud.toArray(String[]::new));
 
         allowedRoles.retain(at);
@@ -142,7 +141,7 @@ public final class DelegatedTokens {
      * refresh and the resource rules all decide through this method.
      */
     public static boolean audienceAllowed(RealmModel realm, AgentPolicy agent, String target) {
-        return target != null && !FORBIDDEN_CLIENTS.contains(target) && ResourceServers.agentAllows(realm, agent, target);
+        return target != null && !TokenContainment.FORBIDDEN_CLIENTS.contains(target) && ResourceServers.agentAllows(realm, agent, target);
     }
 
     /** Of {@code candidates} (what Keycloak computed, or what a refresh token recorded), those {@link #audienceAllowed}. */
@@ -215,10 +214,6 @@ public final class DelegatedTokens {
         }
     }
 
-    /** Whether a (peeked) token carries {@code act} or {@code may_act}: it then belongs to agent delegation. */
-    public static boolean carriesDelegation(JsonWebToken t) {
-        return t.getOtherClaims().containsKey(ActChain.ACT) || t.getOtherClaims().containsKey(ActChain.MAY_ACT);
-    }
 
     public static boolean isDelegated(JsonWebToken t) {
         return t != null && t.getOtherClaims().get(ActChain.ACT) != null;

@@ -29,9 +29,6 @@ public final class TokenContainment {
 
     private static final Logger LOG = Logger.getLogger(TokenContainment.class);
 
-    public static final String ACT = "act";
-    public static final String MAY_ACT = "may_act";
-
     /** Keycloak's own clients: never in the audience or roles of a token carrying act or may_act. */
     public static final Set<String> FORBIDDEN_CLIENTS = Set.of(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID,
             Constants.REALM_MANAGEMENT_CLIENT_ID);
@@ -48,7 +45,7 @@ public final class TokenContainment {
 
     /** Whether a token carries {@code act} or {@code may_act}. */
     public static boolean carriesDelegation(JsonWebToken t) {
-        return t != null && (t.getOtherClaims().get(ACT) != null || t.getOtherClaims().get(MAY_ACT) != null);
+        return t != null && (t.getOtherClaims().containsKey(ActChain.ACT) || t.getOtherClaims().containsKey(ActChain.MAY_ACT));
     }
 
     /**
@@ -81,10 +78,8 @@ public final class TokenContainment {
     }
 
     /** Removes the delegation markers from a token a grant we do not own is issuing. */
-    public static boolean strip(AccessToken at) {
-        boolean had = carriesDelegation(at);
-        at.getOtherClaims().remove(ACT);
-        at.getOtherClaims().remove(MAY_ACT);
-        return had;
+    public static void strip(AccessToken at) {
+        at.getOtherClaims().remove(ActChain.ACT);
+        at.getOtherClaims().remove(ActChain.MAY_ACT);
     }
 }

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.authz;
 
+import org.agentauth.keycloak.token.TokenContainment;
 import org.agentauth.keycloak.audit.Audit;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashSet;

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.token.TokenContainment;
 import org.agentauth.keycloak.audit.Audit;
 import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.support.ProtocolError;
@@ -85,7 +86,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
 
     /** Reads the subject token without verifying it, only to route the request. */
     static boolean subjectCarriesDelegation(String subjectToken) {
-        return DelegatedTokens.peek(subjectToken).map(DelegatedTokens::carriesDelegation).orElse(false);
+        return DelegatedTokens.peek(subjectToken).map(TokenContainment::carriesDelegation).orElse(false);
     }
 
     @Override
@@ -94,8 +95,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             return withoutIdToken(delegate());
         } catch (ProtocolError e) {
             Audit.refused(event, e);
-            throw new CorsErrorResponseException(cors, e.error(), e.description(),
-                    OAuthErrorException.INVALID_CLIENT.equals(e.error()) ? Response.Status.UNAUTHORIZED : Response.Status.BAD_REQUEST);
+            throw new CorsErrorResponseException(cors, e.error(), e.description(), e.status());
         }
     }
 
@@ -340,7 +340,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             event.detail(DETAIL_SCOPE, String.join(" ", scope));
         } catch (ProtocolError e) {
             Audit.refused(event, e);
-            throw new CorsErrorResponseException(cors, e.error(), e.description(), Response.Status.BAD_REQUEST);
+            throw new CorsErrorResponseException(cors, e.error(), e.description(), e.status());
         }
     }
 }

@@ -93,8 +93,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         Set<String> allowedScope = new LinkedHashSet<>(check.grantScopes());
         allowedScope.retainAll(current.allowedScopes());
         allowedScope.retainAll(DelegatedTokens.issuedScope(old));
-        List<String> aud = Strings.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)).stream().toList();
-        aud = DelegatedTokens.allowedAudience(realm(), current, aud);
+        List<String> aud = DelegatedTokens.allowedAudience(realm(), current, Strings.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)));
         try {
             DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), allowedScope, aud,
                     DelegatedTokens.Roles.fromClaim(old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM)));
