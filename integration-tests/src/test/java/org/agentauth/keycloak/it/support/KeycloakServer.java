@@ -84,7 +84,9 @@ public final class KeycloakServer implements AutoCloseable {
         Path importDir = Files.createDirectories(home.resolve("data").resolve("import"));
         try (Stream<Path> realms = Files.list(Path.of(required("agentauth.realmExports")))) {
             for (Path realm : realms.filter(p -> p.toString().endsWith(".json")).toList()) {
-                Files.copy(realm, importDir.resolve(realm.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+                // the demo realms name http://localhost:8080 (connector URLs, upstream redirect URIs): this server's URL
+                String json = Files.readString(realm, StandardCharsets.UTF_8).replace("http://localhost:8080", baseUrl());
+                Files.writeString(importDir.resolve(realm.getFileName()), json, StandardCharsets.UTF_8);
             }
         }
 
@@ -104,6 +106,8 @@ public final class KeycloakServer implements AutoCloseable {
         cmd.add("--http-port=" + port);
         cmd.add("--http-management-port=" + managementPort);
         cmd.add("--import-realm");
+        // the demo connector's upstream is this server itself (realm upstream-saas on localhost)
+        cmd.add("--spi-agent-auth-vault--default--allowed-hosts=localhost");
         cmd.addAll(TestDatabase.fromSystemProperties().prepareAndGetServerArgs(port));
         cmd.addAll(extraArgs());
         ProcessBuilder pb = new ProcessBuilder(cmd)
