@@ -37,6 +37,18 @@ public class AgentAuthAdminRoot {
         return new AdminGrantsResource(session, realm, auth, adminEvent, null);
     }
 
+    /** One user's connected upstream accounts: list, check, revoke. */
+    @Path("users/{userId}/connections")
+    public AdminConnectionsResource connectionsOfUser(@PathParam("userId") String userId) {
+        return new AdminConnectionsResource(session, realm, auth, adminEvent, userId);
+    }
+
+    /** The vault's key state and re-encryption under the active key. */
+    @Path("vault")
+    public AdminVaultResource vault() {
+        return new AdminVaultResource(session, realm, auth, adminEvent);
+    }
+
     /** One user's grants: list, create (pre-authorise), revoke. */
     @Path("users/{userId}/delegations")
     public AdminGrantsResource grantsOfUser(@PathParam("userId") String userId) {

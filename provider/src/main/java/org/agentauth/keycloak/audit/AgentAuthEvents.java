@@ -21,6 +21,12 @@ public final class AgentAuthEvents {
     /** Free-form admin event resource type for an agent's policy (the {@code agent_auth.*} client attributes). */
     public static final String ADMIN_RESOURCE_AGENT_POLICY = "AGENT_AUTH_AGENT_POLICY";
 
+    /** Free-form admin event resource type for a user's connected upstream account. */
+    public static final String ADMIN_RESOURCE_CONNECTION = "AGENT_AUTH_CONNECTION";
+
+    /** Free-form admin event resource type for the vault's keys (re-encryption). */
+    public static final String ADMIN_RESOURCE_VAULT = "AGENT_AUTH_VAULT";
+
     private AgentAuthEvents() {
     }
 }
