@@ -48,7 +48,8 @@ public final class Vault {
         });
         try {
             p.navigate(url);
-            if (p.locator("#username").count() > 0 && p.locator("#kc-agent-connect-form").count() == 0) {
+            p.locator("#kc-agent-connect-form, #kc-login").first().waitFor();
+            if (p.locator("#kc-agent-connect-form").count() == 0) {
                 p.locator("#username").fill(user);
                 p.locator("#password").fill(user);
                 p.locator("#kc-login").click();
@@ -58,18 +59,35 @@ public final class Vault {
                 System.out.println("[browser] screenshot " + browser.screenshot(screenshot));
             }
             p.locator("#kc-agent-connect-allow").click();
+            // the upstream asks who signs in, unless its own session answers at once
             p.waitForURL(u -> u.startsWith(RETURN_TO) || u.contains("/realms/" + UPSTREAM + "/"));
-            if (!p.url().startsWith(RETURN_TO) && p.locator("#username").count() > 0) {
-                p.locator("#username").fill(upstreamUser);
-                p.locator("#password").fill(upstreamUser);
-                p.locator("#kc-login").click();
+            if (!p.url().startsWith(RETURN_TO)) {
+                upstreamLogin(p, upstreamUser);
+                p.waitForURL(u -> u.startsWith(RETURN_TO));
             }
-            p.waitForURL(u -> u.startsWith(RETURN_TO));
+        } catch (RuntimeException e) {
+            System.out.println("[browser] connect failed at " + p.url() + ", screenshot " + browser.screenshot("vault-connect-failure-" + System.nanoTime()));
+            throw e;
         } finally {
             p.unroute(RETURN_TO + "*");
         }
         assertNotNull(ended.get(), "the flow never reached return_to; at " + p.url());
         return ended.get();
+    }
+
+    /**
+     * Signs in at the upstream's login page. With {@code prompt=login} and an upstream session, Keycloak asks the same
+     * user to re-authenticate: "restart login" (as a user who wants another account does) gives the username field.
+     */
+    public static void upstreamLogin(Page p, String upstreamUser) {
+        p.locator("#kc-login").waitFor();
+        if (p.locator("#username").count() == 0) {
+            p.locator("#reset-login").click();
+            p.locator("#username").waitFor();
+        }
+        p.locator("#username").fill(upstreamUser);
+        p.locator("#password").fill(upstreamUser);
+        p.locator("#kc-login").click();
     }
 
     /** The connection id the connect flow appended to return_to. */

@@ -114,7 +114,7 @@ public class ConnectResource {
         List<String> linked = session.getProvider(UpstreamConnectionProvider.class)
                 .listForUser(realm, auth.user().getId(), connector.id()).stream().map(UpstreamConnection::label).toList();
         LoginFormsProvider form = forms(auth.user())
-                .setAttribute("connector", new ConnectorView(connector.name(), connector.alias(), safeUrl(connector.logoUri())))
+                .setAttribute("connector", connectorView(connector))
                 .setAttribute("connectScopes", new ArrayList<>(req.scopes()))
                 .setAttribute("connectLinked", linked)
                 .setAttribute("connectUser", auth.user().getUsername())
@@ -433,17 +433,14 @@ public class ConnectResource {
     }
 
     /** What the confirmation page shows of the connector (admin-provided text is escaped by the template). */
-    public record ConnectorView(String name, String alias, String logoUri) {
-        public String getName() {
-            return name;
+    private static Map<String, String> connectorView(Connector connector) {
+        Map<String, String> view = new HashMap<>();
+        view.put("name", connector.name());
+        view.put("alias", connector.alias());
+        String logo = safeUrl(connector.logoUri());
+        if (logo != null) {
+            view.put("logoUri", logo);
         }
-
-        public String getAlias() {
-            return alias;
-        }
-
-        public String getLogoUri() {
-            return logoUri;
-        }
+        return view;
     }
 }
