@@ -3,7 +3,6 @@ package org.agentauth.keycloak.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -98,8 +97,15 @@ class ConnectorAdminApiIT {
             assertTrue(c.path("maxResponseBytes").asLong() > 0, "the default is shown");
             assertTrue(aliases(http.get(connectors(), admin)).contains("it-crud"));
 
-            // the GET answer sent back with one change: no secret in it, the stored one stays; same hosts: nothing expires
+            // a made-up secret: the configuration test says the upstream refuses it; the upstream's real one: accepted
+            assertFalse(check(test("it-crud", admin), "clientCredentials").path("ok").asBoolean());
             Map<String, Object> edit = Http.JSON.convertValue(c, Map.class);
+            edit.put("clientSecret", UPSTREAM_SECRET);
+            assertEquals(200, http.putJson(connectors() + "/it-crud", admin, edit).status());
+            assertTrue(test("it-crud", admin).path("ok").asBoolean());
+
+            // the GET answer sent back with one change: no secret in it, the stored one stays; same hosts: nothing expires
+            edit.remove("clientSecret");
             edit.put("displayName", "Renamed");
             Http.Response updated = http.putJson(connectors() + "/it-crud", admin, edit);
             assertEquals(200, updated.status(), updated.body());
@@ -136,6 +142,7 @@ class ConnectorAdminApiIT {
             Http.Response events = http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/admin-events?max=500", admin);
             assertEquals(200, events.status(), events.body());
             assertFalse(events.body().contains(secret), "no secret in admin events");
+            assertFalse(events.body().contains(UPSTREAM_SECRET), "no secret in admin events");
             List<String> ops = new ArrayList<>();
             boolean expiredRecorded = false;
             for (JsonNode e : events.json()) {

@@ -172,9 +172,14 @@ final class ConnectorChecks {
         String lower = error.toLowerCase(Locale.ROOT);
         if (CODE_ERRORS.contains(lower)) {
             out.add(new Check("clientCredentials", true, "Accepted: the token endpoint refused only the made-up code (" + Strings.safeId(error) + ")"));
+        } else if (lower.equals("unauthorized_client")) {
+            // RFC 6749 means "this client may not use this grant"; Keycloak, among others, answers it for bad credentials
+            out.add(new Check("clientCredentials", false, "Refused: the token endpoint answered unauthorized_client, which some "
+                    + "servers (Keycloak among them) answer instead of invalid_client: check clientId, clientSecret and "
+                    + "clientAuthMethod, and that the client may use the authorization code grant"));
         } else if (CREDENTIAL_ERRORS.contains(lower)) {
             out.add(new Check("clientCredentials", false, "Refused: the token endpoint answered " + Strings.safeId(error)
-                    + ": check clientId, clientSecret and clientAuthMethod"));
+                    + " (invalid_client): check clientId, clientSecret and clientAuthMethod"));
         } else {
             out.add(new Check("clientCredentials", false, "Unknown: the token endpoint answered " + Strings.safeId(error)
                     + ", expected invalid_grant (credentials right) or invalid_client (credentials wrong)"));
