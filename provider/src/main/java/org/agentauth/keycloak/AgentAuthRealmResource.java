@@ -2,6 +2,7 @@ package org.agentauth.keycloak;
 
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
+import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import java.util.LinkedHashMap;
@@ -9,6 +10,7 @@ import java.util.Map;
 import org.agentauth.keycloak.account.AccountDelegationsResource;
 import org.agentauth.keycloak.admin.AdminPageResource;
 import org.agentauth.keycloak.support.AgentAuthVersion;
+import org.agentauth.keycloak.vault.connect.ConnectResource;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.services.Urls;
 
@@ -25,6 +27,12 @@ public class AgentAuthRealmResource {
     @Path("account/delegations")
     public AccountDelegationsResource accountDelegations() {
         return new AccountDelegationsResource(session);
+    }
+
+    /** A connector's connect flow: {@code connectors/{alias}/connect}, {@code connectors/{alias}/callback}. */
+    @Path("connectors/{alias}")
+    public ConnectResource connector(@PathParam("alias") String alias) {
+        return new ConnectResource(session, alias);
     }
 
     /** The agent admin page: HTML, script and style (the page signs the admin in itself). */

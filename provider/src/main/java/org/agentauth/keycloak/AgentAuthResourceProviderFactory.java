@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.agentauth.keycloak.account.AccountCors;
 import org.agentauth.keycloak.support.AgentAuthVersion;
+import org.agentauth.keycloak.vault.connect.ConnectClient;
 import org.keycloak.Config;
 import org.keycloak.common.Version;
 import org.keycloak.models.KeycloakSession;
@@ -35,6 +36,7 @@ public class AgentAuthResourceProviderFactory implements RealmResourceProviderFa
     @Override
     public void postInit(KeycloakSessionFactory factory) {
         factory.register(AccountCors::onEvent);
+        factory.register(event -> ConnectClient.onEvent(factory, event));
     }
 
     @Override

@@ -1,17 +1,13 @@
 package org.agentauth.keycloak.admin;
 
-import org.jboss.logging.Logger;
 import org.keycloak.common.util.Encode;
-import org.keycloak.models.ClientModel;
-import org.keycloak.models.Constants;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.models.RealmModel;
-import org.keycloak.models.utils.KeycloakModelUtils;
 import org.keycloak.models.utils.PostMigrationEvent;
-import org.keycloak.protocol.oidc.OIDCConfigAttributes;
-import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 import org.keycloak.provider.ProviderEvent;
+import java.util.List;
+import org.agentauth.keycloak.support.PublicClients;
 import org.agentauth.keycloak.support.RealmJobs;
 
 /**
@@ -23,7 +19,6 @@ import org.agentauth.keycloak.support.RealmJobs;
 public final class AdminPageClient {
 
     public static final String CLIENT_ID = "agent-auth-admin";
-    private static final Logger LOG = Logger.getLogger(AdminPageClient.class);
 
     private AdminPageClient() {
     }
@@ -45,36 +40,10 @@ public final class AdminPageClient {
 
     /** Creates the client in {@code realm} unless a client with its client ID exists. */
     public static void ensure(KeycloakSession session, RealmModel realm) {
-        if (realm.getClientByClientId(CLIENT_ID) != null) {
-            return;
-        }
-        RealmModel previous = session.getContext().getRealm();
-        session.getContext().setRealm(realm);
-        try {
-            ClientModel c = KeycloakModelUtils.createPublicClient(realm, CLIENT_ID);
-            c.setName("Agent Auth admin page");
-            c.setDescription("Signs admins in to the agent policy page of the Agent Auth extension. "
-                    + "Access is decided by the admin's realm-management roles.");
-            c.setEnabled(true);
-            c.setProtocol(OIDCLoginProtocol.LOGIN_PROTOCOL);
-            c.setStandardFlowEnabled(true);
-            c.setImplicitFlowEnabled(false);
-            c.setDirectAccessGrantsEnabled(false);
-            c.setServiceAccountsEnabled(false);
-            c.setConsentRequired(false);
-            c.setAlwaysDisplayInConsole(false);
-            // Admin REST checks the user's realm-management roles through the client's scope: keep full scope.
-            c.setFullScopeAllowed(true);
-            c.setRootUrl(Constants.AUTH_BASE_URL_PROP);
-            String path = pagePath(realm);
-            c.setBaseUrl(path);
-            c.addRedirectUri(path + "*");
-            c.addWebOrigin("+");
-            c.setAttribute(OIDCConfigAttributes.PKCE_CODE_CHALLENGE_METHOD, "S256");
-            c.setAttribute(OIDCConfigAttributes.POST_LOGOUT_REDIRECT_URIS, "+");
-            LOG.infof("Created client %s in realm %s for the agent admin page %s", CLIENT_ID, realm.getName(), path);
-        } finally {
-            session.getContext().setRealm(previous);
-        }
+        String path = pagePath(realm);
+        // Admin REST checks the user's realm-management roles through the client's scope: keep full scope.
+        PublicClients.ensure(session, realm, CLIENT_ID, "Agent Auth admin page",
+                "Signs admins in to the agent policy page of the Agent Auth extension. "
+                        + "Access is decided by the admin's realm-management roles.", path, List.of(path + "*"), true);
     }
 }

@@ -9,7 +9,7 @@ import org.keycloak.provider.Provider;
 /**
  * Storage of connections ({@link UpstreamConnectionSpi}), one per session:
  * {@code session.getProvider(UpstreamConnectionProvider.class)}. Works in the session's transaction; the refresh engine
- * ({@link ConnectionTokens}) calls it from short transactions of its own. Tokens are encrypted here with the vault's
+ * (ConnectionTokens) calls it from short transactions of its own. Tokens are encrypted here with the vault's
  * active key ({@link VaultSettings}) and associated data binding them to realm, user and connection; a caller sees them
  * only as a {@link TokenSet}. A connection goes with its user, its connector and its realm: the factory's removal
  * listeners see to that.

@@ -1,0 +1,283 @@
+package org.agentauth.keycloak.vault.jpa;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import jakarta.persistence.EntityManager;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.agentauth.keycloak.support.Strings;
+import org.agentauth.keycloak.vault.TokenSet;
+import org.agentauth.keycloak.vault.UpstreamConnection;
+import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
+import org.agentauth.keycloak.vault.VaultSettings;
+import org.agentauth.keycloak.vault.crypto.KeyRing;
+import org.agentauth.keycloak.vault.crypto.TokenCipher;
+import org.agentauth.keycloak.vault.crypto.TokenCipher.Sealed;
+import org.agentauth.keycloak.vault.crypto.TokenCipher.VaultKeyException;
+import org.jboss.logging.Logger;
+import org.keycloak.common.util.Time;
+import org.keycloak.connections.jpa.JpaConnectionProvider;
+import org.keycloak.models.AbstractKeycloakTransaction;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.utils.KeycloakModelUtils;
+
+/**
+ * Connections in table {@code AGENT_AUTH_CONNECTION}, through the session's EntityManager (so in whatever transaction
+ * the caller runs). Every write that changes tokens or the lease is a conditional update on {@code VERSION}.
+ */
+public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider {
+
+    private static final Logger LOG = Logger.getLogger(JpaUpstreamConnectionProvider.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final long TOUCH_INTERVAL_MILLIS = 60_000;
+
+    private final KeycloakSession session;
+    private EntityManager em;
+
+    JpaUpstreamConnectionProvider(KeycloakSession session) {
+        this.session = session;
+    }
+
+    private EntityManager em() {
+        if (em == null) {
+            em = session.getProvider(JpaConnectionProvider.class).getEntityManager();
+        }
+        return em;
+    }
+
+    private KeyRing keys() {
+        return session.getProvider(VaultSettings.class).keys();
+    }
+
+    @Override
+    public Optional<UpstreamConnection> byId(RealmModel realm, String id) {
+        if (id == null || id.isEmpty() || id.length() > 36) {
+            return Optional.empty();
+        }
+        AgentAuthConnectionEntity e = em().find(AgentAuthConnectionEntity.class, id);
+        if (e != null) {
+            em().refresh(e); // another transaction (the refresh engine) may have changed it
+        }
+        return e != null && e.getRealmId().equals(realm.getId()) ? Optional.of(toModel(e)) : Optional.empty();
+    }
+
+    @Override
+    public List<UpstreamConnection> listForUser(RealmModel realm, String userId) {
+        return em().createNamedQuery("agentAuthConnection.byUser", AgentAuthConnectionEntity.class)
+                .setParameter("realmId", realm.getId()).setParameter("userId", userId)
+                .getResultStream().map(JpaUpstreamConnectionProvider::toModel).toList();
+    }
+
+    @Override
+    public List<UpstreamConnection> listForUser(RealmModel realm, String userId, String connectorId) {
+        return em().createNamedQuery("agentAuthConnection.byUserConnector", AgentAuthConnectionEntity.class)
+                .setParameter("realmId", realm.getId()).setParameter("userId", userId).setParameter("connectorId", connectorId)
+                .getResultStream().map(JpaUpstreamConnectionProvider::toModel).toList();
+    }
+
+    @Override
+    public UpstreamConnection link(RealmModel realm, String userId, String connectorId, String subject, String label,
+            Set<String> scopes, TokenSet tokens) {
+        long now = Time.currentTimeMillis();
+        AgentAuthConnectionEntity e = em().createNamedQuery("agentAuthConnection.bySubject", AgentAuthConnectionEntity.class)
+                .setParameter("realmId", realm.getId()).setParameter("userId", userId)
+                .setParameter("connectorId", connectorId).setParameter("subject", subject)
+                .getResultStream().findFirst().orElse(null);
+        boolean created = e == null;
+        if (created) {
+            e = new AgentAuthConnectionEntity();
+            e.setId(KeycloakModelUtils.generateId());
+            e.setRealmId(realm.getId());
+            e.setUserId(userId);
+            e.setConnectorId(connectorId);
+            e.setSubject(subject);
+            e.setCreatedAt(now);
+            e.setVersion(0);
+        } else {
+            // incremental consent: the scopes the account already granted stay
+            Set<String> all = new LinkedHashSet<>(Strings.split(e.getScope()));
+            all.addAll(scopes);
+            scopes = all;
+            e.setVersion(e.getVersion() + 1);
+        }
+        Sealed sealed = seal(realm.getId(), userId, e.getId(), tokens);
+        e.setLabel(label);
+        e.setScope(scopes.isEmpty() ? null : String.join(" ", scopes));
+        e.setStatus(UpstreamConnection.Status.ACTIVE.name());
+        e.setKeyId(sealed.keyId());
+        e.setTokens(sealed.ciphertext());
+        e.setRefreshable(tokens.hasRefreshToken());
+        e.setAccessExpiresAt(tokens.accessExpiresAt());
+        e.setRefreshExpiresAt(tokens.refreshExpiresAt());
+        e.setLeaseUntil(null);
+        e.setUpdatedAt(now);
+        if (created) {
+            em().persist(e);
+        }
+        em().flush();
+        return toModel(e);
+    }
+
+    @Override
+    public TokenSet tokens(RealmModel realm, UpstreamConnection c) {
+        AgentAuthConnectionEntity e = em().find(AgentAuthConnectionEntity.class, c.id());
+        if (e == null || !e.getRealmId().equals(realm.getId())) {
+            throw new VaultKeyException("connection not found");
+        }
+        return open(e);
+    }
+
+    private TokenSet open(AgentAuthConnectionEntity e) {
+        String json = TokenCipher.open(keys(), TokenCipher.associatedData(e.getRealmId(), e.getUserId(), e.getId()),
+                new Sealed(e.getKeyId(), e.getTokens()));
+        try {
+            return JSON.readValue(json, TokenSet.class);
+        } catch (JsonProcessingException ex) {
+            throw new VaultKeyException("stored tokens are not readable");
+        }
+    }
+
+    private Sealed seal(String realmId, String userId, String connectionId, TokenSet tokens) {
+        try {
+            return TokenCipher.seal(keys(), TokenCipher.associatedData(realmId, userId, connectionId), JSON.writeValueAsString(tokens));
+        } catch (JsonProcessingException ex) {
+            throw new VaultKeyException("tokens could not be serialised");
+        }
+    }
+
+    @Override
+    public Optional<UpstreamConnection> takeLease(RealmModel realm, UpstreamConnection seen, long leaseUntil) {
+        int n = em().createNamedQuery("agentAuthConnection.takeLease").setParameter("id", seen.id())
+                .setParameter("version", seen.version()).setParameter("until", leaseUntil)
+                .setParameter("now", Time.currentTimeMillis()).executeUpdate();
+        if (n != 1) {
+            return Optional.empty();
+        }
+        return Optional.of(new UpstreamConnection(seen.id(), seen.realmId(), seen.userId(), seen.connectorId(), seen.subject(),
+                seen.label(), seen.scopes(), seen.status(), seen.createdAt(), seen.updatedAt(), seen.lastUsedAt(),
+                seen.accessExpiresAt(), seen.refreshExpiresAt(), seen.refreshable(), seen.keyId(), leaseUntil, seen.version() + 1));
+    }
+
+    @Override
+    public boolean saveRefreshed(RealmModel realm, UpstreamConnection leased, TokenSet tokens, Set<String> scopes) {
+        Sealed sealed = seal(leased.realmId(), leased.userId(), leased.id(), tokens);
+        return em().createNamedQuery("agentAuthConnection.saveRefreshed").setParameter("id", leased.id())
+                .setParameter("version", leased.version()).setParameter("keyId", sealed.keyId())
+                .setParameter("tokens", sealed.ciphertext()).setParameter("refreshable", tokens.hasRefreshToken())
+                .setParameter("accessExpiresAt", tokens.accessExpiresAt()).setParameter("refreshExpiresAt", tokens.refreshExpiresAt())
+                .setParameter("scope", scopes.isEmpty() ? null : String.join(" ", scopes))
+                .setParameter("now", Time.currentTimeMillis()).executeUpdate() == 1;
+    }
+
+    @Override
+    public boolean expire(RealmModel realm, UpstreamConnection leased) {
+        return em().createNamedQuery("agentAuthConnection.expire").setParameter("id", leased.id())
+                .setParameter("version", leased.version()).setParameter("now", Time.currentTimeMillis()).executeUpdate() == 1;
+    }
+
+    @Override
+    public void releaseLease(RealmModel realm, UpstreamConnection leased, long retryAt) {
+        em().createNamedQuery("agentAuthConnection.releaseLease").setParameter("id", leased.id())
+                .setParameter("version", leased.version()).setParameter("retryAt", retryAt).executeUpdate();
+    }
+
+    @Override
+    public int expireForConnector(RealmModel realm, String connectorId) {
+        return em().createNamedQuery("agentAuthConnection.expireByConnector").setParameter("realmId", realm.getId())
+                .setParameter("connectorId", connectorId).setParameter("now", Time.currentTimeMillis()).executeUpdate();
+    }
+
+    /** After the request commits, in a short transaction of its own, at most once a minute per connection. */
+    @Override
+    public void touch(UpstreamConnection c) {
+        long now = Time.currentTimeMillis();
+        long cutoff = now - TOUCH_INTERVAL_MILLIS;
+        if (c.lastUsedAt() != null && c.lastUsedAt() >= cutoff) {
+            return;
+        }
+        KeycloakSessionFactory factory = session.getKeycloakSessionFactory();
+        session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
+            @Override
+            protected void commitImpl() {
+                try {
+                    KeycloakModelUtils.runJobInTransaction(factory, s -> s.getProvider(JpaConnectionProvider.class).getEntityManager()
+                            .createNamedQuery("agentAuthConnection.touch").setParameter("id", c.id())
+                            .setParameter("now", now).setParameter("cutoff", cutoff).executeUpdate());
+                } catch (RuntimeException e) {
+                    LOG.debugf("last-used time of connection %s not recorded: %s", c.id(), e.toString());
+                }
+            }
+
+            @Override
+            protected void rollbackImpl() {
+            }
+        });
+    }
+
+    @Override
+    public int reencrypt(RealmModel realm, int max) {
+        KeyRing keys = keys();
+        if (!keys.usable()) {
+            throw new VaultKeyException("the vault has no encryption key configured");
+        }
+        List<AgentAuthConnectionEntity> rows = em().createNamedQuery("agentAuthConnection.notUnderKey", AgentAuthConnectionEntity.class)
+                .setParameter("realmId", realm.getId()).setParameter("keyId", keys.activeKeyId()).setMaxResults(max).getResultList();
+        int done = 0;
+        for (AgentAuthConnectionEntity e : rows) {
+            TokenSet tokens = open(e);
+            Sealed sealed = seal(e.getRealmId(), e.getUserId(), e.getId(), tokens);
+            done += em().createNamedQuery("agentAuthConnection.rewrite").setParameter("id", e.getId())
+                    .setParameter("version", e.getVersion()).setParameter("keyId", sealed.keyId())
+                    .setParameter("tokens", sealed.ciphertext()).executeUpdate();
+        }
+        return done;
+    }
+
+    @Override
+    public long countNotUnderActiveKey(RealmModel realm) {
+        KeyRing keys = keys();
+        return em().createNamedQuery("agentAuthConnection.countNotUnderKey", Long.class).setParameter("realmId", realm.getId())
+                .setParameter("keyId", keys.usable() ? keys.activeKeyId() : "").getSingleResult();
+    }
+
+    @Override
+    public boolean delete(RealmModel realm, String id) {
+        if (id == null || id.length() > 36) {
+            return false;
+        }
+        return em().createNamedQuery("agentAuthConnection.deleteById").setParameter("realmId", realm.getId())
+                .setParameter("id", id).executeUpdate() > 0;
+    }
+
+    @Override
+    public int deleteForUser(RealmModel realm, String userId) {
+        return em().createNamedQuery("agentAuthConnection.deleteByUser").setParameter("realmId", realm.getId())
+                .setParameter("userId", userId).executeUpdate();
+    }
+
+    @Override
+    public int deleteForConnector(RealmModel realm, String connectorId) {
+        return em().createNamedQuery("agentAuthConnection.deleteByConnector").setParameter("realmId", realm.getId())
+                .setParameter("connectorId", connectorId).executeUpdate();
+    }
+
+    @Override
+    public int deleteForRealm(String realmId) {
+        return em().createNamedQuery("agentAuthConnection.deleteByRealm").setParameter("realmId", realmId).executeUpdate();
+    }
+
+    @Override
+    public void close() {
+    }
+
+    static UpstreamConnection toModel(AgentAuthConnectionEntity e) {
+        return new UpstreamConnection(e.getId(), e.getRealmId(), e.getUserId(), e.getConnectorId(), e.getSubject(), e.getLabel(),
+                Strings.split(e.getScope()), UpstreamConnection.Status.valueOf(e.getStatus()), e.getCreatedAt(), e.getUpdatedAt(),
+                e.getLastUsedAt(), e.getAccessExpiresAt(), e.getRefreshExpiresAt(), e.isRefreshable(), e.getKeyId(),
+                e.getLeaseUntil(), e.getVersion());
+    }
+}

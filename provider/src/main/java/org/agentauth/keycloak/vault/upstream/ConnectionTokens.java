@@ -1,0 +1,180 @@
+package org.agentauth.keycloak.vault.upstream;
+
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import org.agentauth.keycloak.vault.Connector;
+import org.agentauth.keycloak.vault.TokenSet;
+import org.agentauth.keycloak.vault.UpstreamConnection;
+import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
+import org.agentauth.keycloak.vault.crypto.TokenCipher.VaultKeyException;
+import org.jboss.logging.Logger;
+import org.keycloak.common.util.Time;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.KeycloakSessionFactory;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.utils.KeycloakModelUtils;
+
+/**
+ * The refresh engine (DESIGN section 5): hands out a connection's upstream access token, refreshing it shortly before
+ * it expires. At most one refresh per connection runs at a time across the cluster: the caller that wins the lease (a
+ * version check on the row, {@link UpstreamConnectionProvider#takeLease}) refreshes; the others wait for its result
+ * and get the fresh token. Lease, upstream call and save are three steps, the first and last each in a short
+ * transaction of its own; no transaction is open during the upstream call. The rotated refresh token is saved before
+ * the new access token is used. {@code invalid_grant} marks the connection EXPIRED; timeouts and 5xx keep the working
+ * token and try again after a back-off.
+ */
+public final class ConnectionTokens {
+
+    private static final Logger LOG = Logger.getLogger(ConnectionTokens.class);
+
+    /** Refresh when less than this is left of the access token's life. */
+    static final long REFRESH_BEFORE_EXPIRY_MILLIS = 30_000;
+    private static final long POLL_MILLIS = 100;
+    private static final long MAX_BACKOFF_MILLIS = 60_000;
+
+    /** Per node: failed refresh attempts in a row, for the back-off. */
+    private static final ConcurrentHashMap<String, Integer> FAILURES = new ConcurrentHashMap<>();
+
+    private ConnectionTokens() {
+    }
+
+    /** The connection and its decrypted tokens, read in one short transaction. */
+    private record Read(UpstreamConnection connection, TokenSet tokens) {
+    }
+
+    /**
+     * A usable upstream access token of the connection.
+     *
+     * @throws ConnectionUnusable when there is none now
+     */
+    public static String accessToken(KeycloakSession session, RealmModel realm, Connector connector, String connectionId) {
+        KeycloakSessionFactory factory = session.getKeycloakSessionFactory();
+        long deadline = Time.currentTimeMillis() + leaseMillis(connector);
+        while (true) {
+            Read r = read(factory, realm, connectionId);
+            UpstreamConnection c = r.connection();
+            long now = Time.currentTimeMillis();
+            if (!c.active()) {
+                throw new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, "connection " + c.id() + " is " + c.status());
+            }
+            if (fresh(r.tokens(), now)) {
+                return r.tokens().accessToken();
+            }
+            if (!r.tokens().hasRefreshToken()) {
+                if (stillValid(r.tokens(), now)) {
+                    return r.tokens().accessToken();
+                }
+                expireWithoutLease(factory, realm, c);
+                throw new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, "connection " + c.id() + " expired and has no refresh token");
+            }
+            boolean leaseFree = c.leaseUntil() == null || c.leaseUntil() < now;
+            if (leaseFree) {
+                Optional<UpstreamConnection> leased = inTransaction(factory,
+                        s -> s.getProvider(UpstreamConnectionProvider.class).takeLease(realm, c, now + leaseMillis(connector)));
+                if (leased.isPresent()) {
+                    return refresh(session, factory, realm, connector, leased.get(), r.tokens());
+                }
+                // another caller (on this node or another) won the lease: wait for its result
+            } else if (now >= deadline) {
+                if (stillValid(r.tokens(), now)) {
+                    return r.tokens().accessToken();
+                }
+                throw new ConnectionUnusable(ConnectionUnusable.Reason.UPSTREAM_UNAVAILABLE,
+                        "the refresh of connection " + c.id() + " is still running or backing off");
+            }
+            sleep();
+        }
+    }
+
+    private static String refresh(KeycloakSession session, KeycloakSessionFactory factory, RealmModel realm, Connector connector,
+            UpstreamConnection leased, TokenSet old) {
+        UpstreamClient.Tokens answer;
+        try {
+            answer = new UpstreamClient(session, connector).refresh(old.refreshToken());
+        } catch (UpstreamClient.OAuthError e) {
+            if ("invalid_grant".equals(e.error())) {
+                boolean expired = inTransaction(factory, s -> s.getProvider(UpstreamConnectionProvider.class).expire(realm, leased));
+                FAILURES.remove(leased.id());
+                LOG.debugf("connection %s: the upstream refused its refresh token; marked EXPIRED (%s)", leased.id(), expired);
+                throw new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT,
+                        "the upstream refused the refresh token of connection " + leased.id() + ": connect again");
+            }
+            return backOff(factory, realm, leased, old, e);
+        } catch (UpstreamException e) {
+            return backOff(factory, realm, leased, old, e);
+        }
+        FAILURES.remove(leased.id());
+        Set<String> scopes = answer.grantedScope() != null && !answer.grantedScope().isEmpty() ? answer.grantedScope() : leased.scopes();
+        boolean saved = inTransaction(factory,
+                s -> s.getProvider(UpstreamConnectionProvider.class).saveRefreshed(realm, leased, answer.tokens(), scopes));
+        if (!saved) {
+            // the lease ran out and the row changed meanwhile (revoked, or another refresh): the fresh token is still good
+            LOG.debugf("connection %s: refreshed, but the row changed meanwhile; not saved", leased.id());
+        }
+        return answer.tokens().accessToken();
+    }
+
+    private static String backOff(KeycloakSessionFactory factory, RealmModel realm, UpstreamConnection leased, TokenSet old,
+            UpstreamException e) {
+        int failures = FAILURES.merge(leased.id(), 1, Integer::sum);
+        long wait = Math.min(MAX_BACKOFF_MILLIS, 1000L << Math.min(failures - 1, 6));
+        long now = Time.currentTimeMillis();
+        inTransaction(factory, s -> {
+            s.getProvider(UpstreamConnectionProvider.class).releaseLease(realm, leased, now + wait);
+            return null;
+        });
+        LOG.debugf("connection %s: refresh failed (%s); next try in %d ms", leased.id(), e.getMessage(), wait);
+        if (stillValid(old, now)) {
+            return old.accessToken();
+        }
+        throw new ConnectionUnusable(ConnectionUnusable.Reason.UPSTREAM_UNAVAILABLE, e.getMessage());
+    }
+
+    private static void expireWithoutLease(KeycloakSessionFactory factory, RealmModel realm, UpstreamConnection c) {
+        inTransaction(factory, s -> {
+            UpstreamConnectionProvider p = s.getProvider(UpstreamConnectionProvider.class);
+            p.takeLease(realm, c, Time.currentTimeMillis() + 1000).ifPresent(l -> p.expire(realm, l));
+            return null;
+        });
+    }
+
+    private static Read read(KeycloakSessionFactory factory, RealmModel realm, String id) {
+        try {
+            return inTransaction(factory, s -> {
+                UpstreamConnectionProvider p = s.getProvider(UpstreamConnectionProvider.class);
+                UpstreamConnection c = p.byId(realm, id).orElseThrow(
+                        () -> new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, "connection " + id + " is gone"));
+                return new Read(c, p.tokens(realm, c));
+            });
+        } catch (VaultKeyException e) {
+            throw new ConnectionUnusable(ConnectionUnusable.Reason.VAULT_LOCKED, e.getMessage());
+        }
+    }
+
+    private static boolean fresh(TokenSet t, long now) {
+        return t.accessExpiresAt() == null || t.accessExpiresAt() - REFRESH_BEFORE_EXPIRY_MILLIS > now;
+    }
+
+    private static boolean stillValid(TokenSet t, long now) {
+        return t.accessExpiresAt() == null || t.accessExpiresAt() - 2000 > now;
+    }
+
+    /** Long enough for one upstream call with its timeout. */
+    private static long leaseMillis(Connector connector) {
+        return connector.timeoutMillis() + 5_000L;
+    }
+
+    private static <T> T inTransaction(KeycloakSessionFactory factory, java.util.function.Function<KeycloakSession, T> job) {
+        return KeycloakModelUtils.runJobInTransactionWithResult(factory, job::apply);
+    }
+
+    private static void sleep() {
+        try {
+            Thread.sleep(POLL_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ConnectionUnusable(ConnectionUnusable.Reason.UPSTREAM_UNAVAILABLE, "interrupted while waiting for a refresh");
+        }
+    }
+}

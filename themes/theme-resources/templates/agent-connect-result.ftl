@@ -1,0 +1,11 @@
+<#-- The end of a connect flow without a return_to, or an error on the way (Keycloak Agent Auth). -->
+<#import "template.ftl" as layout>
+<@layout.registrationLayout displayMessage=false bodyClass="agent-connect-result"; section>
+    <#if section = "header">
+        <span id="agent-connect-result-title">${msg(connectTitle)}</span>
+    <#elseif section = "form">
+        <div id="agent-connect-result" class="content-area" data-ok="${connectOk?c}">
+            <p id="agent-connect-result-message"><#if connectArgs?size == 0>${msg(connectMessage)}<#elseif connectArgs?size == 1>${msg(connectMessage, connectArgs[0])}<#else>${msg(connectMessage, connectArgs[0], connectArgs[1])}</#if></p>
+        </div>
+    </#if>
+</@layout.registrationLayout>
