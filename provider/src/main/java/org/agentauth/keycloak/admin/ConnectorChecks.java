@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -19,20 +18,19 @@ import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.HostPolicy;
 import org.agentauth.keycloak.vault.VaultSettings;
+import org.agentauth.keycloak.vault.upstream.UpstreamClient;
+import org.agentauth.keycloak.vault.upstream.UpstreamException;
 import org.apache.http.HttpEntity;
-import org.apache.http.NameValuePair;
 import org.apache.http.client.config.RequestConfig;
-import org.apache.http.client.entity.UrlEncodedFormEntity;
 import org.apache.http.client.methods.CloseableHttpResponse;
 import org.apache.http.client.methods.HttpGet;
-import org.apache.http.client.methods.HttpPost;
 import org.apache.http.client.methods.HttpRequestBase;
-import org.apache.http.message.BasicNameValuePair;
 import org.keycloak.connections.httpclient.HttpClientProvider;
 import org.keycloak.models.KeycloakSession;
 
 /**
- * The admin API's calls to a connector's upstream: "test configuration" ({@link #run}) and OpenID Connect discovery
+ * The admin API's calls to a connector's upstream: "test configuration" ({@link #run}; its token request is the connect
+ * flow's own, {@link UpstreamClient#exchangeCode}) and OpenID Connect discovery
  * ({@link #discover}). Every call goes through Keycloak's {@link HttpClientProvider} with connect and read timeouts,
  * follows no redirect, reads a bounded body and only goes to a URL the {@link HostPolicy} allows (resolved at the time
  * of the check). Nothing here writes to the database. Results and errors never contain the client secret.
@@ -100,11 +98,10 @@ final class ConnectorChecks {
                     : field + " " + why));
         });
 
-        String secret = null;
         if (c.clientSecretRef() == null) {
             out.add(new Check("clientSecret", false, "No client secret is stored"));
         } else {
-            secret = c.clientSecret(session);
+            String secret = c.clientSecret(session);
             boolean ref = c.clientSecretRef().startsWith("${vault.");
             out.add(secret == null
                     ? new Check("clientSecret", false, "The vault reference " + Strings.safe(c.clientSecretRef(), 200)
@@ -113,7 +110,7 @@ final class ConnectorChecks {
                             : "A client secret is stored"));
         }
 
-        tokenEndpoint(c, secret, redirectUri, Boolean.TRUE.equals(allowed.get(Connector.TOKEN_URL)), out);
+        tokenEndpoint(c, redirectUri, Boolean.TRUE.equals(allowed.get(Connector.TOKEN_URL)), out);
         authorizationEndpoint(c, Boolean.TRUE.equals(allowed.get(Connector.AUTHORIZATION_URL)), out);
         return out;
     }
@@ -127,48 +124,28 @@ final class ConnectorChecks {
         return settings.hostAllowListed(h);
     }
 
-    private void tokenEndpoint(Connector c, String secret, String redirectUri, boolean allowed, List<Check> out) {
+    private void tokenEndpoint(Connector c, String redirectUri, boolean allowed, List<Check> out) {
         if (c.tokenUrl() == null || !allowed) {
             out.add(new Check("tokenEndpoint", false, "Not called: " + (c.tokenUrl() == null ? "no tokenUrl" : "the host policy refuses tokenUrl")));
             out.add(new Check("clientCredentials", false, "Not checked: the token endpoint was not called"));
             return;
         }
-        HttpPost post = new HttpPost(c.tokenUrl());
-        List<NameValuePair> form = new ArrayList<>();
-        form.add(new BasicNameValuePair("grant_type", "authorization_code"));
-        form.add(new BasicNameValuePair("code", "agent-auth-config-test-" + random()));
-        form.add(new BasicNameValuePair("redirect_uri", redirectUri));
-        if (Connector.AUTH_POST.equals(c.clientAuthMethod()) || secret == null) {
-            form.add(new BasicNameValuePair("client_id", c.clientId()));
-            if (secret != null) {
-                form.add(new BasicNameValuePair("client_secret", secret));
-            }
-        } else {
-            // RFC 6749 section 2.3.1: both form-encoded, then Basic
-            String pair = URLEncoder.encode(c.clientId(), StandardCharsets.UTF_8) + ":" + URLEncoder.encode(secret, StandardCharsets.UTF_8);
-            post.setHeader("Authorization", "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8)));
-        }
-        post.setEntity(new UrlEncodedFormEntity(form, StandardCharsets.UTF_8));
-        post.setHeader("Accept", "application/json");
-        Answer a;
+        String error;
         try {
-            a = send(post, c.timeoutMillis());
-        } catch (IOException e) {
-            out.add(new Check("tokenEndpoint", false, "No answer from " + Connector.hostOf(c.tokenUrl()) + ": " + describe(e, c.timeoutMillis())));
-            out.add(new Check("clientCredentials", false, "Not checked: the token endpoint did not answer"));
+            // the connect flow's own code exchange (same client authentication), with a made-up code and verifier
+            new UpstreamClient(session, c).exchangeCode("agent-auth-config-test-" + random(), redirectUri, random() + random());
+            out.add(new Check("tokenEndpoint", false, "Answered a made-up code with tokens: not a token endpoint to trust"));
+            out.add(new Check("clientCredentials", false, "Unknown: the token endpoint's answer says nothing about them"));
             return;
-        }
-        JsonNode json = parse(a.body());
-        String error = json != null && json.path("error").isTextual() ? json.path("error").asText() : null;
-        if (error == null) {
-            out.add(new Check("tokenEndpoint", false, "Answered HTTP " + a.status() + (a.contentType() == null ? "" : " (" + Strings.safe(a.contentType(), 80) + ")")
-                    + " without an OAuth error: not a token endpoint that refuses a made-up code as expected"));
+        } catch (UpstreamClient.OAuthError e) {
+            error = e.error();
+            out.add(new Check("tokenEndpoint", true, "Answered HTTP " + e.status() + " with error " + Strings.safeId(error)));
+        } catch (UpstreamException e) {
+            // the message names the connector, the endpoint and what went wrong; never a secret
+            out.add(new Check("tokenEndpoint", false, "No OAuth error answer: " + Strings.safe(e.getMessage(), 300)));
             out.add(new Check("clientCredentials", false, "Not checked: the token endpoint's answer says nothing about them"));
             return;
         }
-        String description = json.path("error_description").isTextual() ? json.path("error_description").asText() : null;
-        String said = "error " + Strings.safeId(error) + (description == null ? "" : " (" + scrub(description, secret) + ")");
-        out.add(new Check("tokenEndpoint", true, "Answered HTTP " + a.status() + " with " + said));
         String lower = error.toLowerCase(Locale.ROOT);
         if (CODE_ERRORS.contains(lower)) {
             out.add(new Check("clientCredentials", true, "Accepted: the token endpoint refused only the made-up code (" + Strings.safeId(error) + ")"));
@@ -306,11 +283,6 @@ final class ConnectorChecks {
             return "the host name does not resolve";
         }
         return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + Strings.safe(e.getMessage(), 200));
-    }
-
-    /** An upstream's text, bounded, with the secret blanked out should the upstream echo it. */
-    private static String scrub(String text, String secret) {
-        return Strings.safe(secret == null || secret.isEmpty() ? text : text.replace(secret, "***"), 300);
     }
 
     private static String random() {
