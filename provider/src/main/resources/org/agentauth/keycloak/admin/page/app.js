@@ -19,7 +19,7 @@
   var pageUrl = location.origin + location.pathname;
   var oidc = base + '/realms/' + encodeURIComponent(loginRealm) + '/protocol/openid-connect';
   var tokens = null;
-  var section = 'agents'; // which part of the page is shown: agents or connectors
+  var area = 'agents'; // which part of the page is shown: agents or connectors
 
   // ---------------------------------------------------------------- DOM helpers
 
@@ -173,7 +173,7 @@
     if (data && (data.error_description || data.error)) return data.error_description || data.error;
     if (status === 401) return 'Your session has ended. Reload the page to sign in again.';
     if (status === 403) return 'You do not have permission for this in realm "' + targetRealm + '". '
-        + (section === 'connectors'
+        + (area === 'connectors'
           ? 'Connectors need the realm-management roles view-realm (to see them) and manage-realm (to change or test them).'
           : 'It needs the realm-management roles view-clients and manage-clients (view-users and manage-users for grants).');
     if (status === 404) return 'Not found.';
@@ -225,7 +225,7 @@
     var m = location.hash.match(/^#\/clients\/(.+)$/);
     var cm = location.hash.match(/^#\/connectors\/(.+)$/);
     var connectors = /^#\/(connectors|new-connector)/.test(location.hash);
-    section = connectors ? 'connectors' : 'agents';
+    area = connectors ? 'connectors' : 'agents';
     $('tab-agents').setAttribute('aria-current', connectors ? 'false' : 'page');
     $('tab-connectors').setAttribute('aria-current', connectors ? 'page' : 'false');
     document.title = (connectors ? 'Connectors' : 'Agents') + ' · Agent Auth';
@@ -621,10 +621,6 @@
   }
 
   // ---------------------------------------------------------------- connectors (vault)
-
-  var CONNECTOR_FIELDS = ['alias', 'displayName', 'logoUri', 'authorizationUrl', 'tokenUrl', 'revocationUrl', 'userinfoUrl',
-    'clientId', 'clientSecret', 'clientAuthMethod', 'scopes', 'extraAuthParams', 'apiBaseUrl', 'deliveryMode', 'timeoutMillis',
-    'maxResponseBytes', 'preset'];
 
   function hostOf(url) {
     try { return new URL(url).host; } catch (e) { return null; }
