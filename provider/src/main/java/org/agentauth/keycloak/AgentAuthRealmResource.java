@@ -7,6 +7,7 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.agentauth.keycloak.account.AccountConnectionsResource;
 import org.agentauth.keycloak.account.AccountDelegationsResource;
 import org.agentauth.keycloak.admin.AdminPageResource;
 import org.agentauth.keycloak.support.AgentAuthVersion;
@@ -27,6 +28,12 @@ public class AgentAuthRealmResource {
     @Path("account/delegations")
     public AccountDelegationsResource accountDelegations() {
         return new AccountDelegationsResource(session);
+    }
+
+    /** The signed-in user's own connected upstream accounts. */
+    @Path("account/connections")
+    public AccountConnectionsResource accountConnections() {
+        return new AccountConnectionsResource(session);
     }
 
     /** A connector's connect flow: {@code connectors/{alias}/connect}, {@code connectors/{alias}/callback}. */

@@ -1,9 +1,7 @@
 package org.agentauth.keycloak.account;
 
 import jakarta.ws.rs.DELETE;
-import jakarta.ws.rs.ForbiddenException;
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.NotAuthorizedException;
 import jakarta.ws.rs.NotFoundException;
 import jakarta.ws.rs.OPTIONS;
 import jakarta.ws.rs.Path;
@@ -18,17 +16,10 @@ import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.GrantRepresentation;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
-import org.keycloak.models.AccountRoles;
 import org.keycloak.models.ClientModel;
-import org.keycloak.models.Constants;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
-import org.keycloak.representations.AccessToken;
-import org.keycloak.services.managers.AppAuthManager;
-import org.agentauth.keycloak.token.DelegatedTokens;
-import org.agentauth.keycloak.token.TokenContainment;
-import org.keycloak.services.managers.AuthenticationManager;
 
 /**
  * {@code /realms/{realm}/agent-auth/account/delegations}: the signed-in user lists and revokes their own
@@ -87,30 +78,6 @@ public class AccountDelegationsResource {
     }
 
     private UserModel authenticate() {
-        // Keycloak's bearer authentication refuses a token carrying act or may_act (TokenContainment): say why with 403.
-        AppAuthManager.AuthHeader header = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(session.getContext().getRequestHeaders());
-        if (header != null && DelegatedTokens.peek(header.getToken()).map(TokenContainment::carriesDelegation).orElse(false)) {
-            throw new ForbiddenException("Delegated tokens cannot manage delegations");
-        }
-        AuthenticationManager.AuthResult auth = new AppAuthManager.BearerTokenAuthenticator(session)
-                .setAudience(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID)
-                .authenticate();
-        if (auth == null) {
-            throw new NotAuthorizedException("Bearer");
-        }
-        AccessToken token = auth.token();
-        // like Keycloak's Account REST API: the token's client's web origins get CORS headers, other origins a 403
-        AccountCors.check(token);
-        if (token.getOtherClaims().containsKey("act") || token.getOtherClaims().containsKey("may_act")) {
-            throw new ForbiddenException("Delegated tokens cannot manage delegations");
-        }
-        if (auth.user().getServiceAccountClientLink() != null) {
-            throw new ForbiddenException("Service accounts have no delegations");
-        }
-        AccessToken.Access access = token.getResourceAccess(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID);
-        if (access == null || !access.isUserInRole(AccountRoles.MANAGE_ACCOUNT)) {
-            throw new ForbiddenException("Role manage-account required");
-        }
-        return auth.user();
+        return AccountAuth.authenticate(session, "Delegated tokens cannot manage delegations", "Service accounts have no delegations");
     }
 }

@@ -9,8 +9,8 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
 /**
  * {@code /admin/realms/{realm}/agent-auth/}: the extension's admin REST API. Agents and their policies
- * ({@code agents}), delegation grants ({@code users/{userId}/delegations}, {@code delegations?agent=}) and the vault's
- * connectors ({@code connectors}).
+ * ({@code agents}), delegation grants ({@code users/{userId}/delegations}, {@code delegations?agent=}), and the vault:
+ * connectors ({@code connectors}), users' connections ({@code users/{userId}/connections}) and keys ({@code vault}).
  */
 public class AgentAuthAdminRoot {
 
@@ -42,6 +42,18 @@ public class AgentAuthAdminRoot {
     @Path("connectors")
     public AdminConnectorsResource connectors() {
         return new AdminConnectorsResource(session, realm, auth, adminEvent);
+    }
+
+    /** One user's connected upstream accounts: list, check, revoke. */
+    @Path("users/{userId}/connections")
+    public AdminConnectionsResource connectionsOfUser(@PathParam("userId") String userId) {
+        return new AdminConnectionsResource(session, realm, auth, adminEvent, userId);
+    }
+
+    /** The vault's key state and re-encryption under the active key. */
+    @Path("vault")
+    public AdminVaultResource vault() {
+        return new AdminVaultResource(session, realm, auth, adminEvent);
     }
 
     /** One user's grants: list, create (pre-authorise), revoke. */

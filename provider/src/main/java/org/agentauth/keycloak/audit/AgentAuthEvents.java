@@ -24,6 +24,12 @@ public final class AgentAuthEvents {
     /** Free-form admin event resource type for a connector (a realm component; its client secret never recorded). */
     public static final String ADMIN_RESOURCE_CONNECTOR = "AGENT_AUTH_CONNECTOR";
 
+    /** Free-form admin event resource type for a user's connected upstream account. */
+    public static final String ADMIN_RESOURCE_CONNECTION = "AGENT_AUTH_CONNECTION";
+
+    /** Free-form admin event resource type for the vault's keys (re-encryption). */
+    public static final String ADMIN_RESOURCE_VAULT = "AGENT_AUTH_VAULT";
+
     private AgentAuthEvents() {
     }
 }

@@ -1,0 +1,272 @@
+package org.agentauth.keycloak.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.Response;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.agentauth.keycloak.it.support.AgentFlows;
+import org.agentauth.keycloak.it.support.Browser;
+import org.agentauth.keycloak.it.support.DemoUsers;
+import org.agentauth.keycloak.it.support.Http;
+import org.agentauth.keycloak.it.support.KeycloakServer;
+import org.agentauth.keycloak.it.support.KeycloakServerExtension;
+import org.agentauth.keycloak.it.support.Oidc;
+import org.agentauth.keycloak.it.support.Vault;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The vault's connect flow against the real server, with realm {@code upstream-saas} as the real upstream provider
+ * (issue 13): two accounts per user, own-only listing, revocation that reaches the upstream, forged / replayed /
+ * other-session state, a foreign return_to, an unknown connector.
+ */
+@ExtendWith(KeycloakServerExtension.class)
+class VaultConnectIT {
+
+    private final KeycloakServer server;
+    private final Vault vault;
+    private final DemoUsers users;
+    private final AgentFlows flows;
+
+    VaultConnectIT(KeycloakServer server) {
+        this.server = server;
+        this.vault = new Vault(server);
+        this.users = new DemoUsers(server);
+        this.flows = new AgentFlows(server);
+    }
+
+    @Test
+    void aliceConnectsHerWorkAndPersonalAccountsAndBobSeesNeither() {
+        String work;
+        String personal;
+        try (Browser browser = new Browser()) {
+            work = Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, null), "alice",
+                    "alice-work", "vault-connect-confirm"));
+            // another account: the upstream must ask who signs in (the browser still has alice-work's upstream session)
+            String ended = vault.connect(browser, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), "alice",
+                    "alice-personal", null);
+            personal = Vault.connectionId(ended);
+            assertEquals(Vault.CONNECTOR, Oidc.params(ended).get("connector"));
+        }
+        assertNotEquals(work, personal);
+
+        String alice = users.accessToken("alice");
+        JsonNode list = vault.list(Oidc.DEMO, alice);
+        Set<String> accounts = new HashSet<>();
+        for (JsonNode c : list) {
+            if (c.get("id").asText().equals(work) || c.get("id").asText().equals(personal)) {
+                accounts.add(c.get("account").asText());
+                assertEquals("ACTIVE", c.get("status").asText(), c.toString());
+                assertEquals(Vault.CONNECTOR, c.get("connector").asText());
+                assertEquals("Demo Calendar", c.get("connectorName").asText());
+                assertTrue(c.get("scopes").toString().contains("openid"), c.toString());
+            }
+        }
+        assertEquals(Set.of("alice-work", "alice-personal"), accounts, list.toString());
+        // never token material in the listing
+        String body = list.toString();
+        assertFalse(body.contains("eyJ"), body);
+        assertFalse(body.toLowerCase().contains("token"), body);
+
+        // each one works against the upstream and names its own account
+        for (String[] c : new String[][] {{work, "alice-work"}, {personal, "alice-personal"}}) {
+            Http.Response check = vault.check(Oidc.DEMO, alice, c[0]);
+            assertEquals(200, check.status(), check.body());
+            assertTrue(check.json().get("ok").asBoolean(), check.body());
+            assertEquals(c[1], check.json().get("account").asText(), check.body());
+        }
+
+        // bob sees neither, and cannot reach them by id (the same 404 as an unknown id)
+        String bob = users.accessToken("bob");
+        for (JsonNode c : vault.list(Oidc.DEMO, bob)) {
+            assertNotEquals(work, c.get("id").asText());
+            assertNotEquals(personal, c.get("id").asText());
+        }
+        assertEquals(404, new Http().get(vault.accountConnections(Oidc.DEMO) + "/" + work, bob).status());
+        assertEquals(404, new Http().delete(vault.accountConnections(Oidc.DEMO) + "/" + work, bob).status());
+        assertEquals(404, vault.check(Oidc.DEMO, bob, work).status());
+        assertEquals(404, new Http().get(vault.accountConnections(Oidc.DEMO) + "/no-such-id", alice).status());
+        assertEquals(2, countOf(vault.list(Oidc.DEMO, alice), work, personal), "bob's attempts changed nothing");
+
+        // an agent's delegated token never manages the user's connections
+        String delegated = flows.delegatedTokens("alice", "calendar-agent").get("access_token").asText();
+        assertEquals(403, new Http().get(vault.accountConnections(Oidc.DEMO), delegated).status());
+        assertEquals(403, new Http().delete(vault.accountConnections(Oidc.DEMO) + "/" + work, delegated).status());
+        // without a token: 401
+        assertEquals(401, new Http().get(vault.accountConnections(Oidc.DEMO), "not-a-token").status());
+
+        // the admin sees alice's connections too, and the link events name connector and connection, never a token
+        String admin = vault.oidc().adminToken();
+        String aliceId = users.userId(admin, "alice");
+        Http.Response adminList = new Http().get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/users/" + aliceId
+                + "/connections", admin);
+        assertEquals(200, adminList.status(), adminList.body());
+        assertEquals(2, countOf(adminList.json(), work, personal), adminList.body());
+        String events = flows.events(admin, "type=FEDERATED_IDENTITY_LINK");
+        assertTrue(events.contains(work) && events.contains(personal), events);
+        assertTrue(events.contains("\"connector\":\"demo-calendar\""), events);
+        assertFalse(events.contains("eyJ"), "no token in events");
+    }
+
+    @Test
+    void revokeReachesTheUpstreamAndDeletesTheConnection() {
+        String id;
+        try (Browser browser = new Browser()) {
+            id = Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, null), "bob", "bob-cal", null));
+        }
+        String admin = vault.oidc().adminToken();
+        String upstreamBob = vault.upstreamUserId(admin, "bob-cal");
+        assertTrue(connectorSessions(admin, upstreamBob) >= 1, "the connect made an upstream session for the connector");
+
+        String bob = users.accessToken("bob");
+        Http.Response revoke = new Http().delete(vault.accountConnections(Oidc.DEMO) + "/" + id, bob);
+        assertEquals(204, revoke.status(), revoke.body());
+        assertEquals(0, connectorSessions(admin, upstreamBob), "the upstream revoked the refresh token: its client session is gone");
+        assertEquals(0, countOf(vault.list(Oidc.DEMO, bob), id));
+        assertEquals(404, new Http().delete(vault.accountConnections(Oidc.DEMO) + "/" + id, bob).status());
+        String events = flows.events(admin, "type=REMOVE_FEDERATED_IDENTITY");
+        assertTrue(events.contains(id) && events.contains("\"upstream_revoked\":\"true\""), events);
+    }
+
+    @Test
+    void forgedReplayedAndOtherUsersStateIsRefusedAndNothingIsStored() {
+        String alice = users.accessToken("alice");
+        String bob = users.accessToken("bob");
+        int aliceBefore = vault.list(Oidc.DEMO, alice).size();
+        int bobBefore = vault.list(Oidc.DEMO, bob).size();
+        String callback = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR + "/callback";
+
+        // bob's flow, stopped at the upstream's redirect back: its code and state
+        AtomicReference<String> bobsCallback = new AtomicReference<>();
+        try (Browser b = new Browser()) {
+            Page p = b.page();
+            p.route(callback + "*", route -> {
+                bobsCallback.set(route.request().url());
+                route.abort();
+            });
+            p.navigate(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"));
+            p.locator("#username").fill("bob");
+            p.locator("#password").fill("bob");
+            p.locator("#kc-login").click();
+            p.locator("#kc-agent-connect-allow").click();
+            p.locator("#username").waitFor();
+            p.locator("#username").fill("bob-cal");
+            p.locator("#password").fill("bob-cal");
+            p.locator("#kc-login").click();
+            p.waitForCondition(() -> bobsCallback.get() != null);
+        }
+        assertNotNull(Oidc.params(bobsCallback.get()).get("code"));
+
+        try (Browser a = new Browser()) {
+            Page p = a.page();
+            // alice signs in (and connects nothing): a session of her own
+            p.navigate(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, null));
+            p.locator("#username").fill("alice");
+            p.locator("#password").fill("alice");
+            p.locator("#kc-login").click();
+            p.locator("#kc-agent-connect-form").waitFor();
+
+            // bob's code and state in alice's browser: another session's state
+            Response other = p.navigate(bobsCallback.get());
+            assertEquals(400, other.status());
+            assertTrue(p.locator("#agent-connect-result-message").innerText().contains("another sign-in"), p.content());
+            // the same state again (replay): used up
+            Response replay = p.navigate(bobsCallback.get());
+            assertEquals(400, replay.status());
+            assertTrue(p.locator("#agent-connect-result-message").innerText().contains("used already"), p.content());
+            // a forged state
+            Response forged = p.navigate(callback + "?state=forged-" + System.nanoTime() + "&code=whatever");
+            assertEquals(400, forged.status());
+            // no state at all
+            assertEquals(400, p.navigate(callback + "?code=whatever").status());
+            // the upstream's own error, with a forged state: still nothing
+            assertEquals(400, p.navigate(callback + "?state=x&error=access_denied").status());
+            a.screenshot("vault-connect-bad-state");
+        }
+        assertEquals(aliceBefore, vault.list(Oidc.DEMO, alice).size(), "nothing stored for alice");
+        assertEquals(bobBefore, vault.list(Oidc.DEMO, bob).size(), "nothing stored for bob");
+    }
+
+    @Test
+    void aForeignReturnToIsRefusedBeforeLeavingForTheUpstream() {
+        String base = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR + "/connect";
+        Http http = new Http();
+        Http.Response foreign = http.get(base + "?client_id=agent-host&return_to=" + Http.urlEncode("https://evil.example/steal"));
+        assertEquals(400, foreign.status(), foreign.body());
+        assertNull(foreign.location(), "no redirect anywhere");
+        assertTrue(foreign.body().contains("return_to"), foreign.body());
+        // a redirect URI of another client is foreign too
+        Http.Response otherClient = http.get(base + "?client_id=agent-host&return_to=" + Http.urlEncode("https://attacker.localhost.example/x"));
+        assertEquals(400, otherClient.status());
+        // return_to without the client it belongs to
+        assertEquals(400, http.get(base + "?return_to=" + Http.urlEncode(Vault.RETURN_TO)).status());
+        // an unknown client
+        assertEquals(400, http.get(base + "?client_id=no-such-client&return_to=" + Http.urlEncode(Vault.RETURN_TO)).status());
+        // scopes the connector does not offer
+        Http.Response scope = http.get(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "scope=" + Http.urlEncode("openid admin")));
+        assertEquals(400, scope.status());
+        assertTrue(scope.body().contains("invalid_scope"), scope.body());
+        // a valid request without a session goes to the realm's login, not to the upstream
+        Http.Response ok = http.get(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, null));
+        assertEquals(302, ok.status(), ok.body());
+        assertTrue(ok.location().startsWith(server.realmUrl(Oidc.DEMO) + "/protocol/openid-connect/auth"), ok.location());
+        // the confirmation POST without a valid form token
+        Http.Response post = http.postForm(base, Oidc.Form.of("pending", "forged", "decision", "allow").list());
+        assertEquals(400, post.status());
+        assertNull(post.location());
+    }
+
+    @Test
+    void anUnknownConnectorIs404() {
+        Http http = new Http();
+        String base = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/no-such-connector";
+        assertEquals(404, http.get(base + "/connect?client_id=agent-host&return_to=" + Http.urlEncode(Vault.RETURN_TO)).status());
+        assertEquals(404, http.get(base + "/callback?state=x&code=y").status());
+    }
+
+    @Test
+    void theConnectPageCannotBeFramed() {
+        try (Browser browser = new Browser()) {
+            Page p = browser.page();
+            p.navigate(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, null));
+            p.locator("#username").fill("alice");
+            p.locator("#password").fill("alice");
+            Response r = p.waitForResponse(x -> x.url().contains("/connectors/demo-calendar/connect") && x.status() == 200,
+                    () -> p.locator("#kc-login").click());
+            assertEquals("DENY", r.headerValue("x-frame-options"));
+            assertTrue(r.headerValue("content-security-policy").contains("frame-ancestors 'none'"));
+        }
+    }
+
+    private int connectorSessions(String admin, String upstreamUserId) {
+        Http.Response r = new Http().get(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/users/" + upstreamUserId + "/sessions", admin);
+        assertEquals(200, r.status(), r.body());
+        int n = 0;
+        for (JsonNode s : r.json()) {
+            if (s.path("clients").toString().contains("agent-auth-connector")) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static int countOf(JsonNode list, String... ids) {
+        Set<String> want = Set.of(ids);
+        int n = 0;
+        for (JsonNode c : list) {
+            if (want.contains(c.get("id").asText())) {
+                n++;
+            }
+        }
+        return n;
+    }
+}
