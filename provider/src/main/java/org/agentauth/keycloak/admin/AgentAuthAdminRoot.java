@@ -9,7 +9,8 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
 /**
  * {@code /admin/realms/{realm}/agent-auth/}: the extension's admin REST API. Agents and their policies
- * ({@code agents}), and delegation grants ({@code users/{userId}/delegations}, {@code delegations?agent=}).
+ * ({@code agents}), delegation grants ({@code users/{userId}/delegations}, {@code delegations?agent=}), and the vault:
+ * connectors ({@code connectors}), users' connections ({@code users/{userId}/connections}) and keys ({@code vault}).
  */
 public class AgentAuthAdminRoot {
 
@@ -35,6 +36,12 @@ public class AgentAuthAdminRoot {
     @Path("delegations")
     public AdminGrantsResource grantsByAgent() {
         return new AdminGrantsResource(session, realm, auth, adminEvent, null);
+    }
+
+    /** The realm's connectors (upstream OAuth 2 providers of the vault): CRUD, presets, discovery, configuration test. */
+    @Path("connectors")
+    public AdminConnectorsResource connectors() {
+        return new AdminConnectorsResource(session, realm, auth, adminEvent);
     }
 
     /** One user's connected upstream accounts: list, check, revoke. */

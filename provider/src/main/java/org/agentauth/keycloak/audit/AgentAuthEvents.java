@@ -21,6 +21,9 @@ public final class AgentAuthEvents {
     /** Free-form admin event resource type for an agent's policy (the {@code agent_auth.*} client attributes). */
     public static final String ADMIN_RESOURCE_AGENT_POLICY = "AGENT_AUTH_AGENT_POLICY";
 
+    /** Free-form admin event resource type for a connector (a realm component; its client secret never recorded). */
+    public static final String ADMIN_RESOURCE_CONNECTOR = "AGENT_AUTH_CONNECTOR";
+
     /** Free-form admin event resource type for a user's connected upstream account. */
     public static final String ADMIN_RESOURCE_CONNECTION = "AGENT_AUTH_CONNECTION";
 

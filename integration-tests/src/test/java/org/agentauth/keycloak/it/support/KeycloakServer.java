@@ -106,8 +106,10 @@ public final class KeycloakServer implements AutoCloseable {
         cmd.add("--http-port=" + port);
         cmd.add("--http-management-port=" + managementPort);
         cmd.add("--import-realm");
-        // the demo connector's upstream is this server itself (realm upstream-saas on localhost)
-        cmd.add("--spi-agent-auth-vault--default--allowed-hosts=localhost");
+        // the demo connector's upstream is this server itself (realm upstream-saas on localhost); github.com and
+        // api.github.com because ConnectorAdminPageIT saves a connector from the GitHub preset and the admin API refuses
+        // a host that does not resolve, while test machines may have no DNS (an allow-listed host is not resolved)
+        cmd.add("--spi-agent-auth-vault--default--allowed-hosts=localhost,github.com,api.github.com");
         cmd.addAll(TestDatabase.fromSystemProperties().prepareAndGetServerArgs(port));
         cmd.addAll(extraArgs());
         ProcessBuilder pb = new ProcessBuilder(cmd)

@@ -1,7 +1,8 @@
 /*
  * Agent Auth admin page. Signs the admin in to this realm with the public client "agent-auth-admin"
  * (Authorization Code + PKCE S256), keeps the tokens in memory only, and edits agent policies through
- * /admin/realms/{realm}/agent-auth/agents. Every text that comes from the server is set with textContent.
+ * /admin/realms/{realm}/agent-auth/agents and connectors through /admin/realms/{realm}/agent-auth/connectors.
+ * Every text that comes from the server is set with textContent.
  */
 (function () {
   'use strict';
@@ -18,6 +19,7 @@
   var pageUrl = location.origin + location.pathname;
   var oidc = base + '/realms/' + encodeURIComponent(loginRealm) + '/protocol/openid-connect';
   var tokens = null;
+  var area = 'agents'; // which part of the page is shown: agents or connectors
 
   // ---------------------------------------------------------------- DOM helpers
 
@@ -171,7 +173,9 @@
     if (data && (data.error_description || data.error)) return data.error_description || data.error;
     if (status === 401) return 'Your session has ended. Reload the page to sign in again.';
     if (status === 403) return 'You do not have permission for this in realm "' + targetRealm + '". '
-        + 'It needs the realm-management roles view-clients and manage-clients (view-users and manage-users for grants).';
+        + (area === 'connectors'
+          ? 'Connectors need the realm-management roles view-realm (to see them) and manage-realm (to change or test them).'
+          : 'It needs the realm-management roles view-clients and manage-clients (view-users and manage-users for grants).');
     if (status === 404) return 'Not found.';
     return 'The request failed (HTTP ' + status + ').';
   }
@@ -213,11 +217,23 @@
 
   // ---------------------------------------------------------------- views
 
+  var pendingNotice = null; // shown once by the next route(), e.g. "Saved" after leaving a form
+
   async function route() {
     notice();
+    if (pendingNotice) { notice(pendingNotice[0], pendingNotice[1]); pendingNotice = null; }
     var m = location.hash.match(/^#\/clients\/(.+)$/);
+    var cm = location.hash.match(/^#\/connectors\/(.+)$/);
+    var connectors = /^#\/(connectors|new-connector)/.test(location.hash);
+    area = connectors ? 'connectors' : 'agents';
+    $('tab-agents').setAttribute('aria-current', connectors ? 'false' : 'page');
+    $('tab-connectors').setAttribute('aria-current', connectors ? 'page' : 'false');
+    document.title = (connectors ? 'Connectors' : 'Agents') + ' · Agent Auth';
     try {
       if (m) await agentView(decodeURIComponent(m[1]));
+      else if (cm) await connectorView(decodeURIComponent(cm[1]));
+      else if (location.hash === '#/new-connector') await connectorView(null);
+      else if (connectors) await connectorsView();
       else await listView();
     } catch (e) {
       if (e.message !== 'Signing in again…') fail(e.message);
@@ -604,6 +620,355 @@
       tbody));
   }
 
+  // ---------------------------------------------------------------- connectors (vault)
+
+  function hostOf(url) {
+    try { return new URL(url).host; } catch (e) { return null; }
+  }
+
+  /** The hosts a connector talks to (authorization, token, API), once each. */
+  function hosts(c) {
+    return [c.authorizationUrl, c.tokenUrl, c.apiBaseUrl].map(hostOf).filter(function (h, i, all) { return h && all.indexOf(h) === i; });
+  }
+
+  function deliveryText(mode) {
+    return mode === 'proxy_exchange' ? 'Proxy and token exchange' : 'Proxy only';
+  }
+
+  /** A button that asks once more before doing something that cannot be undone. */
+  function confirmStep(cell, label, confirmLabel, aria, className, action) {
+    function idle() {
+      cell.replaceChildren(el('button', { type: 'button', class: 'btn btn-secondary ' + className, 'aria-label': aria, text: label,
+        onclick: function () {
+          cell.replaceChildren(
+            el('button', { type: 'button', class: 'btn btn-danger confirm-' + className, text: confirmLabel, onclick: function () { action(idle); } }),
+            el('button', { type: 'button', class: 'btn btn-link', text: 'Cancel', onclick: idle }));
+          cell.querySelector('.confirm-' + className).focus();
+        } }));
+    }
+    idle();
+    return cell;
+  }
+
+  async function deleteConnector(alias, reset) {
+    try {
+      await api('DELETE', '/agent-auth/connectors/' + enc(alias));
+      pendingNotice = ['success', 'Deleted connector ' + alias + ' and its users\' connections.'];
+      if (location.hash === '#/connectors') route(); else location.hash = '#/connectors';
+    } catch (e) {
+      notice('danger', e.message);
+      reset();
+    }
+  }
+
+  /** Runs the configuration test of a stored connector and shows its checks in {@code box}. */
+  async function testConnector(alias, box) {
+    box.replaceChildren(el('p', { class: 'muted', text: 'Testing ' + alias + '…' }));
+    var result;
+    try {
+      result = await api('POST', '/agent-auth/connectors/' + enc(alias) + '/test');
+    } catch (e) {
+      box.replaceChildren(el('div', { class: 'alert alert-danger', text: e.message }));
+      return;
+    }
+    var tbody = el('tbody');
+    result.checks.forEach(function (c) {
+      tbody.append(el('tr', { 'data-check': c.name },
+        el('td', null, el('span', { class: c.ok ? 'badge badge-ok' : 'badge badge-fail', text: c.ok ? 'OK' : 'Problem' })),
+        el('td', { text: c.name }),
+        el('td', { class: 'wrap', text: c.detail })));
+    });
+    box.replaceChildren(
+      el('h2', { text: 'Configuration test of ' + alias }),
+      el('div', { id: 'test-summary', class: 'alert ' + (result.ok ? 'alert-success' : 'alert-warning'),
+        text: result.ok ? 'Every check passed.' : 'Some checks found a problem: see below.' }),
+      el('table', { id: 'test-checks' },
+        el('thead', null, el('tr', null, el('th', { scope: 'col', text: 'Result' }), el('th', { scope: 'col', text: 'Check' }),
+          el('th', { scope: 'col', text: 'Detail' }))),
+        tbody));
+  }
+
+  async function connectorsView() {
+    show(el('p', { class: 'muted', text: 'Loading connectors…' }));
+    var list = await api('GET', '/agent-auth/connectors');
+    var results = el('div', { id: 'test-results', class: 'card', hidden: true });
+    var tbody = el('tbody');
+    list.forEach(function (c) {
+      var actions = el('td', { class: 'actions' });
+      var del = el('span');
+      confirmStep(del, 'Delete', 'Confirm delete', 'Delete connector ' + c.alias, 'delete-connector', function (reset) {
+        deleteConnector(c.alias, reset);
+      });
+      actions.append(el('button', { type: 'button', class: 'btn btn-link test-connector', 'aria-label': 'Test connector ' + c.alias,
+        text: 'Test', onclick: function () { results.hidden = false; testConnector(c.alias, results); } }), ' ', del);
+      tbody.append(el('tr', { 'data-alias': c.alias },
+        el('td', null, el('a', { href: '#/connectors/' + enc(c.alias), class: 'connector-link', text: c.alias })),
+        el('td', { text: c.displayName || '' }),
+        el('td', { class: 'hosts', text: hosts(c).join(', ') }),
+        el('td', { text: deliveryText(c.deliveryMode) }),
+        el('td', null, el('span', { class: c.clientSecretSet ? 'badge badge-ok' : 'badge badge-off', text: c.clientSecretSet ? 'Set' : 'Not set' })),
+        actions));
+    });
+    if (!list.length) tbody.append(el('tr', null, el('td', { colspan: '6', class: 'muted', text: 'No connectors yet.' })));
+
+    show(el('div', null,
+      el('h1', { text: 'Connectors' }),
+      el('p', { class: 'lead', text: 'Upstream OAuth 2 providers of realm "' + targetRealm + '" whose tokens the vault keeps per user. '
+        + 'Agents reach them through the brokered proxy; each agent\'s policy names the connectors it may use.' }),
+      el('div', { class: 'card' },
+        el('div', { class: 'toolbar' },
+          el('a', { href: '#/new-connector', id: 'new-connector', class: 'btn btn-primary', role: 'button', text: 'New connector' })),
+        el('table', { id: 'connectors' },
+          el('caption', { class: 'skip-link', text: 'Connectors' }),
+          el('thead', null, el('tr', null,
+            el('th', { scope: 'col', text: 'Alias' }), el('th', { scope: 'col', text: 'Display name' }),
+            el('th', { scope: 'col', text: 'Hosts' }), el('th', { scope: 'col', text: 'Delivery' }),
+            el('th', { scope: 'col', text: 'Secret' }),
+            el('th', { scope: 'col' }, el('span', { class: 'skip-link', text: 'Actions' })))),
+          tbody)),
+      results));
+  }
+
+  function field(name, label, input, help) {
+    input.id = 'c-' + name;
+    input.setAttribute('aria-describedby', 'err-c-' + name + (help ? ' help-c-' + name : ''));
+    return el('div', { class: 'field', id: 'fld-' + name },
+      el('label', { for: input.id, text: label }),
+      input,
+      help ? el('span', { class: 'help', id: 'help-c-' + name, text: help }) : null,
+      el('p', { class: 'field-error', id: 'err-c-' + name }));
+  }
+
+  function textInput(value, type) {
+    return el('input', { type: type || 'text', value: value || '', spellcheck: 'false', autocomplete: 'off' });
+  }
+
+  function select(options, value) {
+    var s = el('select');
+    options.forEach(function (o) { s.append(el('option', { value: o[0], text: o[1], selected: o[0] === value })); });
+    s.value = value;
+    return s;
+  }
+
+  function paramsText(params) {
+    return Object.keys(params || {}).map(function (k) { return k + '=' + params[k]; }).join('\n');
+  }
+
+  function paramsOf(text) {
+    var out = {};
+    text.split('\n').forEach(function (line) {
+      var l = line.trim();
+      if (!l) return;
+      var i = l.indexOf('=');
+      out[i < 0 ? l : l.slice(0, i).trim()] = i < 0 ? '' : l.slice(i + 1).trim();
+    });
+    return out;
+  }
+
+  /** Fills the URL, scope and client authentication fields from a preset (or a discovery answer). */
+  function fillFrom(p) {
+    [['authorizationUrl', p.authorizationUrl], ['tokenUrl', p.tokenUrl], ['revocationUrl', p.revocationUrl],
+      ['userinfoUrl', p.userinfoUrl], ['apiBaseUrl', p.apiBaseUrl]].forEach(function (f) {
+      if (f[1] !== undefined) $('c-' + f[0]).value = f[1] || '';
+    });
+    if (p.scopes) $('c-scopes').value = p.scopes.join(' ');
+    if (p.extraAuthParams) $('c-extraAuthParams').value = paramsText(p.extraAuthParams);
+    if (p.clientAuthMethod) $('c-clientAuthMethod').value = p.clientAuthMethod;
+  }
+
+  /** The connector form: {@code alias} null creates one from a preset, else edits the stored connector. */
+  async function connectorView(alias) {
+    show(el('p', { class: 'muted', text: alias ? 'Loading ' + alias + '…' : 'Loading presets…' }));
+    var results = await Promise.all([
+      alias ? api('GET', '/agent-auth/connectors/' + enc(alias)) : Promise.resolve(null),
+      api('GET', '/agent-auth/connectors/presets')
+    ]);
+    var c = results[0], presets = results[1];
+    var creating = !c;
+    c = c || { clientAuthMethod: 'client_secret_basic', deliveryMode: 'proxy', scopes: [], extraAuthParams: {} };
+    var presetName = function (id) {
+      var p = presets.filter(function (x) { return x.id === id; })[0];
+      return p ? p.name : id;
+    };
+
+    var presetPicker = null, discovery = null;
+    if (creating) {
+      presetPicker = select([['', 'Choose a provider…']].concat(presets.map(function (p) { return [p.id, p.name]; })), '');
+      presetPicker.id = 'c-preset';
+      var issuer = textInput('', 'url');
+      issuer.placeholder = 'https://login.example.com/realms/example';
+      discovery = el('div', { class: 'row', id: 'discovery', hidden: true },
+        field('issuer', 'Issuer URL', issuer, 'The provider\'s OpenID Connect issuer: Discover fills in its endpoints.'),
+        el('div', { class: 'field field-button' },
+          el('button', { type: 'button', id: 'discover', class: 'btn btn-secondary', text: 'Discover', onclick: discover })));
+    }
+
+    var secret = el('input', { type: 'password', value: '', autocomplete: 'new-password', spellcheck: 'false',
+      placeholder: c.clientSecretSet ? '(set)' : '' });
+    var form = el('form', { id: 'connector-form', novalidate: true },
+      el('div', { id: 'connector-errors', class: 'alert alert-danger', role: 'alert' }),
+      creating ? el('fieldset', null, el('legend', { text: 'Provider' }),
+        el('div', { class: 'field', id: 'fld-preset' },
+          el('label', { for: 'c-preset', text: 'Preset' }), presetPicker,
+          el('span', { class: 'help', text: 'Fills in the provider\'s endpoints and usual scopes; every field stays editable.' }),
+          el('p', { class: 'field-error', id: 'err-c-preset' })),
+        discovery) : null,
+      el('fieldset', null, el('legend', { text: 'Identity' }),
+        el('div', { class: 'row' },
+          field('alias', 'Alias', el('input', { type: 'text', value: c.alias || '', disabled: !creating, spellcheck: 'false', autocomplete: 'off' }),
+            creating ? 'Lower-case letters, digits, - and _; used in URLs and agent policies. Cannot change later.' : 'Cannot change.'),
+          field('displayName', 'Display name', textInput(c.displayName), 'Shown to users.'),
+          field('logoUri', 'Logo URL', textInput(c.logoUri, 'url')))),
+      el('fieldset', null, el('legend', { text: 'Endpoints' }),
+        el('div', { class: 'row' },
+          field('authorizationUrl', 'Authorization URL', textInput(c.authorizationUrl, 'url')),
+          field('tokenUrl', 'Token URL', textInput(c.tokenUrl, 'url'))),
+        el('div', { class: 'row' },
+          field('revocationUrl', 'Revocation URL (RFC 7009)', textInput(c.revocationUrl, 'url'), 'Optional.'),
+          field('userinfoUrl', 'Userinfo URL', textInput(c.userinfoUrl, 'url'), 'Optional: names the linked account.')),
+        el('div', { class: 'row' },
+          field('apiBaseUrl', 'API base URL', textInput(c.apiBaseUrl, 'url'), 'What the brokered proxy forwards to.'))),
+      el('fieldset', null, el('legend', { text: 'Client registered at the provider' }),
+        el('div', { class: 'row' },
+          field('clientId', 'Client ID', textInput(c.clientId)),
+          field('clientSecret', 'Client secret', secret, c.clientSecretSet
+            ? 'Stored (never shown). Leave empty to keep it; a ${vault.key} reference reads Keycloak\'s vault.'
+            : 'Never shown again once saved; a ${vault.key} reference reads Keycloak\'s vault.'),
+          field('clientAuthMethod', 'Client authentication', select([['client_secret_basic', 'client_secret_basic (HTTP Basic)'],
+            ['client_secret_post', 'client_secret_post (form)']], c.clientAuthMethod)))),
+      el('fieldset', null, el('legend', { text: 'Authorization request' }),
+        el('div', { class: 'row' },
+          field('scopes', 'Scopes', textInput((c.scopes || []).join(' ')), 'Space separated.'),
+          field('extraAuthParams', 'Extra parameters', el('textarea', { rows: '2', spellcheck: 'false', value: paramsText(c.extraAuthParams) }),
+            'One name=value per line, e.g. access_type=offline.'))),
+      el('fieldset', null, el('legend', { text: 'Delivery and limits' }),
+        el('div', { class: 'row' },
+          field('deliveryMode', 'Token delivery', select([['proxy', 'Proxy only (the agent never sees upstream tokens)'],
+            ['proxy_exchange', 'Proxy and token exchange (the agent may get upstream access tokens)']], c.deliveryMode)),
+          field('timeoutMillis', 'Upstream timeout (ms)', el('input', { type: 'number', min: '100', max: '120000', step: '1',
+            value: c.timeoutMillis ? String(c.timeoutMillis) : '' })),
+          field('maxResponseBytes', 'Largest response (bytes)', el('input', { type: 'number', min: '1', step: '1',
+            value: c.maxResponseBytes ? String(c.maxResponseBytes) : '' })))),
+      el('div', { class: 'actions-bar' },
+        el('button', { type: 'submit', id: 'save-connector', class: 'btn btn-primary', text: creating ? 'Create' : 'Save' }),
+        el('a', { href: '#/connectors', class: 'btn btn-link', text: 'Cancel' })));
+
+    if (creating) {
+      presetPicker.addEventListener('change', function () {
+        var p = presets.filter(function (x) { return x.id === presetPicker.value; })[0];
+        if (!p) return;
+        fillFrom(p);
+        if (!$('c-alias').value && p.id !== 'oauth2' && p.id !== 'oidc') $('c-alias').value = p.id;
+        if (!$('c-displayName').value && p.id !== 'oauth2' && p.id !== 'oidc') $('c-displayName').value = p.name;
+        discovery.hidden = !p.discovery;
+      });
+    }
+
+    async function discover() {
+      clearConnectorErrors(form);
+      var button = $('discover');
+      button.disabled = true;
+      try {
+        var found = await api('POST', '/agent-auth/connectors/discover', { issuer: $('c-issuer').value.trim() });
+        fillFrom(found);
+        notice('success', 'Filled in the endpoints of ' + found.issuer + '.');
+      } catch (e) {
+        if (e.status === 400) showConnectorErrors(form, e, 'Discovery failed.');
+        else notice('danger', e.message);
+      } finally {
+        button.disabled = false;
+      }
+    }
+
+    form.addEventListener('submit', function (ev) {
+      ev.preventDefault();
+      saveConnector(form, creating, c, presetPicker);
+    });
+
+    var testBox = el('div', { id: 'test-results' });
+    var side = null;
+    if (!creating) {
+      var del = el('span');
+      confirmStep(del, 'Delete connector', 'Confirm delete', 'Delete connector ' + c.alias, 'delete-connector', function (reset) {
+        deleteConnector(c.alias, reset);
+      });
+      side = el('div', { class: 'card' },
+        el('h2', { text: 'Test and delete' }),
+        el('p', { class: 'help', text: 'The test checks the saved configuration: host policy, client secret, token endpoint (a made-up '
+          + 'code tells whether the client credentials are right) and authorization endpoint.' }),
+        el('p', null, el('button', { type: 'button', id: 'test-connector', class: 'btn btn-secondary', text: 'Test configuration',
+          onclick: function () { testConnector(c.alias, testBox); } })),
+        el('p', { class: 'help', text: 'Deleting removes every user\'s connection to this provider.' }),
+        del,
+        testBox);
+    }
+
+    show(el('div', null,
+      el('nav', { class: 'breadcrumb', 'aria-label': 'Breadcrumb' },
+        el('a', { href: '#/connectors', text: 'Connectors' }), el('span', { 'aria-hidden': 'true', text: '›' }),
+        creating ? 'New connector' : c.alias),
+      el('h1', { text: creating ? 'New connector' : (c.displayName || c.alias) }),
+      el('p', { class: 'lead', text: creating ? 'Start from a preset, then fill in the client registered at the provider.'
+        : c.alias + (c.preset ? ' · from preset ' + presetName(c.preset) : '') }),
+      el('div', { class: creating ? null : 'grid-2' },
+        el('div', { class: 'card' }, form),
+        side)));
+  }
+
+  function clearConnectorErrors(form) {
+    $('connector-errors').replaceChildren();
+    form.querySelectorAll('.field-error').forEach(function (p) { p.textContent = ''; });
+    form.querySelectorAll('[aria-invalid]').forEach(function (i) { i.removeAttribute('aria-invalid'); });
+  }
+
+  function showConnectorErrors(form, err, title) {
+    var list = (err.data && err.data.errors && err.data.errors.length) ? err.data.errors
+      : [{ field: err.data && err.data.field, errorMessage: err.message }];
+    $('connector-errors').replaceChildren(el('strong', { text: title }),
+      el('ul', null, list.map(function (e) { return el('li', { text: e.errorMessage }); })));
+    list.forEach(function (e) {
+      var msg = e.field && $('err-c-' + e.field), input = e.field && $('c-' + e.field);
+      if (msg) msg.textContent = (msg.textContent ? msg.textContent + ' ' : '') + e.errorMessage;
+      if (input) input.setAttribute('aria-invalid', 'true');
+    });
+    $('connector-errors').scrollIntoView({ block: 'nearest' });
+  }
+
+  async function saveConnector(form, creating, stored, presetPicker) {
+    clearConnectorErrors(form);
+    notice();
+    function v(name) { return $('c-' + name).value.trim(); }
+    function n(name) { var x = v(name); return x === '' ? null : Number(x); }
+    var body = {
+      alias: creating ? v('alias') : stored.alias,
+      displayName: v('displayName'), logoUri: v('logoUri'),
+      authorizationUrl: v('authorizationUrl'), tokenUrl: v('tokenUrl'), revocationUrl: v('revocationUrl'),
+      userinfoUrl: v('userinfoUrl'), apiBaseUrl: v('apiBaseUrl'),
+      clientId: v('clientId'), clientAuthMethod: v('clientAuthMethod'),
+      scopes: words(v('scopes')), extraAuthParams: paramsOf($('c-extraAuthParams').value),
+      deliveryMode: v('deliveryMode'), timeoutMillis: n('timeoutMillis'), maxResponseBytes: n('maxResponseBytes'),
+      preset: creating ? (presetPicker.value || null) : (stored.preset || null)
+    };
+    var secret = $('c-clientSecret').value;
+    if (secret !== '') body.clientSecret = secret; // empty: keep the stored one
+    var button = $('save-connector');
+    button.disabled = true;
+    try {
+      var saved = creating ? await api('POST', '/agent-auth/connectors', body)
+        : await api('PUT', '/agent-auth/connectors/' + enc(stored.alias), body);
+      pendingNotice = saved.connectionsExpired
+        ? ['warning', 'Saved connector ' + saved.alias + '. Its authorization, token or API host changed: users\' connections '
+          + 'are marked expired and must be linked again.']
+        : ['success', (creating ? 'Created' : 'Saved') + ' connector ' + saved.alias + '.'];
+      location.hash = '#/connectors';
+    } catch (e) {
+      if (e.status === 400 || e.status === 409) showConnectorErrors(form, e, creating ? 'The connector was not created.' : 'The connector was not saved.');
+      else if (e.message !== 'Signing in again…') notice('danger', e.message);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // ---------------------------------------------------------------- realm picker (master admins)
 
   async function realmPicker() {
@@ -644,6 +1009,7 @@
     $('user-name').textContent = who.preferred_username || '';
     $('realm-name').textContent = 'Realm: ' + targetRealm;
     $('sign-out').hidden = false;
+    $('sections').hidden = false;
     $('sign-out').addEventListener('click', signOut);
     window.addEventListener('hashchange', route);
     await realmPicker();
