@@ -1,0 +1,91 @@
+package org.agentauth.keycloak.it.support;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Raw rows of the server's database, read with SQL beside the server: PostgreSQL and MariaDB through JDBC on the test
+ * database; dev mode's H2 from a copy of its file (the running server holds the file's lock).
+ */
+public final class DbRows {
+
+    private final KeycloakServer server;
+
+    public DbRows(KeycloakServer server) {
+        this.server = server;
+    }
+
+    public String kind() {
+        return System.getProperty("agentauth.db", "h2");
+    }
+
+    public List<Map<String, String>> query(String sql) {
+        try (Connection c = connect()) {
+            try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+                ResultSetMetaData md = rs.getMetaData();
+                List<Map<String, String>> rows = new ArrayList<>();
+                while (rs.next()) {
+                    Map<String, String> row = new LinkedHashMap<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        row.put(md.getColumnLabel(i).toUpperCase(), rs.getString(i));
+                    }
+                    rows.add(row);
+                }
+                return rows;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL on the " + kind() + " database failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** A write beside the server (PostgreSQL and MariaDB only: H2 is read from a copy). */
+    public int update(String sql) {
+        if (kind().equals("h2")) {
+            throw new IllegalStateException("the running server holds H2's file: no writes beside it");
+        }
+        try (Connection c = connect()) {
+            return c.createStatement().executeUpdate(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL on the " + kind() + " database failed: " + e.getMessage(), e);
+        }
+    }
+
+    private Connection connect() throws SQLException {
+        String db = "agentauth_it_" + server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1);
+        switch (kind()) {
+            case "postgres":
+                return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/" + db + "?user=postgres");
+            case "mariadb":
+                return DriverManager.getConnection("jdbc:mariadb://127.0.0.1:3306/" + db + "?user=root");
+            default:
+                return h2Copy();
+        }
+    }
+
+    /** H2 writes committed changes to its file within about a second; then a copy of the file is consistent. */
+    private Connection h2Copy() throws SQLException {
+        try {
+            Thread.sleep(2500);
+            Path dir = Files.createTempDirectory("agentauth-h2-");
+            Files.copy(server.home().resolve("data/h2/keycloakdb.mv.db"), dir.resolve("copy.mv.db"), StandardCopyOption.REPLACE_EXISTING);
+            return DriverManager.getConnection("jdbc:h2:file:" + dir.resolve("copy") + ";NON_KEYWORDS=VALUE", "", "");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
