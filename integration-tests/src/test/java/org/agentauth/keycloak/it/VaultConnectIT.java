@@ -151,20 +151,24 @@ class VaultConnectIT {
         int bobBefore = vault.list(Oidc.DEMO, bob).size();
         String callback = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR + "/callback";
 
-        // bob's flow, stopped at the upstream's redirect back: its code and state
+        // bob's flow up to the upstream's login page; his upstream sign-in then happens outside the browser, so the
+        // upstream's redirect back (its code and bob's state) is never delivered
         AtomicReference<String> bobsCallback = new AtomicReference<>();
+        String upstreamAuthUrl;
         try (Browser b = new Browser()) {
             Page p = b.page();
-            // the browser never delivers it: the state stays unused
-            p.route(u -> u.startsWith(callback), route -> route.abort());
             p.navigate(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"));
             p.locator("#username").fill("bob");
             p.locator("#password").fill("bob");
             p.locator("#kc-login").click();
             p.locator("#kc-agent-connect-allow").click();
             p.waitForURL(u -> u.contains("/realms/" + Vault.UPSTREAM + "/"));
-            bobsCallback.set(p.waitForRequest(r -> r.url().startsWith(callback), () -> Vault.upstreamLogin(p, "bob-cal")).url());
+            upstreamAuthUrl = p.url();
         }
+        Http.Response upstreamLogin = vault.oidc().openAndLogin(new Http(), upstreamAuthUrl, "bob-cal", "bob-cal");
+        assertEquals(302, upstreamLogin.status(), upstreamLogin.body());
+        bobsCallback.set(upstreamLogin.location());
+        assertTrue(bobsCallback.get().startsWith(callback), bobsCallback.get());
         assertNotNull(Oidc.params(bobsCallback.get()).get("code"));
 
         try (Browser a = new Browser()) {

@@ -61,6 +61,7 @@ class VaultRefreshIT {
         // realm upstream-saas issues 60-second access tokens: let both expire
         long t0 = System.currentTimeMillis();
         Thread.sleep(62_000);
+        admin = vault.oidc().adminToken();
 
         String bob = users.accessToken("bob");
         Http.Response one = vault.check(Oidc.DEMO, bob, single);
