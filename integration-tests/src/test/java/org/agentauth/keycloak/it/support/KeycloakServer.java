@@ -32,6 +32,8 @@ public final class KeycloakServer implements AutoCloseable {
     private final int port;
     private final Path log;
     private Process process;
+    /** The command of the first start, for {@link #restart}. */
+    private List<String> command;
 
     KeycloakServer(Path home, int port, Path log) {
         this.home = home;
@@ -112,21 +114,52 @@ public final class KeycloakServer implements AutoCloseable {
         cmd.add("--spi-agent-auth-vault--default--allowed-hosts=localhost,github.com,api.github.com");
         cmd.addAll(TestDatabase.fromSystemProperties().prepareAndGetServerArgs(port));
         cmd.addAll(extraArgs());
-        ProcessBuilder pb = new ProcessBuilder(cmd)
-                .directory(home.toFile())
-                .redirectErrorStream(true)
-                .redirectOutput(log.toFile());
-        pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", ADMIN_USER);
-        pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
-        System.out.println("[keycloak] starting " + String.join(" ", cmd) + " (log: " + log + ")");
+        command = List.copyOf(cmd);
         long t0 = System.nanoTime();
-        process = pb.start();
-        Runtime.getRuntime().addShutdownHook(new Thread(this::stopQuietly));
-        waitUntilReady(Duration.ofSeconds(Long.getLong("keycloak.startTimeoutSeconds", 600)));
+        launch(cmd, false);
         System.out.printf("[keycloak] %s up on %s in %.1f s with provider %s, database %s%n",
                 distributionVersion(), baseUrl(), (System.nanoTime() - t0) / 1e9, jar.getFileName(),
                 System.getProperty("agentauth.db", "h2"));
     }
+
+    /**
+     * Stops the server and starts it again on the same data (database, realms, provider), with the first start's options
+     * except that every option starting with one of {@code replacedPrefixes} is dropped and {@code extra} added. The log
+     * continues in the same file.
+     */
+    public synchronized void restart(List<String> replacedPrefixes, List<String> extra) throws IOException, InterruptedException {
+        stopQuietly();
+        List<String> cmd = new ArrayList<>();
+        for (String c : command) {
+            if (c.equals("--import-realm") || replacedPrefixes.stream().anyMatch(c::startsWith)) {
+                continue;
+            }
+            cmd.add(c.startsWith("--http-management-port=") ? "--http-management-port=" + freePort() : c);
+        }
+        cmd.addAll(extra);
+        assertPortFree(port);
+        long t0 = System.nanoTime();
+        launch(cmd, true);
+        System.out.printf("[keycloak] restarted on %s in %.1f s%n", baseUrl(), (System.nanoTime() - t0) / 1e9);
+    }
+
+    private void launch(List<String> cmd, boolean appendLog) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .directory(home.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(appendLog ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()));
+        pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", ADMIN_USER);
+        pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        System.out.println("[keycloak] starting " + String.join(" ", cmd).replaceAll("keys=\\S+", "keys=***") + " (log: " + log + ")");
+        process = pb.start();
+        if (!hookAdded) {
+            Runtime.getRuntime().addShutdownHook(new Thread(this::stopQuietly));
+            hookAdded = true;
+        }
+        waitUntilReady(Duration.ofSeconds(Long.getLong("keycloak.startTimeoutSeconds", 600)));
+    }
+
+    private boolean hookAdded;
 
     /** Extra server options, space separated, from {@code -Dkeycloak.extraArgs=...}. */
     private static List<String> extraArgs() {
