@@ -11,6 +11,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.microsoft.playwright.Page;
 import com.microsoft.playwright.Response;
 import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
 import org.agentauth.keycloak.it.support.AgentFlows;
@@ -250,6 +252,113 @@ class VaultConnectIT {
             assertEquals("DENY", r.headerValue("x-frame-options"));
             assertTrue(r.headerValue("content-security-policy").contains("frame-ancestors 'none'"));
         }
+    }
+
+    @Test
+    void denyingOrAnUpstreamRefusalGoesBackWithAnErrorAndStoresNothing() {
+        String bob = users.accessToken("bob");
+        int before = vault.list(Oidc.DEMO, bob).size();
+        try (Browser browser = new Browser()) {
+            Page p = browser.page();
+            AtomicReference<String> ended = new AtomicReference<>();
+            p.route(u -> u.startsWith(Vault.RETURN_TO), route -> {
+                ended.set(route.request().url());
+                route.fulfill(new com.microsoft.playwright.Route.FulfillOptions().setStatus(200).setBody("back"));
+            });
+            // Cancel on the confirmation page
+            p.navigate(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, null));
+            p.locator("#username").fill("bob");
+            p.locator("#password").fill("bob");
+            p.locator("#kc-login").click();
+            p.locator("#kc-agent-connect-deny").click();
+            p.waitForURL(u -> u.startsWith(Vault.RETURN_TO));
+            assertEquals("access_denied", Oidc.params(ended.get()).get("error"), ended.get());
+
+            // the upstream answers access_denied to a real state of this session (as a provider does when the user
+            // refuses there): back at return_to with the error
+            p.navigate(vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"));
+            p.locator("#kc-agent-connect-allow").click();
+            p.waitForURL(u -> u.contains("/realms/" + Vault.UPSTREAM + "/"));
+            String state = Oidc.params(p.url()).get("state");
+            assertNotNull(state, p.url());
+            // (as a page-initiated navigation, like the provider's redirect: routes see its redirect to return_to)
+            p.evaluate("u => { location.href = u; }", server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR
+                    + "/callback?state=" + state + "&error=access_denied&error_description=" + Http.urlEncode("<script>alert(1)</script>"));
+            p.waitForURL(u -> u.startsWith(Vault.RETURN_TO));
+            assertEquals("access_denied", Oidc.params(ended.get()).get("error"), ended.get());
+            assertFalse(ended.get().contains("alert"), "the upstream's text is not passed on: " + ended.get());
+        }
+        assertEquals(before, vault.list(Oidc.DEMO, bob).size(), "nothing stored");
+    }
+
+    @Test
+    void connectingTheSameAccountAgainUpdatesItsConnection() {
+        String first;
+        String second;
+        try (Browser browser = new Browser()) {
+            first = Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "scope=openid"), "bob", "bob-cal", null));
+            // the upstream's session answers at once: the same upstream account again, now with more scopes
+            second = Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "scope=" + Http.urlEncode("openid email")), "bob", "bob-cal", null));
+        }
+        assertEquals(first, second, "one connection per upstream account");
+        String bob = users.accessToken("bob");
+        JsonNode list = vault.list(Oidc.DEMO, bob);
+        assertEquals(1, countOf(list, first));
+        for (JsonNode c : list) {
+            if (c.get("id").asText().equals(first)) {
+                assertTrue(c.get("scopes").toString().contains("email"), c.toString());
+                assertEquals("ACTIVE", c.get("status").asText());
+            }
+        }
+    }
+
+    @Test
+    void changingTheConnectorsTokenHostExpiresItsConnections() {
+        String admin = vault.oidc().adminToken();
+        String realm = "vault-hosts";
+        new Http().delete(server.baseUrl() + "/admin/realms/" + realm, admin);
+        String base = server.realmUrl(Vault.UPSTREAM) + "/protocol/openid-connect";
+        Map<String, Object> connector = Map.of("name", "moving-calendar", "providerId", "oauth2", "config", Map.of(
+                "authorizationUrl", List.of(base + "/auth"), "tokenUrl", List.of(base + "/token"),
+                "userinfoUrl", List.of(base + "/userinfo"), "clientId", List.of("agent-auth-connector-hosts"),
+                "clientSecret", List.of("hosts-secret"), "scopes", List.of("openid")));
+        Http.Response created = new Http().postJson(server.baseUrl() + "/admin/realms", admin, Map.of("realm", realm, "enabled", true,
+                "users", List.of(Map.of("username", "dora", "enabled", true, "email", "dora@example.org", "firstName", "Dora",
+                        "lastName", "Hosts", "emailVerified", true,
+                        "credentials", List.of(Map.of("type", "password", "value", "dora", "temporary", false)))),
+                "clients", List.of(Map.of("clientId", "agent-host", "secret", "x", "publicClient", false,
+                        "standardFlowEnabled", true, "redirectUris", List.of("http://localhost/*"))),
+                "components", Map.of("org.agentauth.keycloak.vault.ConnectorProvider", List.of(connector))));
+        assertEquals(201, created.status(), created.body());
+        Http.Response upstreamClient = new Http().postJson(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/clients", admin, Map.of(
+                "clientId", "agent-auth-connector-hosts", "secret", "hosts-secret", "publicClient", false, "standardFlowEnabled", true,
+                "redirectUris", List.of(server.realmUrl(realm) + "/agent-auth/connectors/moving-calendar/callback")));
+        assertTrue(upstreamClient.status() == 201 || upstreamClient.status() == 409, upstreamClient.toString());
+        String id;
+        try (Browser browser = new Browser()) {
+            id = Vault.connectionId(vault.connect(browser, server.realmUrl(realm) + "/agent-auth/connectors/moving-calendar/connect?client_id=agent-host&return_to="
+                    + Http.urlEncode(Vault.RETURN_TO) + "&prompt=login", "dora", "bob-cal", null));
+        }
+        String doraId = new Http().get(server.baseUrl() + "/admin/realms/" + realm + "/users?exact=true&username=dora", admin)
+                .json().get(0).get("id").asText();
+        String connections = server.baseUrl() + "/admin/realms/" + realm + "/agent-auth/users/" + doraId + "/connections";
+        assertEquals("ACTIVE", new Http().get(connections, admin).json().get(0).get("status").asText());
+
+        // the token endpoint moves to another host (here another port of localhost): the stored tokens must not go there
+        String connectorUrl = server.baseUrl() + "/admin/realms/" + realm + "/agent-auth/connectors/moving-calendar";
+        JsonNode rep = new Http().get(connectorUrl, admin).json();
+        Map<String, Object> body = Http.JSON.convertValue(rep, Map.class);
+        body.remove("clientSecretSet");
+        body.put("tokenUrl", "http://localhost:1/token");
+        Http.Response moved = new Http().putJson(connectorUrl, admin, body);
+        assertEquals(200, moved.status(), moved.body());
+        assertTrue(moved.json().path("connectionsExpired").asBoolean(), moved.body());
+        JsonNode after = new Http().get(connections, admin).json().get(0);
+        assertEquals(id, after.get("id").asText());
+        assertEquals("EXPIRED", after.get("status").asText(), after.toString());
+        Http.Response check = new Http().postJson(connections + "/" + id + "/check", admin, Map.of());
+        assertEquals("connection_required", check.json().get("problem").asText(), check.body());
+        new Http().delete(server.baseUrl() + "/admin/realms/" + realm, admin);
     }
 
     private int connectorSessions(String admin, String upstreamUserId) {
