@@ -28,6 +28,7 @@ import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.agentauth.keycloak.vault.VaultSettings;
+import org.agentauth.keycloak.vault.crypto.TokenCipher.VaultKeyException;
 import org.agentauth.keycloak.vault.upstream.UpstreamClient;
 import org.agentauth.keycloak.vault.upstream.UpstreamException;
 import org.keycloak.events.Details;
@@ -234,8 +235,14 @@ public class ConnectResource {
         }
         Set<String> requested = Strings.split(notes.get("scope"));
         Set<String> scopes = tokens.grantedScope() != null ? tokens.grantedScope() : requested;
-        UpstreamConnection c = session.getProvider(UpstreamConnectionProvider.class).link(realm, user.getId(), connector.id(),
-                Strings.safe(subject, 255), Strings.safe(label, 255), scopes, tokens.tokens());
+        UpstreamConnection c;
+        try {
+            c = session.getProvider(UpstreamConnectionProvider.class).link(realm, user.getId(), connector.id(),
+                    Strings.safe(subject, 255), Strings.safe(label, 255), scopes, tokens.tokens());
+        } catch (VaultKeyException e) {
+            event(EventType.FEDERATED_IDENTITY_LINK, connector, user).detail(Details.REASON, e.getMessage()).error(Errors.INVALID_CONFIG);
+            return page(Response.Status.SERVICE_UNAVAILABLE, "agentConnectErrorTitle", "agentConnectVaultLocked", null);
+        }
         EventBuilder ev = event(EventType.FEDERATED_IDENTITY_LINK, connector, user)
                 .detail(AgentAuthEvents.CONNECTION_ID, c.id())
                 .detail(AgentAuthEvents.SCOPE, String.join(" ", c.scopes()))
