@@ -34,6 +34,22 @@ class ServerInfoIT {
         System.out.println("[server-info] agent-auth " + info);
     }
 
+    /** The vault's key state on the server-info page: dev mode uses the development key unless keys are configured. */
+    @Test
+    void serverInfoShowsTheVaultKeyState(KeycloakServer server) {
+        Http.Response r = new Http().get(server.baseUrl() + "/admin/serverinfo", new Oidc(server).adminToken());
+        assertEquals(200, r.status(), r.body());
+        JsonNode info = r.json().path("providers").path("agent-auth-vault").path("providers").path("default").path("operationalInfo");
+        assertFalse(info.isMissingNode(), "agent-auth-vault not listed in server info");
+        String encryption = info.path("encryption").asText();
+        boolean configured = System.getProperty("keycloak.extraArgs", "").contains("agent-auth-vault--default--keys");
+        assertTrue(encryption.startsWith("AES-256-GCM"), encryption);
+        assertEquals(configured, !encryption.contains("DEVELOPMENT"), encryption);
+        assertFalse(encryption.matches(".*[A-Za-z0-9+/]{40,}.*"), "no key material: " + encryption);
+        assertTrue(info.path("allowed-hosts").asText().contains("localhost"), info.toString());
+        System.out.println("[server-info] agent-auth-vault " + info);
+    }
+
     @Test
     void restRootDescribesTheRealm(KeycloakServer server) {
         Http.Response r = new Http().get(server.realmUrl(Oidc.DEMO) + "/agent-auth/metadata");
