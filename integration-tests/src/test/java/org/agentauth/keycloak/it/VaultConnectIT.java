@@ -358,6 +358,9 @@ class VaultConnectIT {
         assertEquals("EXPIRED", after.get("status").asText(), after.toString());
         Http.Response check = new Http().postJson(connections + "/" + id + "/check", admin, Map.of());
         assertEquals("connection_required", check.json().get("problem").asText(), check.body());
+        // deleting the connector deletes its connections
+        assertEquals(204, new Http().delete(connectorUrl, admin).status());
+        assertEquals(0, new Http().get(connections, admin).json().size(), "gone with the connector");
         new Http().delete(server.baseUrl() + "/admin/realms/" + realm, admin);
     }
 

@@ -114,7 +114,10 @@ class VaultStorageIT {
         Map<String, Object> rep = Map.of("realm", realm, "enabled", true,
                 "users", List.of(Map.of("username", "carol", "enabled", true, "email", "carol@example.org", "firstName", "Carol",
                         "lastName", "Second", "emailVerified", true,
-                        "credentials", List.of(Map.of("type", "password", "value", "carol", "temporary", false)))),
+                        "credentials", List.of(Map.of("type", "password", "value", "carol", "temporary", false))),
+                        Map.of("username", "erin", "enabled", true, "email", "erin@example.org", "firstName", "Erin",
+                        "lastName", "Second", "emailVerified", true,
+                        "credentials", List.of(Map.of("type", "password", "value", "erin", "temporary", false)))),
                 "clients", List.of(Map.of("clientId", "agent-host", "secret", "agent-host-secret", "publicClient", false,
                         "standardFlowEnabled", true, "directAccessGrantsEnabled", false, "redirectUris", List.of("http://localhost/*"))),
                 "components", Map.of("org.agentauth.keycloak.vault.ConnectorProvider", List.of(connector)));
@@ -146,9 +149,18 @@ class VaultStorageIT {
         String bobId = users.userId(admin, "bob");
         assertEquals(404, new Http().delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/users/" + bobId
                 + "/connections/" + id, admin).status());
-        // the second realm's rows are its own; removing the realm removes them
+        // rows go with their user, and with their realm
+        String erinConnection;
+        try (Browser browser = new Browser()) {
+            String url = server.realmUrl(realm) + "/agent-auth/connectors/second-calendar/connect?client_id=agent-host&return_to="
+                    + Http.urlEncode(Vault.RETURN_TO) + "&prompt=login";
+            erinConnection = Vault.connectionId(vault.connect(browser, url, "erin", "alice-work", null));
+        }
         assertEquals(1, db.query("SELECT ID FROM AGENT_AUTH_CONNECTION WHERE ID = '" + id + "'").size());
+        assertEquals(204, new Http().delete(server.baseUrl() + "/admin/realms/" + realm + "/users/" + carolId, admin).status());
+        assertEquals(0, db.query("SELECT ID FROM AGENT_AUTH_CONNECTION WHERE ID = '" + id + "'").size(), "gone with the user");
+        assertEquals(1, db.query("SELECT ID FROM AGENT_AUTH_CONNECTION WHERE ID = '" + erinConnection + "'").size(), "erin's stays");
         assertEquals(204, new Http().delete(server.baseUrl() + "/admin/realms/" + realm, admin).status());
-        assertEquals(0, db.query("SELECT ID FROM AGENT_AUTH_CONNECTION WHERE ID = '" + id + "'").size(), "gone with the realm");
+        assertEquals(0, db.query("SELECT ID FROM AGENT_AUTH_CONNECTION WHERE ID = '" + erinConnection + "'").size(), "gone with the realm");
     }
 }
