@@ -98,6 +98,10 @@ public final class ResourceServers {
 
     /** The enabled client of the realm that owns this (normalized) resource URI. */
     public static Optional<ClientModel> owner(RealmModel realm, String normalized) {
+        // a connector's resource URI is the proxy's, never a client's (whatever a resource_url attribute says)
+        if (ConnectorResources.connectorShaped(normalized)) {
+            return Optional.empty();
+        }
         return ResourceOwnerIndex.owner(realm, normalized);
     }
 
@@ -134,7 +138,8 @@ public final class ResourceServers {
      */
     public static boolean agentAllows(RealmModel realm, AgentPolicy agent, String target) {
         Set<String> allowed = agent.allowedAudiences();
-        if (target == null || target.isBlank()) {
+        if (target == null || target.isBlank() || ConnectorResources.connectorShaped(target)) {
+            // connector resource URIs follow the connector rules (the delegated exchange), never allowed_audiences
             return false;
         }
         if (allowed.contains(target)) {

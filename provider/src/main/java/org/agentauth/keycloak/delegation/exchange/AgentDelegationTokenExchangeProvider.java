@@ -7,6 +7,7 @@ import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.token.ScopeNarrowing;
 import org.agentauth.keycloak.token.DelegatedTokens;
 import org.agentauth.keycloak.token.ActChain;
+import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.Response;
 import java.util.ArrayList;
@@ -212,7 +213,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         Set<String> requested = ScopeNarrowing.split(params.getScope());
         narrowedScope = ScopeNarrowing.narrow(requested, ScopeNarrowing.split(subjectToken.getScope()), grantScopes,
                 actor.agent().allowedScopes());
-        audience = checkAudience(actor.agent());
+        audience = checkAudience(actor.agent(), grant, existing);
         subjectRoles = DelegatedTokens.Roles.of(subjectToken);
 
         // Rule 8: refresh tokens only where the agent's policy allows them.
@@ -253,7 +254,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
      * each be a resource URI of an enabled client that the requesting client may ask for, and allowed for the agent (the
      * URI itself or its owning client among its allowed audiences). The token's {@code aud} is then exactly these.
      */
-    private List<String> checkAudience(AgentPolicy agent) {
+    private List<String> checkAudience(AgentPolicy agent, DelegationGrant grant, DelegationRules.ChainCheck existing) {
         List<String> out = new ArrayList<>();
         for (String a : params.getAudience() == null ? List.<String>of() : params.getAudience()) {
             if (a == null || a.isBlank() || !DelegatedTokens.audienceAllowed(realm, agent, a)) {
@@ -267,6 +268,30 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             }
         }
         List<String> raw = params.getResource() == null ? List.of() : params.getResource().stream().filter(r -> r != null).toList();
+        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        List<String> connectors = new ArrayList<>();
+        List<String> others = new ArrayList<>();
+        for (String r : raw) {
+            String alias = ConnectorResources.aliasOf(issuer, r);
+            if (alias != null) {
+                connectors.add(checkConnector(agent, alias, grant, existing, issuer));
+            } else {
+                others.add(r);
+            }
+        }
+        if (!connectors.isEmpty()) {
+            // a token for a connector's proxy is for nothing else: no other API it reaches could replay it there
+            if (!others.isEmpty() || !out.isEmpty()) {
+                throw ProtocolError.invalidTarget("A connector's resource cannot be combined with other resources or audiences");
+            }
+            if (OAuth2Constants.REFRESH_TOKEN_TYPE.equals(requestedTokenType)) {
+                throw ProtocolError.invalidRequest("Tokens for a connector are not refreshable: exchange again");
+            }
+            List<String> distinct = connectors.stream().distinct().toList();
+            event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.join(distinct));
+            event.detail(AgentAuthEvents.CONNECTOR, String.join(" ", distinct.stream().map(u -> ConnectorResources.aliasOf(issuer, u)).toList()));
+            return new ArrayList<>(distinct);
+        }
         if (!raw.isEmpty()) {
             List<String> resources;
             try {
@@ -287,6 +312,28 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             DelegatedTokens.noteExchangeResources(session, resources);
         }
         return out;
+    }
+
+    /**
+     * A connector's resource URI (DESIGN section 5): the connector exists, the acting agent asks for itself, its policy
+     * allows the connector, and so does the user's grant (every grant of the chain).
+     */
+    private String checkConnector(AgentPolicy agent, String alias, DelegationGrant grant, DelegationRules.ChainCheck existing, String issuer) {
+        if (!ConnectorResources.exists(realm, alias)) {
+            throw ProtocolError.invalidTarget("Unknown connector: " + alias);
+        }
+        if (!client.equals(agent.client())) {
+            throw ProtocolError.unauthorizedClient("Only the acting agent may ask for a token for connector " + alias);
+        }
+        if (!agent.allowedConnectors().contains(alias)) {
+            throw ProtocolError.invalidTarget("Connector " + alias + " is not allowed for agent " + agent.clientId());
+        }
+        boolean granted = grant.connectors().contains(alias)
+                && (existing == null || existing.grants().stream().allMatch(g -> g.connectors().contains(alias)));
+        if (!granted) {
+            throw ProtocolError.invalidTarget("Connector " + alias + " is not in the user's delegation grant");
+        }
+        return ResourceServers.normalize(ConnectorResources.uri(issuer, alias));
     }
 
     private static String stringClaim(AccessToken t, String name) {

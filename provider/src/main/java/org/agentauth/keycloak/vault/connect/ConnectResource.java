@@ -29,6 +29,7 @@ import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.agentauth.keycloak.vault.VaultSettings;
 import org.agentauth.keycloak.vault.crypto.TokenCipher.VaultKeyException;
+import org.agentauth.keycloak.vault.proxy.ProxyResource;
 import org.agentauth.keycloak.vault.upstream.UpstreamClient;
 import org.agentauth.keycloak.vault.upstream.UpstreamException;
 import org.keycloak.events.Details;
@@ -77,6 +78,12 @@ public class ConnectResource {
 
     /** What a connect request asked for, once validated. */
     private record Request(Connector connector, ClientModel client, String returnTo, Set<String> scopes, String prompt) {
+    }
+
+    /** The brokered proxy: {@code proxy/{path}} with any method. */
+    @Path("proxy{path:(/.*)?}")
+    public ProxyResource proxy() {
+        return new ProxyResource(session, alias);
     }
 
     @GET

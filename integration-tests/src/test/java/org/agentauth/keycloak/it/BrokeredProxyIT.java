@@ -1,0 +1,227 @@
+package org.agentauth.keycloak.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.microsoft.playwright.Page;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.util.List;
+import java.util.Map;
+import org.agentauth.keycloak.it.support.AgentFlows;
+import org.agentauth.keycloak.it.support.Browser;
+import org.agentauth.keycloak.it.support.Delegations;
+import org.agentauth.keycloak.it.support.DemoUsers;
+import org.agentauth.keycloak.it.support.Http;
+import org.agentauth.keycloak.it.support.KeycloakServer;
+import org.agentauth.keycloak.it.support.KeycloakServerExtension;
+import org.agentauth.keycloak.it.support.Oidc;
+import org.agentauth.keycloak.it.support.Oidc.Form;
+import org.agentauth.keycloak.it.support.Vault;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The brokered proxy (issue 14, first slice): consent (a grant with the connector) → delegated token for the connector's
+ * resource URI by exchange → {@code proxy/userinfo} of realm upstream-saas answers with the chosen linked account; each
+ * refusal; path escapes refused with nothing sent upstream; {@code connection_required} with a link that works in
+ * Chromium; revoking the grant or the connection stops the next call; events.
+ */
+@Order(38)
+@ExtendWith(KeycloakServerExtension.class)
+class BrokeredProxyIT {
+
+    private final KeycloakServer server;
+    private final Vault vault;
+    private final DemoUsers users;
+    private final AgentFlows flows;
+    private final String connectorUri;
+    private final String proxy;
+
+    BrokeredProxyIT(KeycloakServer server) {
+        this.server = server;
+        this.vault = new Vault(server);
+        this.users = new DemoUsers(server);
+        this.flows = new AgentFlows(server);
+        this.connectorUri = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR;
+        this.proxy = connectorUri + "/proxy";
+    }
+
+    private String grant(String user, List<String> connectors) {
+        String admin = vault.oidc().adminToken();
+        return users.adminGrant(admin, users.userId(admin, user), Map.of("agent", "calendar-agent", "host", "agent-host",
+                "connectors", connectors));
+    }
+
+    /** calendar-agent's delegated exchange of the user's agent-host token, for the given resource(s). */
+    private Http.Response exchange(String user, String... resources) {
+        Form form = Form.of("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange",
+                "subject_token", users.accessToken(user), "subject_token_type", "urn:ietf:params:oauth:token-type:access_token",
+                "actor_token", flows.agentToken("calendar-agent"), "actor_token_type", "urn:ietf:params:oauth:token-type:access_token");
+        for (String r : resources) {
+            form.add("resource", r);
+        }
+        return new Http().postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), form.list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+    }
+
+    private String proxyToken(String user) {
+        Http.Response t = exchange(user, connectorUri);
+        assertEquals(200, t.status(), t.body());
+        String at = t.json().get("access_token").asText();
+        JsonNode claims = Oidc.claims(at);
+        assertEquals(List.of(connectorUri), List.of(Oidc.audience(claims).toArray()), claims.toString());
+        assertEquals("calendar-agent", claims.get("act").get("client_id").asText());
+        assertNull(t.json().get("refresh_token"));
+        return at;
+    }
+
+    private Http.Response get(String url, String bearer, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).GET();
+        if (bearer != null) {
+            b.header("Authorization", "Bearer " + bearer);
+        }
+        for (int i = 0; i < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        return new Http().send(b);
+    }
+
+    @Test
+    void aDelegatedTokenForTheConnectorReachesTheChosenAccount() {
+        String work;
+        String personal;
+        try (Browser b = new Browser()) {
+            work = Vault.connectionId(vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), "alice", "alice-work", null));
+        }
+        try (Browser b = new Browser()) {
+            personal = Vault.connectionId(vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), "alice", "alice-personal", null));
+        }
+        grant("alice", List.of(Vault.CONNECTOR));
+        String token = proxyToken("alice");
+
+        // the chosen account, by query parameter or header
+        Http.Response w = get(proxy + "/userinfo?connection_id=" + work, token);
+        assertEquals(200, w.status(), w.body());
+        assertEquals("alice-work", w.json().get("preferred_username").asText(), w.body());
+        assertEquals(work, w.header("X-Connection-Id"));
+        assertEquals("nosniff", w.header("X-Content-Type-Options"));
+        assertNull(w.header("Set-Cookie"));
+        Http.Response p = get(proxy + "/userinfo", token, "X-Connection-Id", personal);
+        assertEquals(200, p.status(), p.body());
+        assertEquals("alice-personal", p.json().get("preferred_username").asText());
+        // without a choice: the most recent active one
+        Http.Response latest = get(proxy + "/userinfo", token);
+        assertEquals(200, latest.status(), latest.body());
+        assertEquals(personal, latest.header("X-Connection-Id"));
+        // never a silent fallback: an unknown or foreign connection is 404
+        Http.Response unknown = get(proxy + "/userinfo?connection_id=no-such-connection", token);
+        assertEquals(404, unknown.status());
+        assertEquals("connection_not_found", unknown.json().get("error").asText());
+
+        // the answers never carry the upstream token; the events say who called what
+        assertFalse(w.body().contains("eyJhbGci"));
+        String events = flows.events(vault.oidc().adminToken(), "type=IDENTITY_PROVIDER_RETRIEVE_TOKEN");
+        assertTrue(events.contains(work) && events.contains("\"upstream_status\":\"200\"") && events.contains("\"agent\":\"calendar-agent\""), events);
+        assertFalse(events.contains("eyJhbGci"), "no token in events");
+
+        // revoking the connection stops the next call through it
+        String alice = users.accessToken("alice");
+        assertEquals(204, new Http().delete(vault.accountConnections(Oidc.DEMO) + "/" + work, alice).status());
+        assertEquals(404, get(proxy + "/userinfo?connection_id=" + work, token).status());
+        // revoking the grant stops every call
+        assertEquals(200, get(proxy + "/userinfo", token).status());
+        new Delegations(server).revokeAll("alice");
+        Http.Response revoked = get(proxy + "/userinfo", token);
+        assertEquals(401, revoked.status(), revoked.body());
+        assertEquals("invalid_token", revoked.json().get("error").asText());
+    }
+
+    @Test
+    void everyOtherTokenIsRefused() {
+        grant("bob", List.of(Vault.CONNECTOR));
+        // no token, garbage
+        assertEquals(401, get(proxy + "/userinfo", null).status());
+        assertEquals(401, get(proxy + "/userinfo", "garbage").status());
+        // the user's own token (no act, not for the connector)
+        assertEquals(401, get(proxy + "/userinfo", users.accessToken("bob")).status());
+        // a delegated token for another audience (the normal exchange)
+        Http.Response other = exchange("bob");
+        assertEquals(200, other.status(), other.body());
+        assertEquals(401, get(proxy + "/userinfo", other.json().get("access_token").asText()).status());
+        // the agent's own token
+        assertEquals(401, get(proxy + "/userinfo", flows.agentToken("calendar-agent")).status());
+        // the connector URI is not for other clients or other audiences
+        Http.Response mixed = exchange("bob", connectorUri, "http://localhost:3000/mcp");
+        assertEquals(400, mixed.status(), mixed.body());
+        assertEquals("invalid_target", mixed.json().get("error").asText());
+        Http.Response unknownConnector = exchange("bob", server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/no-such");
+        assertEquals(400, unknownConnector.status());
+        Http.Response cc = new Http().postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), Form.of("grant_type", "client_credentials",
+                "resource", connectorUri).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+        assertEquals(400, cc.status(), cc.body());
+        // a grant without the connector: no token for it
+        grant("bob", List.of());
+        Http.Response notGranted = exchange("bob", connectorUri);
+        assertEquals(400, notGranted.status(), notGranted.body());
+        assertTrue(notGranted.json().get("error_description").asText().contains("grant"), notGranted.body());
+        // research-agent's policy has no connector
+        Http.Response unknownAlias = get(server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/no-such/proxy/userinfo", "x");
+        assertEquals(404, unknownAlias.status());
+    }
+
+    @Test
+    void pathEscapesAreRefusedBeforeAnythingIsSent() {
+        grant("bob", List.of(Vault.CONNECTOR));
+        String token = proxyToken("bob");
+        String admin = vault.oidc().adminToken();
+        String upstreamBob = vault.upstreamUserId(admin, "bob-cal");
+        int before = vault.upstreamEvents(admin, "user=" + upstreamBob).size();
+        for (String path : List.of("/../../../admin/realms", "/%2e%2e/%2e%2e/admin", "/userinfo%2f..%2f..", "/a%5cb", "/a%00b",
+                "/./userinfo", "//evil.example/x", "/a\\b".replace("\\", "%5C"))) {
+            Http.Response r = get(proxy + path, token);
+            // refused by the proxy (invalid_request), or before it by the server's own path normalisation check
+            assertEquals(400, r.status(), path + " -> " + r.body());
+        }
+        assertEquals(before, vault.upstreamEvents(admin, "user=" + upstreamBob).size(), "nothing reached the upstream");
+    }
+
+    @Test
+    void withoutALinkedAccountTheAnswerIsConnectionRequiredWithALinkThatWorks() {
+        // research-agent has no connectors; use calendar-agent for bob with his linked accounts revoked
+        String bob = users.accessToken("bob");
+        for (JsonNode c : vault.list(Oidc.DEMO, bob)) {
+            new Http().delete(vault.accountConnections(Oidc.DEMO) + "/" + c.get("id").asText(), bob);
+        }
+        grant("bob", List.of(Vault.CONNECTOR));
+        String token = proxyToken("bob");
+        Http.Response r = get(proxy + "/userinfo", token);
+        assertEquals(403, r.status(), r.body());
+        assertEquals("connection_required", r.json().get("error").asText());
+        String connect = r.json().get("connect_uri").asText();
+        assertTrue(connect.startsWith(connectorUri + "/connect?client_id=calendar-agent"), connect);
+
+        // the user opens the link as it is: sign in, confirm, sign in upstream, a page that says it worked
+        try (Browser b = new Browser()) {
+            Page p = b.page();
+            p.navigate(connect);
+            p.locator("#username").fill("bob");
+            p.locator("#password").fill("bob");
+            p.locator("#kc-login").click();
+            p.locator("#kc-agent-connect-form").waitFor();
+            assertTrue(p.locator("#agent-connect-request").innerText().contains("Calendar Agent"), p.locator("#agent-connect-request").innerText());
+            p.locator("#kc-agent-connect-allow").click();
+            p.waitForURL(u -> u.contains("/realms/" + Vault.UPSTREAM + "/"));
+            Vault.upstreamLogin(p, "bob-cal");
+            p.locator("#agent-connect-result-message").waitFor();
+            assertTrue(p.locator("#agent-connect-result-message").innerText().contains("bob-cal"), p.content());
+            System.out.println("[browser] screenshot " + b.screenshot("proxy-connect-done"));
+        }
+        Http.Response again = get(proxy + "/userinfo", token);
+        assertEquals(200, again.status(), again.body());
+        assertEquals("bob-cal", again.json().get("preferred_username").asText());
+    }
+}

@@ -1,0 +1,326 @@
+package org.agentauth.keycloak.vault.proxy;
+
+import jakarta.ws.rs.DELETE;
+import jakarta.ws.rs.GET;
+import jakarta.ws.rs.HEAD;
+import jakarta.ws.rs.PATCH;
+import jakarta.ws.rs.POST;
+import jakarta.ws.rs.PUT;
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.MediaType;
+import jakarta.ws.rs.core.Response;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.agentauth.keycloak.agent.AgentPolicy;
+import org.agentauth.keycloak.agent.ConnectorResources;
+import org.agentauth.keycloak.agent.ResourceServers;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.audit.Audit;
+import org.agentauth.keycloak.delegation.exchange.DelegationRules;
+import org.agentauth.keycloak.support.ProtocolError;
+import org.agentauth.keycloak.token.ActChain;
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.vault.Connector;
+import org.agentauth.keycloak.vault.HostPolicy;
+import org.agentauth.keycloak.vault.UpstreamConnection;
+import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
+import org.agentauth.keycloak.vault.VaultSettings;
+import org.agentauth.keycloak.vault.upstream.ConnectionTokens;
+import org.agentauth.keycloak.vault.upstream.ConnectionUnusable;
+import org.apache.http.Header;
+import org.apache.http.HttpEntity;
+import org.apache.http.client.config.RequestConfig;
+import org.apache.http.client.methods.CloseableHttpResponse;
+import org.apache.http.client.methods.HttpEntityEnclosingRequestBase;
+import org.apache.http.client.methods.HttpRequestBase;
+import org.apache.http.entity.ByteArrayEntity;
+import org.keycloak.connections.httpclient.HttpClientProvider;
+import org.keycloak.events.Details;
+import org.keycloak.events.Errors;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.services.Urls;
+import org.keycloak.services.managers.AppAuthManager;
+import org.keycloak.services.managers.AuthenticationManager;
+
+/**
+ * {@code ANY /realms/{realm}/agent-auth/connectors/{alias}/proxy/{path}} (DESIGN section 5): an agent acting for a user
+ * calls the user's upstream account through us, with the user's upstream token, which the agent never sees. The bearer
+ * must be a delegated token ({@code act}) issued for this connector's resource URI, whose grant chain is still consented
+ * and whose agent's policy and grant include the connector. The request goes to the connector's API base URL + the raw
+ * path ({@link ProxyRules}), with allow-listed headers only, no redirects followed, the connector's timeout and size
+ * limit; the answer comes back without Set-Cookie. Every call is an event ({@code IDENTITY_PROVIDER_RETRIEVE_TOKEN},
+ * operation {@code proxy}) naming user, agent, chain, connector, connection, method and upstream status; never a token.
+ */
+public class ProxyResource {
+
+    /** Request bodies larger than this are refused (413). */
+    static final int MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+    static final String CONNECTION_HEADER = "X-Connection-Id";
+
+    private final KeycloakSession session;
+    private final RealmModel realm;
+    private final String alias;
+    private final String rawPath;
+
+    public ProxyResource(KeycloakSession session, String alias) {
+        this.session = session;
+        this.realm = session.getContext().getRealm();
+        this.alias = alias;
+        String full = session.getContext().getUri().getRequestUri().getRawPath();
+        String marker = "/agent-auth/connectors/" + alias + "/proxy";
+        int at = full.indexOf(marker);
+        this.rawPath = at < 0 ? null : full.substring(at + marker.length());
+    }
+
+    @GET
+    public Response get() {
+        return handle("GET", null);
+    }
+
+    @HEAD
+    public Response head() {
+        return handle("HEAD", null);
+    }
+
+    @DELETE
+    public Response delete(InputStream body) {
+        return handle("DELETE", body);
+    }
+
+    @POST
+    public Response post(InputStream body) {
+        return handle("POST", body);
+    }
+
+    @PUT
+    public Response put(InputStream body) {
+        return handle("PUT", body);
+    }
+
+    @PATCH
+    public Response patch(InputStream body) {
+        return handle("PATCH", body);
+    }
+
+    private Response handle(String method, InputStream body) {
+        EventBuilder event = new EventBuilder(realm, session, session.getContext().getConnection())
+                .event(EventType.IDENTITY_PROVIDER_RETRIEVE_TOKEN)
+                .detail(AgentAuthEvents.OPERATION, "proxy")
+                .detail(AgentAuthEvents.CONNECTOR, alias)
+                .detail("method", method);
+        Connector connector = Connector.byAlias(realm, alias).orElse(null);
+        if (connector == null) {
+            return error(event, Response.Status.NOT_FOUND, "not_found", "There is no connector " + alias, Errors.INVALID_REQUEST, null);
+        }
+        HttpHeaders headers = session.getContext().getRequestHeaders();
+        // who calls: a delegated token for this connector
+        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        String resource = ResourceServers.normalize(ConnectorResources.uri(issuer, alias));
+        AppAuthManager.AuthHeader auth = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(headers);
+        if (auth == null || !"bearer".equalsIgnoreCase(auth.getScheme())) {
+            return error(event, Response.Status.UNAUTHORIZED, "invalid_token", "A bearer token is required", Errors.NOT_ALLOWED, null);
+        }
+        AuthenticationManager.AuthResult verified = AuthenticationManager.verifyIdentityToken(session, realm, session.getContext().getUri(),
+                session.getContext().getConnection(), true, true, resource, false, auth.getToken(), headers, v -> { });
+        if (verified == null) {
+            return error(event, Response.Status.UNAUTHORIZED, "invalid_token",
+                    "The token is not an active access token of this realm issued for this connector (" + resource + ")", Errors.INVALID_TOKEN, null);
+        }
+        AccessToken token = verified.token();
+        UserModel user = verified.user();
+        event.user(user);
+        if (token.getConfirmation() != null) {
+            return error(event, Response.Status.UNAUTHORIZED, "invalid_token", "Sender-constrained tokens are not accepted by the proxy yet",
+                    Errors.INVALID_TOKEN, null);
+        }
+        if (!DelegatedTokens.isDelegated(token)) {
+            return error(event, Response.Status.FORBIDDEN, "insufficient_scope", "Only a delegated token (with act) may use the proxy",
+                    Errors.NOT_ALLOWED, null);
+        }
+        ActChain chain;
+        DelegationRules.ChainCheck check;
+        AgentPolicy agent;
+        try {
+            chain = ActChain.parse(token.getOtherClaims().get(ActChain.ACT));
+            Object host = token.getOtherClaims().get(DelegatedTokens.HOST_CLAIM);
+            ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
+            if (chain.isEmpty() || hostClient == null) {
+                throw ProtocolError.invalidToken("The delegated token names no agent or host client");
+            }
+            Audit.agent(event, chain.current().clientId(), chain.describe());
+            check = new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
+            agent = AgentPolicy.enabledAgent(realm, chain.current().clientId())
+                    .orElseThrow(() -> ProtocolError.invalidToken("The acting agent is gone"));
+        } catch (ProtocolError | IllegalArgumentException e) {
+            String why = e instanceof ProtocolError p ? p.description() : "Invalid act claim";
+            return error(event, Response.Status.UNAUTHORIZED, "invalid_token", "The delegation is no longer valid: " + why, Errors.INVALID_TOKEN, null);
+        }
+        event.client(agent.client());
+        boolean granted = check.grants().stream().allMatch(g -> g.connectors().contains(alias));
+        if (!agent.allowedConnectors().contains(alias) || !granted) {
+            return error(event, Response.Status.FORBIDDEN, "access_denied", "Connector " + alias
+                    + (granted ? " is not allowed for agent " + agent.clientId() : " is not in the user's delegation grant"), Errors.ACCESS_DENIED, null);
+        }
+
+        // which of the user's accounts
+        UpstreamConnectionProvider connections = session.getProvider(UpstreamConnectionProvider.class);
+        String rawQuery = session.getContext().getUri().getRequestUri().getRawQuery();
+        String chosen = headers.getHeaderString(CONNECTION_HEADER);
+        if (chosen == null) {
+            chosen = ProxyRules.connectionParam(rawQuery);
+        }
+        UpstreamConnection connection;
+        if (chosen != null) {
+            String id = chosen;
+            connection = connections.byId(realm, id)
+                    .filter(c -> c.userId().equals(user.getId()) && c.connectorId().equals(connector.id()) && c.active()).orElse(null);
+            if (connection == null) {
+                return error(event, Response.Status.NOT_FOUND, "connection_not_found",
+                        "No active connection " + org.agentauth.keycloak.support.Strings.safeId(id) + " of this user on connector " + alias,
+                        Errors.INVALID_REQUEST, null);
+            }
+        } else {
+            connection = connections.listForUser(realm, user.getId(), connector.id()).stream().filter(UpstreamConnection::active)
+                    .max(Comparator.comparingLong(UpstreamConnection::createdAt)).orElse(null);
+            if (connection == null) {
+                return connectionRequired(event, issuer, agent, "The user has no active account linked on connector " + alias);
+            }
+        }
+        event.detail(AgentAuthEvents.CONNECTION_ID, connection.id());
+
+        // where to: refused before anything is sent upstream
+        URI target;
+        try {
+            target = ProxyRules.upstream(connector.apiBaseUrl(), rawPath, rawQuery);
+        } catch (ProxyRules.Refused e) {
+            return error(event, Response.Status.BAD_REQUEST, "invalid_request", e.getMessage(), Errors.INVALID_REQUEST, null);
+        }
+        if (headers.getHeaderString("Upgrade") != null) {
+            return error(event, Response.Status.BAD_REQUEST, "invalid_request", "Upgrade is not supported by the proxy", Errors.INVALID_REQUEST, null);
+        }
+        String refusal = HostPolicy.refusal(session.getProvider(VaultSettings.class), target.toString(), true);
+        if (refusal != null) {
+            return error(event, Response.Status.BAD_GATEWAY, "upstream_refused", "The connector's API " + refusal, Errors.INVALID_CONFIG, null);
+        }
+        byte[] requestBody;
+        try {
+            requestBody = body == null ? null : body.readNBytes(MAX_REQUEST_BYTES + 1);
+        } catch (IOException e) {
+            return error(event, Response.Status.BAD_REQUEST, "invalid_request", "The request body could not be read", Errors.INVALID_REQUEST, null);
+        }
+        if (requestBody != null && requestBody.length > MAX_REQUEST_BYTES) {
+            return error(event, Response.Status.REQUEST_ENTITY_TOO_LARGE, "invalid_request", "The request body is larger than "
+                    + MAX_REQUEST_BYTES + " bytes", Errors.INVALID_REQUEST, null);
+        }
+
+        // the user's upstream token (refreshed when due), then the call
+        String access;
+        try {
+            access = ConnectionTokens.accessToken(session, realm, connector, connection.id());
+        } catch (ConnectionUnusable e) {
+            return switch (e.reason()) {
+                case RECONNECT -> connectionRequired(event, issuer, agent, "The linked account must be connected again: " + e.getMessage());
+                case VAULT_LOCKED -> error(event, Response.Status.SERVICE_UNAVAILABLE, "temporarily_unavailable",
+                        "The vault cannot read this connection's tokens", Errors.INVALID_CONFIG, null);
+                default -> error(event, Response.Status.BAD_GATEWAY, "upstream_unavailable", e.getMessage(), Errors.IDENTITY_PROVIDER_ERROR, null);
+            };
+        }
+        return forward(event, connector, connection, method, target, requestBody, headers, access);
+    }
+
+    private Response forward(EventBuilder event, Connector connector, UpstreamConnection connection, String method, URI target,
+            byte[] requestBody, HttpHeaders headers, String access) {
+        HttpRequestBase request = new HttpEntityEnclosingRequestBase() {
+            @Override
+            public String getMethod() {
+                return method;
+            }
+        };
+        request.setURI(target);
+        for (Map.Entry<String, List<String>> h : headers.getRequestHeaders().entrySet()) {
+            if (ProxyRules.REQUEST_HEADERS.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+                for (String v : h.getValue()) {
+                    request.addHeader(h.getKey(), v);
+                }
+            }
+        }
+        request.setHeader("Authorization", "Bearer " + access);
+        if (requestBody != null && requestBody.length > 0 && request instanceof HttpEntityEnclosingRequestBase withBody) {
+            withBody.setEntity(new ByteArrayEntity(requestBody));
+        }
+        int t = connector.timeoutMillis();
+        request.setConfig(RequestConfig.custom().setConnectTimeout(t).setSocketTimeout(t).setConnectionRequestTimeout(t)
+                .setRedirectsEnabled(false).build());
+        try (CloseableHttpResponse r = session.getProvider(HttpClientProvider.class).getHttpClient().execute(request)) {
+            int status = r.getStatusLine().getStatusCode();
+            byte[] answer = new byte[0];
+            HttpEntity entity = r.getEntity();
+            if (entity != null && !"HEAD".equals(method)) {
+                try (InputStream in = entity.getContent()) {
+                    answer = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, connector.maxResponseBytes() + 1));
+                }
+            }
+            if (answer.length > connector.maxResponseBytes()) {
+                return error(event, Response.Status.BAD_GATEWAY, "upstream_response_too_large", "The upstream answer is larger than "
+                        + connector.maxResponseBytes() + " bytes", Errors.IDENTITY_PROVIDER_ERROR, status);
+            }
+            Response.ResponseBuilder out = Response.status(status).entity(answer.length == 0 ? null : answer);
+            for (Header h : r.getAllHeaders()) {
+                if (ProxyRules.RESPONSE_HEADERS.contains(h.getName().toLowerCase(java.util.Locale.ROOT))) {
+                    out.header(h.getName(), h.getValue());
+                }
+            }
+            session.getProvider(UpstreamConnectionProvider.class).touch(connection);
+            event.detail("upstream_status", String.valueOf(status)).success();
+            return out.header("X-Content-Type-Options", "nosniff").header(CONNECTION_HEADER, connection.id())
+                    .header("Cache-Control", r.getFirstHeader("Cache-Control") == null ? "no-store" : r.getFirstHeader("Cache-Control").getValue())
+                    .build();
+        } catch (SocketTimeoutException e) {
+            return error(event, Response.Status.GATEWAY_TIMEOUT, "upstream_timeout", "The upstream did not answer within " + t + " ms",
+                    Errors.IDENTITY_PROVIDER_ERROR, null);
+        } catch (IOException e) {
+            return error(event, Response.Status.BAD_GATEWAY, "upstream_unreachable", "The upstream could not be reached ("
+                    + e.getClass().getSimpleName() + ")", Errors.IDENTITY_PROVIDER_ERROR, null);
+        }
+    }
+
+    private Response connectionRequired(EventBuilder event, String issuer, AgentPolicy agent, String description) {
+        String connect = issuer + "/agent-auth/connectors/" + alias + "/connect?client_id="
+                + java.net.URLEncoder.encode(agent.clientId(), java.nio.charset.StandardCharsets.UTF_8);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", "connection_required");
+        body.put("error_description", description);
+        body.put("connect_uri", connect);
+        event.detail(Details.REASON, description).error(Errors.IDENTITY_PROVIDER_ERROR);
+        return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON).entity(body)
+                .header("Cache-Control", "no-store").build();
+    }
+
+    private static Response error(EventBuilder event, Response.Status status, String error, String description, String eventError,
+            Integer upstreamStatus) {
+        if (upstreamStatus != null) {
+            event.detail("upstream_status", String.valueOf(upstreamStatus));
+        }
+        event.detail(Details.REASON, description).error(eventError);
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("error", error);
+        body.put("error_description", description);
+        Response.ResponseBuilder r = Response.status(status).type(MediaType.APPLICATION_JSON).entity(body).header("Cache-Control", "no-store");
+        if (status == Response.Status.UNAUTHORIZED) {
+            r.header("WWW-Authenticate", "Bearer error=\"" + error + "\"");
+        }
+        return r.build();
+    }
+}
