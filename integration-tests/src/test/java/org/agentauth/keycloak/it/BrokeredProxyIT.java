@@ -79,6 +79,15 @@ class BrokeredProxyIT {
         return at;
     }
 
+    private Http.Response vaultExchange(String subject, String agent, String connectionId) {
+        Form form = Form.of("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token", subject,
+                "subject_token_type", "urn:ietf:params:oauth:token-type:access_token", "requested_issuer", Vault.CONNECTOR);
+        if (connectionId != null) {
+            form.add("connection_id", connectionId);
+        }
+        return new Http().postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), form.list(), Http.basic(agent, agent + "-secret"));
+    }
+
     private Http.Response get(String url, String bearer, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).GET();
         if (bearer != null) {
@@ -127,6 +136,26 @@ class BrokeredProxyIT {
         String events = flows.events(vault.oidc().adminToken(), "type=IDENTITY_PROVIDER_RETRIEVE_TOKEN");
         assertTrue(events.contains(work) && events.contains("\"upstream_status\":\"200\"") && events.contains("\"agent\":\"calendar-agent\""), events);
         assertFalse(events.contains("eyJhbGci"), "no token in events");
+
+        // the vault exchange: the acting agent gets a fresh upstream access token of the chosen account
+        Http.Response ve = vaultExchange(token, "calendar-agent", work);
+        assertEquals(200, ve.status(), ve.body());
+        assertEquals("urn:ietf:params:oauth:token-type:access_token", ve.json().get("issued_token_type").asText());
+        String upstreamToken = ve.json().get("access_token").asText();
+        assertEquals(server.realmUrl(Vault.UPSTREAM), Oidc.claims(upstreamToken).get("iss").asText());
+        Http.Response direct = new Http().get(server.realmUrl(Vault.UPSTREAM) + "/protocol/openid-connect/userinfo", upstreamToken);
+        assertEquals("alice-work", direct.json().get("preferred_username").asText(), direct.body());
+        // only the acting agent may ask: the host app cannot turn the user's delegated token into an upstream token
+        Http.Response byHost = new Http().postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), Form.of(
+                "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token", token,
+                "subject_token_type", "urn:ietf:params:oauth:token-type:access_token", "requested_issuer", Vault.CONNECTOR).list(),
+                Http.basic(DemoUsers.HOST, DemoUsers.HOST_SECRET));
+        assertEquals(400, byHost.status(), byHost.body());
+        assertEquals("unauthorized_client", byHost.json().get("error").asText(), byHost.body());
+        assertEquals(400, vaultExchange(token, "calendar-agent", "no-such-connection").status());
+        String released = flows.events(vault.oidc().adminToken(), "type=IDENTITY_PROVIDER_RETRIEVE_TOKEN");
+        assertTrue(released.contains("\"operation\":\"vault_exchange\""), released);
+        assertFalse(released.contains(upstreamToken.substring(0, 40)), "no token in events");
 
         // revoking the connection stops the next call through it
         String alice = users.accessToken("alice");
@@ -201,6 +230,10 @@ class BrokeredProxyIT {
         Http.Response r = get(proxy + "/userinfo", token);
         assertEquals(403, r.status(), r.body());
         assertEquals("connection_required", r.json().get("error").asText());
+        Http.Response ex = vaultExchange(token, "calendar-agent", null);
+        assertEquals(400, ex.status(), ex.body());
+        assertEquals("connection_required", ex.json().get("error").asText());
+        assertEquals(r.json().get("connect_uri").asText(), ex.json().get("connect_uri").asText());
         String connect = r.json().get("connect_uri").asText();
         assertTrue(connect.startsWith(connectorUri + "/connect?client_id=calendar-agent"), connect);
 

@@ -13,19 +13,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.audit.Audit;
-import org.agentauth.keycloak.delegation.exchange.DelegationRules;
-import org.agentauth.keycloak.support.ProtocolError;
-import org.agentauth.keycloak.token.ActChain;
-import org.agentauth.keycloak.token.DelegatedTokens;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.HostPolicy;
 import org.agentauth.keycloak.vault.UpstreamConnection;
@@ -45,14 +38,9 @@ import org.keycloak.events.Details;
 import org.keycloak.events.Errors;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
-import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
-import org.keycloak.models.UserModel;
-import org.keycloak.representations.AccessToken;
-import org.keycloak.services.Urls;
 import org.keycloak.services.managers.AppAuthManager;
-import org.keycloak.services.managers.AuthenticationManager;
 
 /**
  * {@code ANY /realms/{realm}/agent-auth/connectors/{alias}/proxy/{path}} (DESIGN section 5): an agent acting for a user
@@ -125,80 +113,22 @@ public class ProxyResource {
             return error(event, Response.Status.NOT_FOUND, "not_found", "There is no connector " + alias, Errors.INVALID_REQUEST, null);
         }
         HttpHeaders headers = session.getContext().getRequestHeaders();
-        // who calls: a delegated token for this connector
-        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
-        String resource = ResourceServers.normalize(ConnectorResources.uri(issuer, alias));
+        // who calls: a delegated token for this connector; which account
+        String resource = ResourceServers.normalize(ConnectorResources.uri(BrokeredAccess.issuer(session, realm), alias));
         AppAuthManager.AuthHeader auth = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(headers);
-        if (auth == null || !"bearer".equalsIgnoreCase(auth.getScheme())) {
-            return error(event, Response.Status.UNAUTHORIZED, "invalid_token", "A bearer token is required", Errors.NOT_ALLOWED, null);
-        }
-        AuthenticationManager.AuthResult verified = AuthenticationManager.verifyIdentityToken(session, realm, session.getContext().getUri(),
-                session.getContext().getConnection(), true, true, resource, false, auth.getToken(), headers, v -> { });
-        if (verified == null) {
-            return error(event, Response.Status.UNAUTHORIZED, "invalid_token",
-                    "The token is not an active access token of this realm issued for this connector (" + resource + ")", Errors.INVALID_TOKEN, null);
-        }
-        AccessToken token = verified.token();
-        UserModel user = verified.user();
-        event.user(user);
-        if (token.getConfirmation() != null) {
-            return error(event, Response.Status.UNAUTHORIZED, "invalid_token", "Sender-constrained tokens are not accepted by the proxy yet",
-                    Errors.INVALID_TOKEN, null);
-        }
-        if (!DelegatedTokens.isDelegated(token)) {
-            return error(event, Response.Status.FORBIDDEN, "insufficient_scope", "Only a delegated token (with act) may use the proxy",
-                    Errors.NOT_ALLOWED, null);
-        }
-        ActChain chain;
-        DelegationRules.ChainCheck check;
-        AgentPolicy agent;
-        try {
-            chain = ActChain.parse(token.getOtherClaims().get(ActChain.ACT));
-            Object host = token.getOtherClaims().get(DelegatedTokens.HOST_CLAIM);
-            ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
-            if (chain.isEmpty() || hostClient == null) {
-                throw ProtocolError.invalidToken("The delegated token names no agent or host client");
-            }
-            Audit.agent(event, chain.current().clientId(), chain.describe());
-            check = new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
-            agent = AgentPolicy.enabledAgent(realm, chain.current().clientId())
-                    .orElseThrow(() -> ProtocolError.invalidToken("The acting agent is gone"));
-        } catch (ProtocolError | IllegalArgumentException e) {
-            String why = e instanceof ProtocolError p ? p.description() : "Invalid act claim";
-            return error(event, Response.Status.UNAUTHORIZED, "invalid_token", "The delegation is no longer valid: " + why, Errors.INVALID_TOKEN, null);
-        }
-        event.client(agent.client());
-        boolean granted = check.grants().stream().allMatch(g -> g.connectors().contains(alias));
-        if (!agent.allowedConnectors().contains(alias) || !granted) {
-            return error(event, Response.Status.FORBIDDEN, "access_denied", "Connector " + alias
-                    + (granted ? " is not allowed for agent " + agent.clientId() : " is not in the user's delegation grant"), Errors.ACCESS_DENIED, null);
-        }
-
-        // which of the user's accounts
-        UpstreamConnectionProvider connections = session.getProvider(UpstreamConnectionProvider.class);
         String rawQuery = session.getContext().getUri().getRequestUri().getRawQuery();
-        String chosen = headers.getHeaderString(CONNECTION_HEADER);
-        if (chosen == null) {
-            chosen = ProxyRules.connectionParam(rawQuery);
-        }
+        BrokeredAccess.Caller caller;
         UpstreamConnection connection;
-        if (chosen != null) {
-            String id = chosen;
-            connection = connections.byId(realm, id)
-                    .filter(c -> c.userId().equals(user.getId()) && c.connectorId().equals(connector.id()) && c.active()).orElse(null);
-            if (connection == null) {
-                return error(event, Response.Status.NOT_FOUND, "connection_not_found",
-                        "No active connection " + org.agentauth.keycloak.support.Strings.safeId(id) + " of this user on connector " + alias,
-                        Errors.INVALID_REQUEST, null);
+        try {
+            if (auth == null || !"bearer".equalsIgnoreCase(auth.getScheme())) {
+                throw new BrokeredAccess.Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "A bearer token is required", Errors.NOT_ALLOWED, null);
             }
-        } else {
-            connection = connections.listForUser(realm, user.getId(), connector.id()).stream().filter(UpstreamConnection::active)
-                    .max(Comparator.comparingLong(UpstreamConnection::createdAt)).orElse(null);
-            if (connection == null) {
-                return connectionRequired(event, issuer, agent, "The user has no active account linked on connector " + alias);
-            }
+            caller = BrokeredAccess.verify(session, realm, connector, auth.getToken(), resource, headers, event);
+            String chosen = headers.getHeaderString(CONNECTION_HEADER);
+            connection = BrokeredAccess.connection(session, realm, connector, caller, chosen != null ? chosen : ProxyRules.connectionParam(rawQuery), event);
+        } catch (BrokeredAccess.Refusal r) {
+            return refused(event, r);
         }
-        event.detail(AgentAuthEvents.CONNECTION_ID, connection.id());
 
         // where to: refused before anything is sent upstream
         URI target;
@@ -231,7 +161,8 @@ public class ProxyResource {
             access = ConnectionTokens.accessToken(session, realm, connector, connection.id());
         } catch (ConnectionUnusable e) {
             return switch (e.reason()) {
-                case RECONNECT -> connectionRequired(event, issuer, agent, "The linked account must be connected again: " + e.getMessage());
+                case RECONNECT -> refused(event, BrokeredAccess.connectionRequired(session, realm, connector, caller,
+                        "The linked account must be connected again: " + e.getMessage()));
                 case VAULT_LOCKED -> error(event, Response.Status.SERVICE_UNAVAILABLE, "temporarily_unavailable",
                         "The vault cannot read this connection's tokens", Errors.INVALID_CONFIG, null);
                 default -> error(event, Response.Status.BAD_GATEWAY, "upstream_unavailable", e.getMessage(), Errors.IDENTITY_PROVIDER_ERROR, null);
@@ -296,16 +227,16 @@ public class ProxyResource {
         }
     }
 
-    private Response connectionRequired(EventBuilder event, String issuer, AgentPolicy agent, String description) {
-        String connect = issuer + "/agent-auth/connectors/" + alias + "/connect?client_id="
-                + java.net.URLEncoder.encode(agent.clientId(), java.nio.charset.StandardCharsets.UTF_8);
+    private static Response refused(EventBuilder event, BrokeredAccess.Refusal r) {
+        if (r.connectUri == null) {
+            return error(event, r.status, r.error, r.getMessage(), r.eventError, null);
+        }
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("error", "connection_required");
-        body.put("error_description", description);
-        body.put("connect_uri", connect);
-        event.detail(Details.REASON, description).error(Errors.IDENTITY_PROVIDER_ERROR);
-        return Response.status(Response.Status.FORBIDDEN).type(MediaType.APPLICATION_JSON).entity(body)
-                .header("Cache-Control", "no-store").build();
+        body.put("error", r.error);
+        body.put("error_description", r.getMessage());
+        body.put("connect_uri", r.connectUri);
+        event.detail(Details.REASON, r.getMessage()).error(r.eventError);
+        return Response.status(r.status).type(MediaType.APPLICATION_JSON).entity(body).header("Cache-Control", "no-store").build();
     }
 
     private static Response error(EventBuilder event, Response.Status status, String error, String description, String eventError,

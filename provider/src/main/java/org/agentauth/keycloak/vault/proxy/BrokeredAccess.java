@@ -1,0 +1,142 @@
+package org.agentauth.keycloak.vault.proxy;
+
+import jakarta.ws.rs.core.HttpHeaders;
+import jakarta.ws.rs.core.Response;
+import java.util.Comparator;
+import org.agentauth.keycloak.agent.AgentPolicy;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.audit.Audit;
+import org.agentauth.keycloak.delegation.exchange.DelegationRules;
+import org.agentauth.keycloak.support.ProtocolError;
+import org.agentauth.keycloak.support.Strings;
+import org.agentauth.keycloak.token.ActChain;
+import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.vault.Connector;
+import org.agentauth.keycloak.vault.UpstreamConnection;
+import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
+import org.keycloak.events.Errors;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
+import org.keycloak.representations.AccessToken;
+import org.keycloak.services.Urls;
+import org.keycloak.services.managers.AuthenticationManager;
+
+/**
+ * Who reaches a user's connected account, and which one (DESIGN section 5): shared by the brokered proxy and the vault
+ * exchange. A delegated token ({@code act}) of this realm, active, not sender-constrained, optionally issued for one
+ * audience; its grant chain still consented; the acting agent's policy and every grant of the chain include the
+ * connector; then the connection asked for (never a silent fallback) or the user's most recent active one.
+ */
+final class BrokeredAccess {
+
+    /** A refusal: HTTP status, OAuth error, description; {@code connectUri} for {@code connection_required}. */
+    static final class Refusal extends Exception {
+        final Response.Status status;
+        final String error;
+        final String eventError;
+        final String connectUri;
+
+        Refusal(Response.Status status, String error, String description, String eventError, String connectUri) {
+            super(description, null, false, false);
+            this.status = status;
+            this.error = error;
+            this.eventError = eventError;
+            this.connectUri = connectUri;
+        }
+    }
+
+    /** The verified caller. */
+    record Caller(UserModel user, AccessToken token, ActChain chain, AgentPolicy agent) {
+    }
+
+    private BrokeredAccess() {
+    }
+
+    static String issuer(KeycloakSession session, RealmModel realm) {
+        return Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+    }
+
+    /**
+     * Verifies a delegated token for a connector.
+     *
+     * @param audience the {@code aud} the token must carry (the proxy: the connector's resource URI), or null
+     */
+    static Caller verify(KeycloakSession session, RealmModel realm, Connector connector, String tokenString, String audience,
+            HttpHeaders headers, EventBuilder event) throws Refusal {
+        AuthenticationManager.AuthResult verified = tokenString == null ? null : AuthenticationManager.verifyIdentityToken(session, realm,
+                session.getContext().getUri(), session.getContext().getConnection(), true, true, audience, false, tokenString, headers, v -> { });
+        if (verified == null) {
+            throw new Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "The token is not an active access token of this realm"
+                    + (audience == null ? "" : " issued for " + audience), Errors.INVALID_TOKEN, null);
+        }
+        AccessToken token = verified.token();
+        UserModel user = verified.user();
+        event.user(user);
+        if (token.getConfirmation() != null) {
+            throw new Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "Sender-constrained tokens are not accepted here yet",
+                    Errors.INVALID_TOKEN, null);
+        }
+        if (!DelegatedTokens.isDelegated(token)) {
+            throw new Refusal(Response.Status.FORBIDDEN, "insufficient_scope", "Only a delegated token (with act) reaches connected accounts",
+                    Errors.NOT_ALLOWED, null);
+        }
+        ActChain chain;
+        DelegationRules.ChainCheck check;
+        AgentPolicy agent;
+        try {
+            chain = ActChain.parse(token.getOtherClaims().get(ActChain.ACT));
+            Object host = token.getOtherClaims().get(DelegatedTokens.HOST_CLAIM);
+            ClientModel hostClient = host instanceof String h ? realm.getClientByClientId(h) : null;
+            if (chain.isEmpty() || hostClient == null) {
+                throw ProtocolError.invalidToken("The delegated token names no agent or host client");
+            }
+            Audit.agent(event, chain.current().clientId(), chain.describe());
+            check = new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
+            agent = AgentPolicy.enabledAgent(realm, chain.current().clientId())
+                    .orElseThrow(() -> ProtocolError.invalidToken("The acting agent is gone"));
+        } catch (ProtocolError | IllegalArgumentException e) {
+            String why = e instanceof ProtocolError p ? p.description() : "Invalid act claim";
+            throw new Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "The delegation is no longer valid: " + why, Errors.INVALID_TOKEN, null);
+        }
+        event.client(agent.client());
+        boolean granted = check.grants().stream().allMatch(g -> g.connectors().contains(connector.alias()));
+        if (!agent.allowedConnectors().contains(connector.alias()) || !granted) {
+            throw new Refusal(Response.Status.FORBIDDEN, "access_denied", "Connector " + connector.alias()
+                    + (granted ? " is not allowed for agent " + agent.clientId() : " is not in the user's delegation grant"), Errors.ACCESS_DENIED, null);
+        }
+        new DelegationRules(session, realm).touch(check.grants());
+        return new Caller(user, token, chain, agent);
+    }
+
+    /** The connection asked for ({@code chosen}), or the most recent active one; else {@code connection_required}. */
+    static UpstreamConnection connection(KeycloakSession session, RealmModel realm, Connector connector, Caller caller, String chosen,
+            EventBuilder event) throws Refusal {
+        UpstreamConnectionProvider connections = session.getProvider(UpstreamConnectionProvider.class);
+        UpstreamConnection c;
+        if (chosen != null) {
+            c = connections.byId(realm, chosen)
+                    .filter(x -> x.userId().equals(caller.user().getId()) && x.connectorId().equals(connector.id()) && x.active()).orElse(null);
+            if (c == null) {
+                throw new Refusal(Response.Status.NOT_FOUND, "connection_not_found", "No active connection " + Strings.safeId(chosen)
+                        + " of this user on connector " + connector.alias(), Errors.INVALID_REQUEST, null);
+            }
+        } else {
+            c = connections.listForUser(realm, caller.user().getId(), connector.id()).stream().filter(UpstreamConnection::active)
+                    .max(Comparator.comparingLong(UpstreamConnection::createdAt)).orElse(null);
+            if (c == null) {
+                throw connectionRequired(session, realm, connector, caller, "The user has no active account linked on connector " + connector.alias());
+            }
+        }
+        event.detail(AgentAuthEvents.CONNECTION_ID, c.id());
+        return c;
+    }
+
+    static Refusal connectionRequired(KeycloakSession session, RealmModel realm, Connector connector, Caller caller, String description) {
+        String connect = issuer(session, realm) + "/agent-auth/connectors/" + connector.alias() + "/connect?client_id="
+                + java.net.URLEncoder.encode(caller.agent().clientId(), java.nio.charset.StandardCharsets.UTF_8);
+        return new Refusal(Response.Status.FORBIDDEN, "connection_required", description, Errors.IDENTITY_PROVIDER_ERROR, connect);
+    }
+}
