@@ -81,11 +81,6 @@ public class AdminConnectionsResource {
     }
 
     private UserModel user() {
-        UserModel user = userId == null ? null : session.users().getUserById(realm, userId);
-        if (user == null) {
-            auth.users().requireQuery();
-            throw new NotFoundException("User not found");
-        }
-        return user;
+        return AdminGrantsResource.user(session, realm, auth, userId);
     }
 }

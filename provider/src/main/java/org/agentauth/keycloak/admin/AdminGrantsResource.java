@@ -158,6 +158,11 @@ public class AdminGrantsResource {
     }
 
     private UserModel user(String userId) {
+        return user(session, realm, auth, userId);
+    }
+
+    /** The user of a {@code users/{userId}/...} path; 404 (after a query-permission check) when there is none. */
+    static UserModel user(KeycloakSession session, RealmModel realm, AdminPermissionEvaluator auth, String userId) {
         UserModel user = userId == null ? null : session.users().getUserById(realm, userId);
         if (user == null) {
             // Same answer whether the caller may see the user or not.

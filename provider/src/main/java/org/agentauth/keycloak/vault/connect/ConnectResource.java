@@ -227,8 +227,8 @@ public class ConnectResource {
         try {
             tokens = upstream.exchangeCode(code, selfUri("callback").toString(), notes.get("verifier"));
             JsonNode info = connector.userinfoUrl() != null ? upstream.userinfo(tokens.tokens().accessToken()) : tokens.idTokenClaims();
-            subject = first(info, "sub", "id");
-            label = first(info, "preferred_username", "login", "email", "name", "sub", "id");
+            subject = UpstreamClient.accountSubject(info);
+            label = UpstreamClient.accountName(info);
         } catch (UpstreamException e) {
             event(EventType.FEDERATED_IDENTITY_LINK, connector, user).detail(Details.REASON, e.getMessage()).error(Errors.IDENTITY_PROVIDER_ERROR);
             return fail(returnTo, "server_error", "The upstream provider did not complete the connection");
@@ -407,19 +407,6 @@ public class ConnectResource {
             e.user(user);
         }
         return e;
-    }
-
-    private static String first(JsonNode info, String... names) {
-        if (info == null) {
-            return null;
-        }
-        for (String n : names) {
-            JsonNode v = info.get(n);
-            if (v != null && (v.isTextual() || v.isNumber()) && !v.asText().isBlank()) {
-                return v.asText();
-            }
-        }
-        return null;
     }
 
     private static String safeUrl(String url) {

@@ -158,7 +158,7 @@ public class ProxyResource {
         // the user's upstream token (refreshed when due), then the call
         String access;
         try {
-            access = ConnectionTokens.accessToken(session, realm, connector, connection.id());
+            access = ConnectionTokens.tokens(session, realm, connector, connection.id()).accessToken();
         } catch (ConnectionUnusable e) {
             return switch (e.reason()) {
                 case RECONNECT -> refused(event, BrokeredAccess.connectionRequired(session, realm, connector, caller,

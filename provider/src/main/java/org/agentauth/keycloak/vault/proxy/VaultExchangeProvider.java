@@ -82,9 +82,9 @@ public class VaultExchangeProvider implements TokenExchangeProvider {
             } catch (BrokeredAccess.Refusal r) {
                 throw fromRefusal(r);
             }
-            String access;
+            org.agentauth.keycloak.vault.TokenSet tokens;
             try {
-                access = ConnectionTokens.accessToken(session, realm, connector, connection.id());
+                tokens = ConnectionTokens.tokens(session, realm, connector, connection.id());
             } catch (ConnectionUnusable e) {
                 throw switch (e.reason()) {
                     case RECONNECT -> fromRefusal(BrokeredAccess.connectionRequired(session, realm, connector, caller,
@@ -95,14 +95,12 @@ public class VaultExchangeProvider implements TokenExchangeProvider {
                             Errors.IDENTITY_PROVIDER_ERROR, Response.Status.SERVICE_UNAVAILABLE, null);
                 };
             }
-            UpstreamConnection fresh = session.getProvider(org.agentauth.keycloak.vault.UpstreamConnectionProvider.class)
-                    .byId(realm, connection.id()).orElse(connection);
             Map<String, Object> body = new LinkedHashMap<>();
-            body.put("access_token", access);
+            body.put("access_token", tokens.accessToken());
             body.put("issued_token_type", OAuth2Constants.ACCESS_TOKEN_TYPE);
             body.put("token_type", "Bearer");
-            if (fresh.accessExpiresAt() != null) {
-                body.put("expires_in", Math.max(0, (fresh.accessExpiresAt() - System.currentTimeMillis()) / 1000));
+            if (tokens.accessExpiresAt() != null) {
+                body.put("expires_in", Math.max(0, (tokens.accessExpiresAt() - System.currentTimeMillis()) / 1000));
             }
             body.put("connection_id", connection.id());
             session.getProvider(org.agentauth.keycloak.vault.UpstreamConnectionProvider.class).touch(connection);

@@ -74,7 +74,7 @@ public final class ConnectionService {
             return out;
         }
         try {
-            String access = ConnectionTokens.accessToken(session, realm, connector, c.id());
+            String access = ConnectionTokens.tokens(session, realm, connector, c.id()).accessToken();
             session.getProvider(UpstreamConnectionProvider.class).touch(c);
             if (connector.userinfoUrl() == null) {
                 out.put("ok", true);
@@ -83,8 +83,8 @@ public final class ConnectionService {
             }
             JsonNode info = new UpstreamClient(session, connector).userinfo(access);
             out.put("ok", true);
-            String name = info.path("preferred_username").asText(info.path("login").asText(info.path("email").asText(info.path("sub").asText(""))));
-            out.put("account", name.isEmpty() ? c.label() : name);
+            String name = UpstreamClient.accountName(info);
+            out.put("account", name == null ? c.label() : name);
             out.put("upstreamStatus", 200);
         } catch (ConnectionUnusable e) {
             out.put("ok", false);

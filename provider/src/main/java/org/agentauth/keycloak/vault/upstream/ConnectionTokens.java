@@ -44,11 +44,11 @@ public final class ConnectionTokens {
     }
 
     /**
-     * A usable upstream access token of the connection.
+     * The connection's usable upstream tokens (the access token and its expiry; read or just refreshed).
      *
      * @throws ConnectionUnusable when there is none now
      */
-    public static String accessToken(KeycloakSession session, RealmModel realm, Connector connector, String connectionId) {
+    public static TokenSet tokens(KeycloakSession session, RealmModel realm, Connector connector, String connectionId) {
         KeycloakSessionFactory factory = session.getKeycloakSessionFactory();
         long deadline = Time.currentTimeMillis() + leaseMillis(connector);
         while (true) {
@@ -59,11 +59,11 @@ public final class ConnectionTokens {
                 throw new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, "connection " + c.id() + " is " + c.status());
             }
             if (fresh(r.tokens(), now)) {
-                return r.tokens().accessToken();
+                return r.tokens();
             }
             if (!r.tokens().hasRefreshToken()) {
                 if (stillValid(r.tokens(), now)) {
-                    return r.tokens().accessToken();
+                    return r.tokens();
                 }
                 expireWithoutLease(factory, realm, c);
                 throw new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, "connection " + c.id() + " expired and has no refresh token");
@@ -78,7 +78,7 @@ public final class ConnectionTokens {
                 // another caller (on this node or another) won the lease: wait for its result
             } else if (now >= deadline) {
                 if (stillValid(r.tokens(), now)) {
-                    return r.tokens().accessToken();
+                    return r.tokens();
                 }
                 throw new ConnectionUnusable(ConnectionUnusable.Reason.UPSTREAM_UNAVAILABLE,
                         "the refresh of connection " + c.id() + " is still running or backing off");
@@ -87,7 +87,7 @@ public final class ConnectionTokens {
         }
     }
 
-    private static String refresh(KeycloakSession session, KeycloakSessionFactory factory, RealmModel realm, Connector connector,
+    private static TokenSet refresh(KeycloakSession session, KeycloakSessionFactory factory, RealmModel realm, Connector connector,
             UpstreamConnection leased, TokenSet old) {
         UpstreamClient.Tokens answer;
         try {
@@ -112,10 +112,10 @@ public final class ConnectionTokens {
             // the lease ran out and the row changed meanwhile (revoked, or another refresh): the fresh token is still good
             LOG.debugf("connection %s: refreshed, but the row changed meanwhile; not saved", leased.id());
         }
-        return answer.tokens().accessToken();
+        return answer.tokens();
     }
 
-    private static String backOff(KeycloakSessionFactory factory, RealmModel realm, UpstreamConnection leased, TokenSet old,
+    private static TokenSet backOff(KeycloakSessionFactory factory, RealmModel realm, UpstreamConnection leased, TokenSet old,
             UpstreamException e) {
         int failures = FAILURES.merge(leased.id(), 1, Integer::sum);
         long wait = Math.min(MAX_BACKOFF_MILLIS, 1000L << Math.min(failures - 1, 6));
@@ -126,7 +126,7 @@ public final class ConnectionTokens {
         });
         LOG.debugf("connection %s: refresh failed (%s); next try in %d ms", leased.id(), e.getMessage(), wait);
         if (stillValid(old, now)) {
-            return old.accessToken();
+            return old;
         }
         throw new ConnectionUnusable(ConnectionUnusable.Reason.UPSTREAM_UNAVAILABLE, e.getMessage());
     }

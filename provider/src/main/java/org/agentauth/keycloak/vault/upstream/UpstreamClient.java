@@ -170,6 +170,32 @@ public final class UpstreamClient {
                 idTokenClaims(n.path("id_token").asText("")));
     }
 
+    /**
+     * What a user recognises an upstream account by, from a userinfo answer or ID token claims:
+     * {@code preferred_username}, {@code login}, {@code email}, {@code name}, else {@code sub} or {@code id}; null if none.
+     */
+    public static String accountName(JsonNode info) {
+        return firstOf(info, "preferred_username", "login", "email", "name", "sub", "id");
+    }
+
+    /** The upstream account's stable id: {@code sub}, else {@code id}; null if none. */
+    public static String accountSubject(JsonNode info) {
+        return firstOf(info, "sub", "id");
+    }
+
+    private static String firstOf(JsonNode info, String... names) {
+        if (info == null) {
+            return null;
+        }
+        for (String n : names) {
+            JsonNode v = info.get(n);
+            if (v != null && (v.isTextual() || v.isNumber()) && !v.asText().isBlank()) {
+                return v.asText();
+            }
+        }
+        return null;
+    }
+
     private static JsonNode idTokenClaims(String idToken) {
         String[] parts = idToken.split("\\.");
         if (parts.length != 3) {
