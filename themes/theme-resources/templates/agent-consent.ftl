@@ -37,8 +37,24 @@
 
             <h2 class="pf-v5-c-title pf-m-md" style="margin-top:1rem">${msg("agentConsentConnectors")}</h2>
             <#if agentConnectors?has_content>
-                <ul id="agent-consent-connectors" class="${properties.kcListClass!}">
-                    <#list agentConnectors as c><li>${c}</li></#list>
+                <ul id="agent-consent-connectors" class="${properties.kcListClass!}" style="list-style:none;padding-left:0">
+                    <#list agentConnectors as c>
+                        <li data-connector="${c.alias}" style="margin-bottom:.5rem">
+                            <label for="agent-connection-${c.alias}"><strong>${c.name}</strong></label>
+                            <#if c.accounts?has_content>
+                                <#-- the account this agent will use there; the form below submits it (form attribute) -->
+                                <select id="agent-connection-${c.alias}" name="${c.field}" form="kc-agent-consent-form"
+                                        class="${properties.kcInputClass!}" style="display:block;margin-top:.25rem;max-width:100%">
+                                    <option value="">${msg("agentConsentAnyAccount")}</option>
+                                    <#list c.accounts as a><option value="${a.id}">${a.label}</option></#list>
+                                </select>
+                            <#else>
+                                <span class="agent-consent-no-account" style="display:block;color:#6a6e73">${msg("agentConsentNoAccount")}
+                                    <#if c.connectUri??><a class="agent-consent-connect" href="${c.connectUri}" target="_blank" rel="noopener">${msg("agentConsentConnectAccount")}</a></#if>
+                                </span>
+                            </#if>
+                        </li>
+                    </#list>
                 </ul>
             <#else>
                 <p id="agent-consent-connectors">${msg("agentConsentNoConnectors")}</p>

@@ -132,7 +132,7 @@ public class AdminGrantsResource {
             return AdminJson.badRequest(errors);
         }
         DelegationGrant g = session.getProvider(DelegationGrantProvider.class).grant(realm, user.getId(), agent, host, scopes,
-                connectors, downstream, DelegationGrant.ORIGIN_ADMIN);
+                connectors, java.util.Map.of(), downstream, DelegationGrant.ORIGIN_ADMIN);
         GrantRepresentation rep = GrantRepresentation.of(realm, g);
         adminEvent.operation(OperationType.CREATE)
                 .resourcePath(session.getContext().getUri(), g.id())

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.consent;
 
+import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
@@ -24,6 +25,9 @@ import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.agentauth.keycloak.resource.ResourceIndicators;
+import org.agentauth.keycloak.vault.Connector;
+import org.agentauth.keycloak.vault.UpstreamConnection;
+import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.authentication.RequiredActionContext;
@@ -41,6 +45,7 @@ import org.keycloak.models.RequiredActionProviderModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.utils.KeycloakModelUtils;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
+import org.keycloak.services.Urls;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
@@ -70,6 +75,8 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     public static final String FORM_DECISION = "decision";
     /** Form field: the agent the page was shown for. */
     public static final String FORM_AGENT = "agent";
+    /** Form field prefix: the account picked for a connector ({@code connection.<alias>}); empty = any account. */
+    public static final String FORM_CONNECTION_PREFIX = "connection.";
     /** Form field: digest of what the page showed, see {@link #shownFor}. */
     public static final String FORM_SHOWN = "shown";
     /** Runs after Keycloak's own required actions. */
@@ -111,14 +118,16 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         }
         DelegationGrantProvider grants = context.getSession().getProvider(DelegationGrantProvider.class);
         Optional<DelegationGrant> existing = grants.findActive(context.getRealm(), context.getUser().getId(), req.agent.client(), req.host);
-        if (existing.isPresent() && existing.get().coversScopes(req.scopes) && !promptConsent(as)) {
+        String resourceConnector = resourceConnector(context);
+        if (existing.isPresent() && existing.get().coversScopes(req.scopes)
+                && (resourceConnector == null || existing.get().connectors().contains(resourceConnector)) && !promptConsent(as)) {
             grants.touch(existing.get());
             bind(as, pending);
             return;
         }
         if (req.agent.preauthorized() && !promptConsent(as)) {
             DelegationGrant g = grants.grant(context.getRealm(), context.getUser().getId(), req.agent, req.host, req.scopes,
-                    req.agent.allowedConnectors(), req.agent.downstreamAgents(), DelegationGrant.ORIGIN_PREAUTHORIZED);
+                    req.agent.allowedConnectors(), Map.of(), req.agent.downstreamAgents(), DelegationGrant.ORIGIN_PREAUTHORIZED);
             consentEvent(context, req, g, DelegationGrant.ORIGIN_PREAUTHORIZED).success();
             bind(as, pending);
             return;
@@ -177,9 +186,15 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
             context.challenge(page(context, req, CHANGED_MESSAGE));
             return;
         }
+        Map<String, String> picks = pickedConnections(context, req, form);
+        if (picks == null) {
+            LOG.debugf("agent %s: the consent page offered an account that is no longer the user's active one; shown again", pending.agent());
+            context.challenge(page(context, req, CHANGED_MESSAGE));
+            return;
+        }
         String origin = pending.byScope() ? DelegationGrant.ORIGIN_CONSENT_SCOPE : DelegationGrant.ORIGIN_CONSENT;
         DelegationGrant g = context.getSession().getProvider(DelegationGrantProvider.class).grant(context.getRealm(), context.getUser().getId(),
-                req.agent, req.host, req.scopes, req.agent.allowedConnectors(), req.agent.downstreamAgents(), origin);
+                req.agent, req.host, req.scopes, req.agent.allowedConnectors(), picks, req.agent.downstreamAgents(), origin);
         consentEvent(context, req, g, origin).success();
         bind(as, pending);
         context.success();
@@ -196,6 +211,47 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         }
         List<String> byScope = DelegationScopes.agentsIn(as.getClientNote(OAuth2Constants.SCOPE));
         return byScope.size() == 1 ? new Pending(byScope.get(0), true) : null;
+    }
+
+    /**
+     * The accounts picked on the page: for each connector of the agent's policy, the field {@code connection.<alias>}
+     * names one of the user's active connections on it, or is empty (any account). Null when a field names anything
+     * else (a connection revoked or expired while the page was open, or a forged form): the page is shown again.
+     */
+    private static Map<String, String> pickedConnections(RequiredActionContext context, Request req, MultivaluedMap<String, String> form) {
+        Map<String, String> picks = new LinkedHashMap<>();
+        for (String alias : req.agent.allowedConnectors()) {
+            String value = form.getFirst(FORM_CONNECTION_PREFIX + alias);
+            if (value == null || value.isBlank()) {
+                continue;
+            }
+            Optional<Connector> connector = Connector.byAlias(context.getRealm(), alias);
+            boolean usable = connector.isPresent() && accounts(context, connector.get()).stream().anyMatch(c -> c.id().equals(value));
+            if (!usable) {
+                return null;
+            }
+            picks.put(alias, value);
+        }
+        return picks;
+    }
+
+    /** The user's active connections on a connector, most recent first. */
+    private static List<UpstreamConnection> accounts(RequiredActionContext context, Connector connector) {
+        return context.getSession().getProvider(UpstreamConnectionProvider.class)
+                .listForUser(context.getRealm(), context.getUser().getId(), connector.id()).stream()
+                .filter(UpstreamConnection::active)
+                .sorted(java.util.Comparator.comparingLong(UpstreamConnection::createdAt).reversed())
+                .toList();
+    }
+
+    /** The connector whose resource URI this login asks for (a token for its brokered proxy), or null. */
+    private static String resourceConnector(RequiredActionContext context) {
+        String raw = context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE);
+        return raw == null || raw.isBlank() ? null : ConnectorResources.aliasOf(issuer(context), raw);
+    }
+
+    private static String issuer(RequiredActionContext context) {
+        return Urls.realmIssuer(context.getUriInfo().getBaseUri(), context.getRealm().getName());
     }
 
     /** What this login asks the user to delegate; null when the agent no longer qualifies. */
@@ -326,7 +382,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
                 .setAttribute("agent", agent)
                 .setAttribute("agentHostName", hostName)
                 .setAttribute("agentScopes", scopes)
-                .setAttribute("agentConnectors", new ArrayList<>(req.agent.allowedConnectors()))
+                .setAttribute("agentConnectors", connectorsShown(context, req))
                 .setAttribute("agentDownstream", downstream)
                 .setAttribute("agentLifetimeDays", lifetime == 0 ? 0 : (lifetime % 86400 == 0 ? lifetime / 86400 : 0))
                 .setAttribute("agentLifetimeHours", lifetime == 0 || lifetime % 86400 == 0 ? 0 : (lifetime + 3599) / 3600)
@@ -336,6 +392,33 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
                 .setAttribute("agentShown", shownFor(context, req))
                 .createForm(TEMPLATE);
         return notFramable(context, r);
+    }
+
+    /**
+     * Each connector of the agent's policy as the page lists it: its name, the form field for the account choice, the
+     * user's active accounts on it (any, or one of them) and, where none is linked, the connect flow's URL.
+     */
+    private static List<Map<String, Object>> connectorsShown(RequiredActionContext context, Request req) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (String alias : req.agent.allowedConnectors()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            Optional<Connector> connector = Connector.byAlias(context.getRealm(), alias);
+            m.put("alias", alias);
+            m.put("name", connector.map(Connector::name).orElse(alias));
+            m.put("field", FORM_CONNECTION_PREFIX + alias);
+            List<Map<String, String>> accounts = new ArrayList<>();
+            if (connector.isPresent()) {
+                for (UpstreamConnection c : accounts(context, connector.get())) {
+                    accounts.add(Map.of("id", c.id(), "label", c.label()));
+                }
+                if (accounts.isEmpty()) {
+                    m.put("connectUri", connector.get().connectUri(issuer(context), req.agent.clientId()));
+                }
+            }
+            m.put("accounts", accounts);
+            out.add(m);
+        }
+        return out;
     }
 
     /**
@@ -353,8 +436,11 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         } catch (IllegalArgumentException e) {
             uri = raw; // shown as it is; the token endpoint refuses it
         }
-        String name = ResourceServers.owner(context.getRealm(), uri)
-                .map(c -> c.getName() == null || c.getName().isBlank() ? c.getClientId() : c.getName()).orElse(uri);
+        String connectorAlias = ConnectorResources.aliasOf(issuer(context), uri);
+        String name = connectorAlias != null
+                ? Connector.byAlias(context.getRealm(), connectorAlias).map(Connector::name).orElse(uri)
+                : ResourceServers.owner(context.getRealm(), uri)
+                        .map(c -> c.getName() == null || c.getName().isBlank() ? c.getClientId() : c.getName()).orElse(uri);
         Map<String, String> m = new LinkedHashMap<>();
         m.put("uri", uri);
         m.put("name", name);

@@ -1,7 +1,9 @@
 package org.agentauth.keycloak.delegation;
 
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -10,6 +12,8 @@ import java.util.Set;
  *
  * @param agentClientUuid internal id of the agent's client
  * @param hostClientUuid internal id of the host client the user delegated through
+ * @param connections the account the user picked on the consent screen per connector (alias to connection id); a
+ *        connector without an entry means any of the user's accounts on it (DESIGN section 5)
  * @param createdAt epoch milliseconds
  * @param expiresAt epoch milliseconds; null = until revoked
  * @param lastUsedAt epoch milliseconds of the last exchange, refresh or code redemption that relied on the grant, kept
@@ -23,6 +27,7 @@ public record DelegationGrant(
         String hostClientUuid,
         Set<String> scopes,
         Set<String> connectors,
+        Map<String, String> connections,
         Set<String> downstreamAgents,
         long createdAt,
         Long expiresAt,
@@ -41,6 +46,7 @@ public record DelegationGrant(
     public DelegationGrant {
         scopes = copy(scopes);
         connectors = copy(connectors);
+        connections = connections == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(connections));
         downstreamAgents = copy(downstreamAgents);
     }
 
@@ -50,6 +56,11 @@ public record DelegationGrant(
 
     public boolean isActive(long nowMillis) {
         return expiresAt == null || expiresAt > nowMillis;
+    }
+
+    /** The connection the user picked for a connector, or null for any of the user's accounts on it. */
+    public String pickedConnection(String connectorAlias) {
+        return connections.get(connectorAlias);
     }
 
     /** True when the grant covers every one of {@code requested} scopes. */

@@ -2,6 +2,7 @@ package org.agentauth.keycloak.delegation;
 
 import org.agentauth.keycloak.agent.AgentPolicy;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.keycloak.common.util.Time;
@@ -35,21 +36,23 @@ public interface DelegationGrantProvider extends Provider {
 
     /**
      * Records the user's consent. An existing grant for the same (user, agent, host) is replaced: its scopes,
-     * connectors, downstream agents, expiry and origin become the new ones. Parallel calls for the same (user, agent,
-     * host), such as a double-submitted consent, leave one grant and all succeed. The grant is stored at once, whatever
-     * becomes of the calling request.
+     * connectors, picked connections, downstream agents, expiry and origin become the new ones. Parallel calls for the
+     * same (user, agent, host), such as a double-submitted consent, leave one grant and all succeed. The grant is stored
+     * at once, whatever becomes of the calling request.
      *
-     * @param expiresAt epoch milliseconds; null = until revoked
+     * @param connections the account picked per connector (alias to connection id); connectors without one: any account
+     * @param lifetimeSeconds how long the grant lasts from the moment it is stored (its {@code createdAt} or
+     *        {@code updatedAt}); null or 0 = until revoked
      */
     DelegationGrant grant(RealmModel realm, String userId, ClientModel agent, ClientModel host, Set<String> scopes,
-            Set<String> connectors, Set<String> downstreamAgents, Long expiresAt, String origin);
+            Set<String> connectors, Map<String, String> connections, Set<String> downstreamAgents, Long lifetimeSeconds,
+            String origin);
 
-    /** {@link #grant(RealmModel, String, ClientModel, ClientModel, Set, Set, Set, Long, String)} for the agent's grant lifetime. */
+    /** {@link #grant(RealmModel, String, ClientModel, ClientModel, Set, Set, Map, Set, Long, String)} for the agent's grant lifetime. */
     default DelegationGrant grant(RealmModel realm, String userId, AgentPolicy agent, ClientModel host, Set<String> scopes,
-            Set<String> connectors, Set<String> downstreamAgents, String origin) {
-        long lifetime = agent.grantLifetimeSeconds();
-        Long expiresAt = lifetime == 0 ? null : Time.currentTimeMillis() + lifetime * 1000;
-        return grant(realm, userId, agent.client(), host, scopes, connectors, downstreamAgents, expiresAt, origin);
+            Set<String> connectors, Map<String, String> connections, Set<String> downstreamAgents, String origin) {
+        return grant(realm, userId, agent.client(), host, scopes, connectors, connections, downstreamAgents,
+                agent.grantLifetimeSeconds(), origin);
     }
 
     /**

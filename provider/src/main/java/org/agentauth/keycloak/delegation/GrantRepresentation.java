@@ -2,6 +2,7 @@ package org.agentauth.keycloak.delegation;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
+import java.util.Map;
 import org.keycloak.common.util.Time;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.RealmModel;
@@ -17,6 +18,8 @@ public record GrantRepresentation(
         String hostName,
         List<String> scopes,
         List<String> connectors,
+        /* the account picked per connector on the consent screen (alias to connection id); absent: any account */
+        Map<String, String> connections,
         List<String> downstreamAgents,
         long createdAt,
         Long expiresAt,
@@ -30,7 +33,8 @@ public record GrantRepresentation(
         return new GrantRepresentation(g.id(), g.userId(),
                 agent == null ? null : agent.getClientId(), agent == null ? null : agent.getName(),
                 host == null ? null : host.getClientId(), host == null ? null : host.getName(),
-                List.copyOf(g.scopes()), List.copyOf(g.connectors()), List.copyOf(g.downstreamAgents()),
+                List.copyOf(g.scopes()), List.copyOf(g.connectors()),
+                g.connections().isEmpty() ? null : g.connections(), List.copyOf(g.downstreamAgents()),
                 g.createdAt(), g.expiresAt(), g.lastUsedAt(), g.origin(), g.isActive(Time.currentTimeMillis()));
     }
 }

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
@@ -8,6 +9,7 @@ import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
+import org.keycloak.models.KeycloakSession;
 import org.keycloak.protocol.oidc.endpoints.AuthorizationEndpointCheckProvider;
 import org.keycloak.protocol.oidc.endpoints.AuthorizationEndpointChecker;
 import org.keycloak.protocol.oidc.endpoints.request.AuthorizationEndpointRequest;
@@ -35,6 +37,12 @@ public class ResourceIndicatorCheckProvider implements AuthorizationEndpointChec
 
     private static final Logger LOG = Logger.getLogger(ResourceIndicatorCheckProvider.class);
 
+    private final KeycloakSession session;
+
+    public ResourceIndicatorCheckProvider(KeycloakSession session) {
+        this.session = session;
+    }
+
     @Override
     public void check(AuthorizationEndpointChecker checker) throws AuthorizationEndpointChecker.AuthorizationCheckException {
         AuthorizationEndpointRequest request = checker.getAuthorizationEndpointRequest();
@@ -57,8 +65,17 @@ public class ResourceIndicatorCheckProvider implements AuthorizationEndpointChec
             throw refuse(checker, List.of(stored), "resource is supported with response_type=code only");
         }
         String normalized;
+        String connector = ConnectorResources.aliasOf(ResourceIndicatorsPostProcessor.issuer(session, checker.getRealm()), stored);
         try {
-            normalized = ResourceIndicators.join(ResourceServers.validate(checker.getRealm(), checker.getClient(), List.of(stored)));
+            if (connector != null) {
+                // a connector's resource URI: the requested_actor check decides who may ask for it (an agent allowed it)
+                if (!ConnectorResources.exists(checker.getRealm(), connector)) {
+                    throw new IllegalArgumentException("Unknown connector: " + connector);
+                }
+                normalized = ResourceServers.normalize(stored);
+            } else {
+                normalized = ResourceIndicators.join(ResourceServers.validate(checker.getRealm(), checker.getClient(), List.of(stored)));
+            }
         } catch (IllegalArgumentException e) {
             throw refuse(checker, List.of(stored), e.getMessage());
         }

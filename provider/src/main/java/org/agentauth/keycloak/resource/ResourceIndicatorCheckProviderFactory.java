@@ -16,7 +16,7 @@ public class ResourceIndicatorCheckProviderFactory implements AuthorizationEndpo
 
     @Override
     public AuthorizationEndpointCheckProvider create(KeycloakSession session) {
-        return new ResourceIndicatorCheckProvider();
+        return new ResourceIndicatorCheckProvider(session);
     }
 
     @Override

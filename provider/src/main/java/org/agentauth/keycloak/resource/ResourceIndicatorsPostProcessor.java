@@ -1,6 +1,7 @@
 package org.agentauth.keycloak.resource;
 
 import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -23,6 +24,7 @@ import org.keycloak.protocol.oidc.token.TokenPostProcessor;
 import org.keycloak.protocol.oidc.token.TokenPostProcessorContext;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.RefreshToken;
+import org.keycloak.services.Urls;
 
 /**
  * {@code resource} at the token endpoint (RFC 8707, DESIGN section 9), for every grant but token exchange (which has
@@ -83,7 +85,8 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         ClientModel client = ctx.clientSessionCtx().getClientSession().getClient();
         Decision decision;
         try {
-            decision = decide(realm, client, original, requestedRaw, at.getOtherClaims().get(ActChain.ACT));
+            decision = decide(realm, client, issuer(session, realm), original, requestedRaw, at.getOtherClaims().get(ActChain.ACT),
+                    DelegatedTokens.grantConnectors(session));
         } catch (Refusal r) {
             throw refused(r.resources, r.getMessage());
         }
@@ -123,10 +126,13 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
      * @param original the resources the code or refresh token was authorized for (null or empty: none)
      * @param requestedRaw the request's {@code resource} values
      * @param act the {@code act} claim of the token being issued (a delegated token), or null
+     * @param grantConnectors the connectors every grant behind the token includes; null when not known yet (the refresh
+     *        grant's early check: the token's own issue checks them)
      * @return null when neither the grant nor the request names a resource
      * @throws Refusal {@code invalid_target}
      */
-    static Decision decide(RealmModel realm, ClientModel client, List<String> original, List<String> requestedRaw, Object act) {
+    static Decision decide(RealmModel realm, ClientModel client, String issuer, List<String> original, List<String> requestedRaw,
+            Object act, Set<String> grantConnectors) {
         if ((original == null || original.isEmpty()) && requestedRaw.isEmpty()) {
             return null;
         }
@@ -158,6 +164,15 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
             effective = List.copyOf(authorized);
         }
         List<String> named = requestedRaw.isEmpty() ? effective : requestedRaw;
+        List<String> connectors = authorized.stream().map(r -> ConnectorResources.aliasOf(issuer, r)).filter(a -> a != null).toList();
+        if (!connectors.isEmpty()) {
+            // a token for a connector's proxy is for nothing else: no other API it reaches could replay it there
+            if (authorized.size() > 1) {
+                throw new Refusal(named, "A connector's resource cannot be combined with other resources");
+            }
+            checkConnector(realm, act, connectors.get(0), grantConnectors, named);
+            return new Decision(authorized, effective);
+        }
         try {
             // the configuration may have changed since the grant: check again
             ResourceServers.validate(realm, client, authorized);
@@ -166,6 +181,40 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         }
         checkAgentPolicy(realm, act, effective, named);
         return new Decision(authorized, effective);
+    }
+
+    /**
+     * A connector's resource URI (DESIGN section 5): only for a delegated token ({@code act}: the {@code requested_actor}
+     * code flow and its refresh), for an existing connector that the acting agent's policy and every grant behind the
+     * token include.
+     */
+    private static void checkConnector(RealmModel realm, Object act, String alias, Set<String> grantConnectors, List<String> named) {
+        ActChain chain;
+        try {
+            chain = act == null ? ActChain.empty() : ActChain.parse(act);
+        } catch (IllegalArgumentException e) {
+            throw new Refusal(named, "Invalid act claim");
+        }
+        if (chain.isEmpty()) {
+            throw new Refusal(named, "A connector's resource is only for an agent acting for the user (requested_actor with actor_token)");
+        }
+        if (!ConnectorResources.exists(realm, alias)) {
+            throw new Refusal(named, "Unknown connector: " + alias);
+        }
+        String agentId = chain.current().clientId();
+        AgentPolicy agent = AgentPolicy.enabledAgent(realm, agentId)
+                .orElseThrow(() -> new Refusal(named, "The acting agent is not an enabled agent"));
+        if (!agent.allowedConnectors().contains(alias)) {
+            throw new Refusal(named, "Connector " + alias + " is not allowed for agent " + agentId);
+        }
+        if (grantConnectors != null && !grantConnectors.contains(alias)) {
+            throw new Refusal(named, "Connector " + alias + " is not in the user's delegation grant");
+        }
+    }
+
+    /** The realm's issuer, which a connector's resource URI starts with. */
+    static String issuer(KeycloakSession session, RealmModel realm) {
+        return Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
     }
 
     /**

@@ -56,7 +56,9 @@ public class ResourceRefreshTokenGrantType extends RefreshTokenGrantType {
         }
         List<String> original = ResourceIndicators.strings(rt.getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM));
         try {
-            ResourceIndicatorsPostProcessor.decide(realm, client, original, requested, rt.getOtherClaims().get(ActChain.ACT));
+            // the grants behind a delegated refresh token are checked when the token is built (null: not known yet)
+            ResourceIndicatorsPostProcessor.decide(realm, client, ResourceIndicatorsPostProcessor.issuer(keycloakSession, realm), original,
+                    requested, rt.getOtherClaims().get(ActChain.ACT), null);
         } catch (ResourceIndicatorsPostProcessor.Refusal r) {
             event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.safe(String.join(" ", r.resources)))
                     .detail(Details.REASON, r.getMessage()).error(OAuthErrorException.INVALID_TARGET);

@@ -166,6 +166,23 @@ public final class DelegatedTokens {
                 ? l.stream().map(String::valueOf).toList() : List.of();
     }
 
+    private static final String GRANT_CONNECTORS = "agent_auth.grant.connectors";
+
+    /**
+     * The connectors every grant behind the delegated token being issued includes (the code grant and the delegated
+     * refresh check the grants before Keycloak builds the token); the resource post-processor issues a connector's
+     * resource URI only for one of these. The hand-over between the two.
+     */
+    public static void noteGrantConnectors(KeycloakSession session, java.util.Set<String> connectors) {
+        session.setAttribute(GRANT_CONNECTORS, java.util.Set.copyOf(connectors));
+    }
+
+    /** What {@link #noteGrantConnectors} noted in this request; empty when no grant was checked (no connector then). */
+    public static java.util.Set<String> grantConnectors(KeycloakSession session) {
+        return session.getAttribute(GRANT_CONNECTORS) instanceof java.util.Set<?> s
+                ? s.stream().map(String::valueOf).collect(java.util.stream.Collectors.toUnmodifiableSet()) : java.util.Set.of();
+    }
+
     /** Records in a new refresh token what the delegated access token was narrowed to. */
     public static void recordInRefreshToken(JsonWebToken rt, AccessToken at) {
         rt.setOtherClaims(ActChain.ACT, at.getOtherClaims().get(ActChain.ACT));

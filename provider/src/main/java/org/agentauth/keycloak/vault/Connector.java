@@ -99,6 +99,15 @@ public record Connector(String id, String alias, String displayName, String logo
         return session.vault().getStringSecret(clientSecretRef).get().orElse(clientSecretRef.startsWith("${vault.") ? null : clientSecretRef);
     }
 
+    /**
+     * The connect flow's URL a user can open as it is ({@code {realm issuer}/agent-auth/connectors/{alias}/connect}),
+     * naming the client that sends the user there (an agent: the confirmation page names it).
+     */
+    public String connectUri(String issuer, String clientId) {
+        return issuer + "/agent-auth/connectors/" + alias + "/connect?client_id="
+                + java.net.URLEncoder.encode(clientId, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     public boolean releasesTokens() {
         return DELIVERY_PROXY_EXCHANGE.equals(deliveryMode);
     }

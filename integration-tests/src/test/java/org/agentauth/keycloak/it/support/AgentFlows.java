@@ -68,12 +68,15 @@ public final class AgentFlows {
     }
 
     /**
-     * Answers the agent consent page the way a browser submits its form (its hidden fields and the button pressed);
-     * returns the response (a redirect to the client).
+     * Answers the agent consent page the way a browser submits its form (its hidden fields, the given field pairs such
+     * as an account choice, and the button pressed); returns the response (a redirect to the client).
      */
-    public Http.Response decide(Http browser, Http.Response consentPage, String decision) {
+    public Http.Response decide(Http browser, Http.Response consentPage, String decision, String... fields) {
         assertTrue(isConsentPage(consentPage), "expected the agent consent page, got " + consentPage);
         List<Map.Entry<String, String>> form = new ArrayList<>(hiddenFields(consentPage.body(), CONSENT_FORM));
+        for (int i = 0; i < fields.length; i += 2) {
+            form.add(Map.entry(fields[i], fields[i + 1]));
+        }
         form.add(Map.entry("decision", decision));
         return browser.postForm(Oidc.formAction(consentPage.body(), CONSENT_FORM), form);
     }

@@ -92,6 +92,8 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
             throw error(OAuthErrorException.INVALID_GRANT, e.eventError(), e.description());
         }
         AgentPolicy agent = verified.agent();
+        // a connector's resource URI (bound to the code) is issued only for a connector this grant includes
+        DelegatedTokens.noteGrantConnectors(session, grant.connectors());
         String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
         ActChain chain = ActChain.empty().wrap(new ActChain.Actor(verified.serviceAccount().getId(), agent.clientId(), issuer));
         Set<String> allowedScope = new LinkedHashSet<>(grant.scopes());

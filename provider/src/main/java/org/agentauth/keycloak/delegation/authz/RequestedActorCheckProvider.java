@@ -4,6 +4,7 @@ import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.agent.AgentPolicy;
+import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.jboss.logging.Logger;
@@ -17,6 +18,7 @@ import org.keycloak.protocol.oidc.endpoints.AuthorizationEndpointCheckProvider;
 import org.keycloak.protocol.oidc.endpoints.AuthorizationEndpointChecker;
 import org.keycloak.protocol.oidc.endpoints.request.AuthorizationEndpointRequest;
 import org.keycloak.protocol.oidc.par.endpoints.ParEndpoint;
+import org.keycloak.services.Urls;
 
 /**
  * Checks {@code requested_actor} at the authorization endpoint, before any login (DESIGN section 4.1): response type
@@ -79,7 +81,14 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
             extra.remove(RequestedActor.PARAM);
         }
         checkDelegationScope(checker, request, actor);
+        String connector = request.getResource() == null ? null : ConnectorResources.aliasOf(
+                Urls.realmIssuer(session.getContext().getUri().getBaseUri(), checker.getRealm().getName()), request.getResource());
         if (actor == null) {
+            if (connector != null) {
+                // only a token that acts for the user reaches a connected account (DESIGN section 5)
+                throw fail(checker, null, OAuthErrorException.INVALID_TARGET,
+                        "A connector's resource can only be requested with requested_actor (an agent acting for the user)");
+            }
             return;
         }
 
@@ -94,6 +103,9 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
             agent = RequestedActor.validate(checker.getRealm(), checker.getClient(), actor);
         } catch (IllegalArgumentException e) {
             throw fail(checker, actor, OAuthErrorException.INVALID_REQUEST, e.getMessage());
+        }
+        if (connector != null && !agent.allowedConnectors().contains(connector)) {
+            throw fail(checker, actor, OAuthErrorException.INVALID_TARGET, "Connector " + connector + " is not allowed for agent " + actor);
         }
         String offline = OfflineAccess.refusal(agent, checker.getClient(), request.getScope());
         if (offline != null) {

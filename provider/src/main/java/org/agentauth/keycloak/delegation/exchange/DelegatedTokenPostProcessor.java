@@ -93,6 +93,10 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         Set<String> allowedScope = new LinkedHashSet<>(check.grantScopes());
         allowedScope.retainAll(current.allowedScopes());
         allowedScope.retainAll(DelegatedTokens.issuedScope(old));
+        // the resource post-processor (after this one) re-issues a connector's resource URI only if every grant still includes it
+        Set<String> connectors = new LinkedHashSet<>(check.grants().isEmpty() ? Set.of() : check.grants().get(0).connectors());
+        check.grants().forEach(g -> connectors.retainAll(g.connectors()));
+        DelegatedTokens.noteGrantConnectors(session, connectors);
         List<String> aud = DelegatedTokens.allowedAudience(realm(), current, Strings.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)));
         try {
             DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), allowedScope, aud,

@@ -23,7 +23,7 @@ import jakarta.persistence.Version;
     @NamedQuery(name = "agentAuthGrant.deleteByRealm", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId"),
     @NamedQuery(name = "agentAuthGrant.deleteById", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.id = :id"),
     // replaces a grant's content without a version check: parallel grants for one (user, agent, host) never fail, the last one stands
-    @NamedQuery(name = "agentAuthGrant.replace", query = "update AgentAuthDelegationGrantEntity g set g.scope = :scope, g.connectors = :connectors, g.downstreamAgents = :downstreamAgents, g.updatedAt = :now, g.expiresAt = :expiresAt, g.origin = :origin, g.version = g.version + 1 where g.id = :id"),
+    @NamedQuery(name = "agentAuthGrant.replace", query = "update AgentAuthDelegationGrantEntity g set g.scope = :scope, g.connectors = :connectors, g.connections = :connections, g.downstreamAgents = :downstreamAgents, g.updatedAt = :now, g.expiresAt = :expiresAt, g.origin = :origin, g.version = g.version + 1 where g.id = :id"),
     // the coarse last-used time: only when not set within the interval, and without bumping the version
     @NamedQuery(name = "agentAuthGrant.touch", query = "update AgentAuthDelegationGrantEntity g set g.lastUsedAt = :now where g.id = :id and (g.lastUsedAt is null or g.lastUsedAt < :cutoff)")
 })
@@ -54,6 +54,13 @@ public class AgentAuthDelegationGrantEntity {
     /** Connector aliases the user allowed, space separated. */
     @Column(name = "CONNECTORS", length = 2000)
     private String connectors;
+
+    /**
+     * The account the user picked per connector on the consent screen, space separated {@code alias=connectionId}
+     * pairs; a connector without a pair: any of the user's accounts.
+     */
+    @Column(name = "CONNECTIONS", length = 2000)
+    private String connections;
 
     /** Client ids of downstream agents the user allowed this agent to hand over to, space separated. */
     @Column(name = "DOWNSTREAM_AGENTS", length = 2000)
@@ -94,6 +101,8 @@ public class AgentAuthDelegationGrantEntity {
     public void setHostClientId(String hostClientId) { this.hostClientId = hostClientId; }
     public String getScope() { return scope; }
     public void setScope(String scope) { this.scope = scope; }
+    public String getConnections() { return connections; }
+    public void setConnections(String connections) { this.connections = connections; }
     public String getConnectors() { return connectors; }
     public void setConnectors(String connectors) { this.connectors = connectors; }
     public String getDownstreamAgents() { return downstreamAgents; }

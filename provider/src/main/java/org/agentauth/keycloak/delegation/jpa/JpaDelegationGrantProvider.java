@@ -3,7 +3,9 @@ package org.agentauth.keycloak.delegation.jpa;
 import jakarta.persistence.EntityManager;
 import java.util.Collections;
 import java.util.LinkedHashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.agentauth.keycloak.delegation.DelegationGrant;
@@ -90,9 +92,11 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
      */
     @Override
     public DelegationGrant grant(RealmModel realm, String userId, ClientModel agent, ClientModel host, Set<String> scopes,
-            Set<String> connectors, Set<String> downstreamAgents, Long expiresAt, String origin) {
+            Set<String> connectors, Map<String, String> connections, Set<String> downstreamAgents, Long lifetimeSeconds,
+            String origin) {
         Row row = new Row(realm.getId(), userId, agent.getId(), host.getId(), String.join(" ", scopes), join(connectors),
-                join(downstreamAgents), expiresAt, origin);
+                joinPairs(connections), join(downstreamAgents), lifetimeSeconds == null || lifetimeSeconds <= 0 ? null : lifetimeSeconds,
+                origin);
         RuntimeException lost = null;
         for (int attempt = 1; attempt <= GRANT_ATTEMPTS; attempt++) {
             try {
@@ -109,11 +113,13 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
 
     /** What {@link #grant} stores. */
     private record Row(String realmId, String userId, String agentId, String hostId, String scope, String connectors,
-            String downstreamAgents, Long expiresAt, String origin) {
+            String connections, String downstreamAgents, Long lifetimeSeconds, String origin) {
     }
 
     private static DelegationGrant upsert(EntityManager em, Row row) {
         long now = Time.currentTimeMillis();
+        // the expiry counts from the moment the grant is stored: createdAt (or updatedAt) + lifetime, one clock read
+        Long expiresAt = row.lifetimeSeconds() == null ? null : now + row.lifetimeSeconds() * 1000;
         AgentAuthDelegationGrantEntity e = findEntity(em, row.realmId(), row.userId(), row.agentId(), row.hostId()).orElse(null);
         if (e == null) {
             e = new AgentAuthDelegationGrantEntity();
@@ -125,9 +131,10 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
             e.setCreatedAt(now);
             e.setScope(row.scope());
             e.setConnectors(row.connectors());
+            e.setConnections(row.connections());
             e.setDownstreamAgents(row.downstreamAgents());
             e.setUpdatedAt(now);
-            e.setExpiresAt(row.expiresAt());
+            e.setExpiresAt(expiresAt);
             e.setOrigin(row.origin());
             em.persist(e);
             return toModel(e);
@@ -136,13 +143,15 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
                 .setParameter("id", e.getId())
                 .setParameter("scope", row.scope())
                 .setParameter("connectors", row.connectors())
+                .setParameter("connections", row.connections())
                 .setParameter("downstreamAgents", row.downstreamAgents())
                 .setParameter("now", now)
-                .setParameter("expiresAt", row.expiresAt())
+                .setParameter("expiresAt", expiresAt)
                 .setParameter("origin", row.origin())
                 .executeUpdate();
         return new DelegationGrant(e.getId(), row.userId(), row.agentId(), row.hostId(), split(row.scope()),
-                split(row.connectors()), split(row.downstreamAgents()), e.getCreatedAt(), row.expiresAt(), e.getLastUsedAt(),
+                split(row.connectors()), splitPairs(row.connections()), split(row.downstreamAgents()), e.getCreatedAt(), expiresAt,
+                e.getLastUsedAt(),
                 row.origin());
     }
 
@@ -238,13 +247,34 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
 
     static DelegationGrant toModel(AgentAuthDelegationGrantEntity e) {
         return new DelegationGrant(e.getId(), e.getUserId(), e.getAgentClientId(), e.getHostClientId(), split(e.getScope()),
-                split(e.getConnectors()), split(e.getDownstreamAgents()), e.getCreatedAt(), e.getExpiresAt(),
+                split(e.getConnectors()), splitPairs(e.getConnections()), split(e.getDownstreamAgents()), e.getCreatedAt(), e.getExpiresAt(),
                 e.getLastUsedAt(), e.getOrigin());
     }
 
     /** Space separated; an empty set as null (the scope column, never null, stores an empty string instead). */
     private static String join(Set<String> values) {
         return values.isEmpty() ? null : String.join(" ", values);
+    }
+
+    /** {@code alias=connectionId} pairs, space separated (aliases and ids contain neither); none as null. */
+    static String joinPairs(Map<String, String> pairs) {
+        if (pairs == null || pairs.isEmpty()) {
+            return null;
+        }
+        StringBuilder b = new StringBuilder();
+        pairs.forEach((k, v) -> b.append(b.length() == 0 ? "" : " ").append(k).append('=').append(v));
+        return b.toString();
+    }
+
+    static Map<String, String> splitPairs(String value) {
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String pair : split(value)) {
+            int eq = pair.indexOf('=');
+            if (eq > 0 && eq < pair.length() - 1) {
+                out.put(pair.substring(0, eq), pair.substring(eq + 1));
+            }
+        }
+        return out;
     }
 
     private static Set<String> split(String value) {

@@ -3,9 +3,14 @@ package org.agentauth.keycloak.vault.proxy;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.audit.Audit;
+import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.support.Strings;
@@ -49,7 +54,7 @@ final class BrokeredAccess {
     }
 
     /** The verified caller. */
-    record Caller(UserModel user, AccessToken token, ActChain chain, AgentPolicy agent) {
+    record Caller(UserModel user, AccessToken token, ActChain chain, AgentPolicy agent, List<DelegationGrant> grants) {
     }
 
     private BrokeredAccess() {
@@ -108,20 +113,42 @@ final class BrokeredAccess {
                     + (granted ? " is not allowed for agent " + agent.clientId() : " is not in the user's delegation grant"), Errors.ACCESS_DENIED, null);
         }
         new DelegationRules(session, realm).touch(check.grants());
-        return new Caller(user, token, chain, agent);
+        return new Caller(user, token, chain, agent, check.grants());
     }
 
-    /** The connection asked for ({@code chosen}), or the most recent active one; else {@code connection_required}. */
+    /**
+     * The connection asked for ({@code chosen}); else the account the user picked on the consent screen; else the
+     * user's most recent active one; else {@code connection_required}. An account picked on the consent screen is the
+     * only one the grant allows: {@code chosen} must name it, and when it is expired or gone the answer is
+     * {@code connection_required} (reconnecting the same upstream account makes it usable again), never another account.
+     */
     static UpstreamConnection connection(KeycloakSession session, RealmModel realm, Connector connector, Caller caller, String chosen,
             EventBuilder event) throws Refusal {
         UpstreamConnectionProvider connections = session.getProvider(UpstreamConnectionProvider.class);
+        Set<String> picked = caller.grants().stream().map(g -> g.pickedConnection(connector.alias())).filter(Objects::nonNull)
+                .collect(Collectors.toSet());
+        if (picked.size() > 1) {
+            throw new Refusal(Response.Status.FORBIDDEN, "access_denied", "The grants of this delegation picked different accounts on connector "
+                    + connector.alias(), Errors.ACCESS_DENIED, null);
+        }
+        String pin = picked.isEmpty() ? null : picked.iterator().next();
         UpstreamConnection c;
         if (chosen != null) {
             c = connections.byId(realm, chosen)
-                    .filter(x -> x.userId().equals(caller.user().getId()) && x.connectorId().equals(connector.id()) && x.active()).orElse(null);
+                    .filter(x -> x.userId().equals(caller.user().getId()) && x.connectorId().equals(connector.id()) && x.active())
+                    .filter(x -> pin == null || pin.equals(x.id())).orElse(null);
             if (c == null) {
                 throw new Refusal(Response.Status.NOT_FOUND, "connection_not_found", "No active connection " + Strings.safeId(chosen)
-                        + " of this user on connector " + connector.alias(), Errors.INVALID_REQUEST, null);
+                        + " of this user on connector " + connector.alias() + (pin == null ? "" : " within the delegation grant"),
+                        Errors.INVALID_REQUEST, null);
+            }
+        } else if (pin != null) {
+            c = connections.byId(realm, pin)
+                    .filter(x -> x.userId().equals(caller.user().getId()) && x.connectorId().equals(connector.id())).orElse(null);
+            if (c == null || !c.active()) {
+                throw connectionRequired(session, realm, connector, caller, c == null
+                        ? "The account the user picked for connector " + connector.alias() + " when consenting is gone: the user picks another by consenting again"
+                        : "The account the user picked for connector " + connector.alias() + " needs to be connected again");
             }
         } else {
             c = connections.listForUser(realm, caller.user().getId(), connector.id()).stream().filter(UpstreamConnection::active)
@@ -135,8 +162,7 @@ final class BrokeredAccess {
     }
 
     static Refusal connectionRequired(KeycloakSession session, RealmModel realm, Connector connector, Caller caller, String description) {
-        String connect = issuer(session, realm) + "/agent-auth/connectors/" + connector.alias() + "/connect?client_id="
-                + java.net.URLEncoder.encode(caller.agent().clientId(), java.nio.charset.StandardCharsets.UTF_8);
+        String connect = connector.connectUri(issuer(session, realm), caller.agent().clientId());
         return new Refusal(Response.Status.FORBIDDEN, "connection_required", description, Errors.IDENTITY_PROVIDER_ERROR, connect);
     }
 }

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 class DelegationRulesTest {
 
     private static DelegationGrant grant(Set<String> scopes, Long expires) {
-        return new DelegationGrant("id", "u", "a", "h", scopes, Set.of(), Set.of(), 0L, expires, null, "admin");
+        return new DelegationGrant("id", "u", "a", "h", scopes, Set.of(), java.util.Map.of(), Set.of(), 0L, expires, null, "admin");
     }
 
     @Test
