@@ -100,13 +100,16 @@ class McpClientIT {
         Delegations admin = new Delegations(server);
         Map<String, String> before = MCP_URL.equals(DEMO_MCP_URL) ? null
                 : admin.setAttributes("calendar-agent", Map.of("agent_auth.resource_uris", DEMO_MCP_URL + " " + MCP_URL));
-        Process mcp = spb.start();
         try {
-            waitForMcpServer(mcp, serverLog);
-            JsonNode result = runE2e(e2e);
-            assertSummary(result);
+            Process mcp = spb.start();
+            try {
+                waitForMcpServer(mcp, serverLog);
+                JsonNode result = runE2e(e2e);
+                assertSummary(result);
+            } finally {
+                stop(mcp);
+            }
         } finally {
-            stop(mcp);
             if (before != null) {
                 admin.setAttributes("calendar-agent", before);
             }
