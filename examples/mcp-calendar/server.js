@@ -19,10 +19,13 @@ import { config } from './lib/config.js';
 import { createKeycloak } from './lib/keycloak.js';
 import { createTokenVerifier } from './lib/verifier.js';
 import { createDelegation, DelegationError } from './lib/delegation.js';
+import { createUpstream } from './lib/upstream.js';
+import { z } from 'zod';
 
 const keycloak = createKeycloak(config);
 const verifier = createTokenVerifier(config, keycloak);
 const { delegatedTokenFor } = createDelegation(config, keycloak);
+const upstream = createUpstream(config, delegatedTokenFor);
 
 function log(message, fields = {}) {
   console.log(JSON.stringify({ time: new Date().toISOString(), msg: message, ...fields }));
@@ -78,6 +81,45 @@ function buildMcpServer() {
           return toolError({ step: e.step, status: e.status, error: e.error, error_description: e.description });
         }
         log('delegated_identity failed', { user: caller.sub, error: String(e?.message ?? e) });
+        return toolError({ error: 'server_error', error_description: String(e?.message ?? e) });
+      }
+    },
+  );
+  server.registerTool(
+    'upstream_profile',
+    {
+      title: `Who am I at ${config.connector}?`,
+      description:
+        `Reads the user's connected ${config.connector} account through Keycloak's brokered proxy (calendar-agent acts ` +
+        'for the user; the upstream token never leaves Keycloak) and reports the account name and basic profile. ' +
+        'If the user has not connected an account yet, the result is an error with a connect_uri: show that link to ' +
+        'the user, and call the tool again once they have connected. Never returns a token.',
+      inputSchema: {
+        connection_id: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .optional()
+          .describe('A connection id from an earlier answer, to pick one of several connected accounts; default: the most recently connected'),
+      },
+      annotations: { readOnlyHint: true, openWorldHint: true },
+    },
+    async (args, extra) => {
+      const callerToken = extra.authInfo?.token;
+      if (!callerToken) {
+        return toolError({ error: 'invalid_token', error_description: 'No authenticated caller' });
+      }
+      const caller = extra.authInfo.extra?.claims ?? {};
+      try {
+        const r = await upstream.upstreamProfile(callerToken, { connectionId: args?.connection_id });
+        if (r.ok) {
+          log('upstream_profile ok', { user: caller.sub, connector: config.connector, connection_id: r.report.connection_id });
+          return { content: [{ type: 'text', text: JSON.stringify(r.report, null, 2) }] };
+        }
+        const e = r.error;
+        log('upstream_profile refused', { user: caller.sub, connector: config.connector, step: e.step, status: e.status, error: e.error });
+        return toolError(e);
+      } catch (e) {
+        log('upstream_profile failed', { user: caller.sub, error: String(e?.message ?? e) });
         return toolError({ error: 'server_error', error_description: String(e?.message ?? e) });
       }
     },

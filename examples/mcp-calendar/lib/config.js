@@ -34,6 +34,12 @@ export const config = Object.freeze({
   // RFC 9728 scopes_supported. The MCP SDK requests all of them; `delegation:client:<agent>` brings the user to the
   // agent consent screen and puts may_act for this agent into the token.
   scopesSupported: env.SCOPES_SUPPORTED ? scopes(env.SCOPES_SUPPORTED) : ['openid', 'profile', `delegation:client:${clientId}`],
+  // The connector (alias) whose upstream account the tool upstream_profile reads through the brokered proxy, and the
+  // path below the connector's API base URL that answers with the account's profile (the demo connector's base URL
+  // is the upstream realm's openid-connect endpoint, so `userinfo`; GitHub's would be `user`).
+  connector: env.CONNECTOR || 'demo-calendar',
+  upstreamProfilePath: env.UPSTREAM_PROFILE_PATH || 'userinfo',
+  upstreamTimeoutMs: Number.parseInt(env.UPSTREAM_TIMEOUT_MS || '20000', 10),
   // Leeway for exp/nbf/iat, seconds.
   clockTolerance: Number.parseInt(env.CLOCK_TOLERANCE || '5', 10),
 });

@@ -7,8 +7,12 @@
 //   d. a token for another resource, and one without resource, get 401 from the MCP server
 //   e. a bad resource is invalid_target at the authorization endpoint (redirect with state and iss) and at the
 //      token endpoint (HTTP 400)
-//   f. once the grant is revoked, the tool reports Keycloak's refusal of the exchange as a tool error
-//   g. one line `MCP-E2E-RESULT {...}` on stdout; exit 1 on the first failed assertion.
+//   f. the tool upstream_profile (the brokered proxy): alice has no connected account, so the tool answers
+//      connection_required with the connect link
+//   g. alice opens that link in the same browser: the connect page, the upstream's login (alice-work), the result page
+//   h. upstream_profile again: alice's upstream account, read through the proxy
+//   i. once the grant is revoked, the tools report Keycloak's refusal of the exchange as a tool error
+//   one line `MCP-E2E-RESULT {...}` on stdout; exit 1 on the first failed assertion.
 //
 // Never prints a token (nor a code or verifier). Configuration: see the README next to this file.
 
@@ -40,13 +44,20 @@ const cfg = {
   otherResource: env.OTHER_RESOURCE || 'http://localhost:3001/mcp',
   otherResourceClient: env.OTHER_RESOURCE_CLIENT || 'other-resource-server',
   unknownResource: env.UNKNOWN_RESOURCE || 'http://localhost:9999/unknown',
+  connector: env.CONNECTOR || 'demo-calendar',
+  upstreamRealm: env.UPSTREAM_REALM || 'upstream-saas',
+  upstreamUser: env.UPSTREAM_USERNAME || 'alice-work',
+  upstreamPassword: env.UPSTREAM_PASSWORD || env.UPSTREAM_USERNAME || 'alice-work',
   chromium: env.CHROMIUM || '/usr/bin/chromium',
   screenshots: path.resolve(env.SCREENSHOT_DIR || path.join(here, '..', '..', '..', 'target', 'screenshots')),
   timeoutMs: Number.parseInt(env.E2E_STEP_TIMEOUT_MS || '30000', 10),
 };
 cfg.issuer = `${cfg.keycloakUrl}/realms/${cfg.realm}`;
 const delegationScope = `delegation:client:${cfg.agent}`;
+cfg.connectorUri = `${cfg.issuer}/agent-auth/connectors/${cfg.connector}`;
 const TOOL = 'delegated_identity';
+const UPSTREAM_TOOL = 'upstream_profile';
+const TOKEN_SHAPE = /eyJ[A-Za-z0-9_-]{8,}\.eyJ/;
 
 // ---------------------------------------------------------------------------------------------------------------
 // reporting
@@ -144,6 +155,43 @@ async function revokeEarlierGrants(token) {
   return n;
 }
 
+/** Deletes the test user's connections on cfg.connector (RFC 7009 upstream, then the row); returns how many. */
+async function removeConnections(token) {
+  const users = await admin('GET', `/users?username=${encodeURIComponent(cfg.username)}&exact=true`, token);
+  assert(users.status === 200 && users.body.length === 1, `admin: find user ${cfg.username}: HTTP ${users.status}`);
+  const userId = users.body[0].id;
+  const list = await admin('GET', `/agent-auth/users/${userId}/connections`, token);
+  assert(list.status === 200, `admin: list ${cfg.username}'s connections: HTTP ${list.status}`);
+  let n = 0;
+  for (const c of list.body.filter((c) => c.connector === cfg.connector)) {
+    const del = await admin('DELETE', `/agent-auth/users/${userId}/connections/${c.id}`, token);
+    assert(del.status === 204, `admin: delete connection ${c.id}: HTTP ${del.status}`);
+    n++;
+  }
+  return n;
+}
+
+/** The test user's connections on cfg.connector (admin API): id, account, status. */
+async function connections(token, userId) {
+  const list = await admin('GET', `/agent-auth/users/${encodeURIComponent(userId)}/connections`, token);
+  assert(list.status === 200, `admin: list ${cfg.username}'s connections: HTTP ${list.status}`);
+  return list.body.filter((c) => c.connector === cfg.connector).map((c) => ({ id: c.id, account: c.account, status: c.status }));
+}
+
+/** callTool, then the text content; asserts no token-shaped string in it. */
+async function callToolText(client, name, args = {}) {
+  const result = await client.callTool({ name, arguments: args });
+  const text = result.content?.find((c) => c.type === 'text')?.text ?? '';
+  assert(!TOKEN_SHAPE.test(text), `the ${name} output contains a token`);
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    assert(false, `${name}: the text content is not JSON: ${text.slice(0, 200)}`);
+  }
+  return { isError: result.isError === true, body, text };
+}
+
 /** Creates (or brings back to the expected shape) a resource-server client for cfg.otherResource. */
 async function ensureOtherResourceServer(token) {
   const rep = {
@@ -212,6 +260,16 @@ You may close this window.</p></body></html>`);
       });
     });
   });
+}
+
+function upstreamResultPage(report) {
+  return `<!doctype html><html><head><title>MCP tool result</title>
+<style>body{font-family:sans-serif;margin:2.5em;color:#222}h1{font-size:1.4em}
+pre{background:#f4f4f4;padding:1em;border:1px solid #ddd;font-size:13px}</style></head><body>
+<h1>MCP client &rarr; ${escapeHtml(cfg.mcpUrl)}: tools/call ${escapeHtml(UPSTREAM_TOOL)}</h1>
+<p>${escapeHtml(cfg.username)}'s account at <code>${escapeHtml(report.connector)}</code>, read by ${escapeHtml(cfg.agent)}
+through the brokered proxy: <strong>${escapeHtml(report.account)}</strong></p>
+<pre>${escapeHtml(JSON.stringify(report, null, 2))}</pre></body></html>`;
 }
 
 function resultPage(tools, report) {
@@ -391,7 +449,10 @@ async function main() {
       summary.protectedResourceMetadata = prm;
       // start from nothing: no earlier grant from the user to the agent through this client (it would skip the
       // consent screen, as Keycloak's remembered consent does)
-      summary.revokedEarlierGrants = await revokeEarlierGrants(await adminToken());
+      const adm = await adminToken();
+      summary.revokedEarlierGrants = await revokeEarlierGrants(adm);
+      // and no connected account on the connector, so upstream_profile first answers connection_required
+      summary.removedConnections = await removeConnections(adm);
       const config = await oidc.discovery(new URL(cfg.issuer), cfg.clientId, undefined, oidc.None(), {
         execute: [oidc.allowInsecureRequests],
       });
@@ -527,12 +588,15 @@ async function main() {
       const grant = grants.body.find((g) => g.agent === cfg.agent && g.host === cfg.clientId && g.active !== false);
       assert(grant, `no active grant from ${cfg.username} to ${cfg.agent} via ${cfg.clientId}: ${JSON.stringify(grants.body.map((g) => [g.agent, g.host, g.origin, g.active]))}`);
       assertEq(grant.origin, 'consent_scope', 'grant origin');
-      summary.grant = { agent: grant.agent, host: grant.host, origin: grant.origin, scopes: grant.scopes, expiresAt: grant.expiresAt ?? null };
+      // the agent's policy lists the connector, and the consent screen recorded it in the grant
+      assert((grant.connectors ?? []).includes(cfg.connector), `the grant's connectors ${JSON.stringify(grant.connectors)} lack ${cfg.connector}`);
+      summary.grant = { agent: grant.agent, host: grant.host, origin: grant.origin, scopes: grant.scopes, connectors: grant.connectors, expiresAt: grant.expiresAt ?? null };
       summary.token = { aud: caller.aud, azp: caller.azp, may_act: caller.may_act, scope: caller.scope, has_refresh_token: Boolean(sdkTokens.refresh_token) };
 
       const tools = await client2.listTools();
       const names = tools.tools.map((t) => t.name);
       assert(names.includes(TOOL), `listTools: ${JSON.stringify(names)} lacks ${TOOL}`);
+      assert(names.includes(UPSTREAM_TOOL), `listTools: ${JSON.stringify(names)} lacks ${UPSTREAM_TOOL}`);
       const result = await client2.callTool({ name: TOOL, arguments: {} });
       const text = result.content?.find((c) => c.type === 'text')?.text ?? '';
       assert(!result.isError, `callTool ${TOOL} failed: ${text}`);
@@ -647,9 +711,87 @@ async function main() {
       };
     });
 
-    // ---- after revocation: the caller's token is still a valid token for the MCP server, but Keycloak refuses the
-    // exchange; the tool reports Keycloak's OAuth error as a tool error
-    await step('f_revoked_grant_tool_error', async () => {
+    // ---- f. the brokered proxy through the MCP server: no connected account yet -> connection_required + link
+    const client4 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
+    const connectUri = await step('f_upstream_connection_required', async () => {
+      await client4.connect(new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch }));
+      const r = await callToolText(client4, UPSTREAM_TOOL);
+      assert(r.isError, `${UPSTREAM_TOOL} before any connected account: expected a tool error, got ${r.text.slice(0, 300)}`);
+      assertEq(r.body.error, 'connection_required', `${UPSTREAM_TOOL} error`);
+      assertEq(r.body.step, 'proxy', `${UPSTREAM_TOOL} error step`);
+      assertEq(r.body.status, 403, `${UPSTREAM_TOOL} error: the proxy's HTTP status`);
+      const link = r.body.connect_uri;
+      assert(typeof link === 'string' && link.startsWith(`${cfg.connectorUri}/connect?`), `connect_uri ${link} is not ${cfg.connectorUri}/connect?...`);
+      assertEq(new URL(link).searchParams.get('client_id'), cfg.agent, 'connect_uri client_id');
+      assert(r.body.message?.includes(link), `the message does not carry the link: ${r.body.message}`);
+      summary.connectionRequired = r.body;
+      return link;
+    });
+
+    // ---- g. the user opens the link (same browser, already signed in to the realm): the connect page, Continue,
+    // the upstream's login, the result page naming the account
+    await step('g_connect_in_browser', async () => {
+      await page.goto(connectUri);
+      const first = await withTimeout(
+        Promise.race([
+          page.locator('#kc-agent-connect-form').waitFor().then(() => 'connect'),
+          page.locator('#kc-login').waitFor().then(() => 'login'),
+        ]),
+        'the connect page',
+      );
+      if (first === 'login') {
+        // the realm's SSO session did not answer (it should have: alice signed in at step b): sign in again
+        await page.fill('#username', cfg.username);
+        await page.fill('#password', cfg.password);
+        await page.click('#kc-login');
+        await page.locator('#kc-agent-connect-form').waitFor();
+      }
+      const request = (await page.locator('#agent-connect-request').innerText()).replace(/\s+/g, ' ').trim();
+      assert(request.includes(cfg.agentName), `the connect page "${request}" does not name ${cfg.agentName}`);
+      await shot(page, 'connect');
+      await page.click('#kc-agent-connect-allow');
+      await page.waitForURL((u) => u.href.includes(`/realms/${cfg.upstreamRealm}/`));
+      await page.locator('#username').waitFor();
+      await shot(page, 'upstream-login');
+      await page.fill('#username', cfg.upstreamUser);
+      await page.fill('#password', cfg.upstreamPassword);
+      await page.click('#kc-login');
+      await page.locator('#agent-connect-result-message').waitFor();
+      const message = (await page.locator('#agent-connect-result-message').innerText()).replace(/\s+/g, ' ').trim();
+      const ok = await page.locator('#agent-connect-result').getAttribute('data-ok');
+      await shot(page, 'connect-result');
+      assertEq(ok, 'true', `connect result (${message})`);
+      assert(message.includes(cfg.upstreamUser), `the result page "${message}" does not name ${cfg.upstreamUser}`);
+      const conns = await connections(await adminToken(), caller.sub);
+      assertEq(conns.map((c) => [c.account, c.status]), [[cfg.upstreamUser, 'ACTIVE']], `${cfg.username}'s connections on ${cfg.connector}`);
+      summary.connected = { message, connection: conns[0] };
+    });
+
+    // ---- h. the tool again: alice's upstream account through the proxy (the upstream token never left Keycloak)
+    await step('h_upstream_profile', async () => {
+      const r = await callToolText(client4, UPSTREAM_TOOL);
+      assert(!r.isError, `${UPSTREAM_TOOL} after connecting: ${r.text.slice(0, 300)}`);
+      assertEq(r.body.account, cfg.upstreamUser, `${UPSTREAM_TOOL} account`);
+      assertEq(r.body.connector, cfg.connector, `${UPSTREAM_TOOL} connector`);
+      assertEq(r.body.profile?.preferred_username, cfg.upstreamUser, `${UPSTREAM_TOOL} profile.preferred_username`);
+      assertEq(r.body.connection_id, summary.connected.connection.id, `${UPSTREAM_TOOL} connection_id`);
+      // the same account, asked for by its connection id; an unknown id is a clear tool error
+      const chosen = await callToolText(client4, UPSTREAM_TOOL, { connection_id: r.body.connection_id });
+      assert(!chosen.isError, `${UPSTREAM_TOOL} with connection_id: ${chosen.text.slice(0, 300)}`);
+      assertEq(chosen.body.account, cfg.upstreamUser, `${UPSTREAM_TOOL} account (by connection_id)`);
+      const unknown = await callToolText(client4, UPSTREAM_TOOL, { connection_id: 'no-such-connection' });
+      assert(unknown.isError, `${UPSTREAM_TOOL} with an unknown connection_id: expected a tool error, got ${unknown.text.slice(0, 300)}`);
+      assertEq([unknown.body.step, unknown.body.status, unknown.body.error], ['proxy', 404, 'connection_not_found'], `${UPSTREAM_TOOL} unknown connection_id`);
+      await client4.close();
+      summary.upstreamProfile = r.body;
+      summary.upstreamUnknownConnection = unknown.body;
+      await page.setContent(upstreamResultPage(r.body));
+      await shot(page, 'upstream-result');
+    });
+
+    // ---- i. after revocation: the caller's token is still a valid token for the MCP server, but Keycloak refuses the
+    // exchange; the tools report Keycloak's OAuth error as a tool error
+    await step('i_revoked_grant_tool_error', async () => {
       const revoked = await revokeEarlierGrants(await adminToken());
       assert(revoked >= 1, `expected to revoke the grant the consent screen recorded, revoked ${revoked}`);
       const client3 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
@@ -664,6 +806,14 @@ async function main() {
       assertEq(err.status, 400, 'tool error: Keycloak HTTP status');
       assert(typeof err.error === 'string' && err.error.length > 0, `tool error has no OAuth error: ${text}`);
       summary.revokedGrantToolError = err;
+      // the brokered proxy's tool too: no exchange, so no proxy call
+      const client5 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
+      await client5.connect(new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch }));
+      const up = await callToolText(client5, UPSTREAM_TOOL);
+      await client5.close();
+      assert(up.isError, `${UPSTREAM_TOOL} after revocation: expected a tool error, got ${up.text.slice(0, 200)}`);
+      assertEq([up.body.step, up.body.status], ['token_exchange', 400], `${UPSTREAM_TOOL} after revocation`);
+      summary.revokedGrantUpstreamToolError = up.body;
     });
 
     summary.ok = true;

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+import org.agentauth.keycloak.it.support.Delegations;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
 import org.junit.jupiter.api.Order;
@@ -37,17 +38,29 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * calendar-agent as an MCP server on http://localhost:3000/mcp, strict audience) against this Keycloak and runs
  * {@code src/test/mcp/e2e.js}: SDK discovery, PKCE and {@code resource}, alice's login and the agent consent screen
  * in headless Chromium (Playwright), the SDK's token bound to the MCP server with {@code may_act}, the tool's token
- * exchange ({@code act}), 401 for tokens meant for another resource or none, and {@code invalid_target}.
- * Also runs the example's verifier unit tests ({@code npm test}). Needs Node.js 20+ and npm (installs the pinned
+ * exchange ({@code act}), 401 for tokens meant for another resource or none, and {@code invalid_target}; then the
+ * brokered proxy through the MCP server: the tool {@code upstream_profile} answers {@code connection_required} with the
+ * connect link, alice opens it in the same Chromium (connect page, upstream-saas login as alice-work, result page), and
+ * the tool then returns her upstream account, {@code alice-work}; after the grant is revoked both tools report
+ * Keycloak's refusal. Also runs the example's unit tests ({@code npm test}). Needs Node.js 20+ and npm (installs the pinned
  * packages with {@code npm ci}); output in target/mcp/.
  */
 @Order(40)
 @ExtendWith(KeycloakServerExtension.class)
 class McpClientIT {
 
-    private static final int MCP_PORT = 3000;
+    /** The demo realm's resource URI of calendar-agent (realm-exports/agents-demo.json). */
+    private static final String DEMO_MCP_URL = "http://localhost:3000/mcp";
+    /**
+     * The MCP server's port: 3000 as in the demo, or {@code -Dagentauth.mcpPort} when another run already uses it (then
+     * the test adds the URL to calendar-agent's resource URIs for its duration).
+     */
+    private static final int MCP_PORT = Integer.getInteger("agentauth.mcpPort", 3000);
     private static final String MCP_URL = "http://localhost:" + MCP_PORT + "/mcp";
     private static final String RESULT_PREFIX = "MCP-E2E-RESULT ";
+    private static final String CONNECTOR = "demo-calendar";
+    /** The upstream-saas account alice connects in the browser when the tool asks for one. */
+    private static final String UPSTREAM_ACCOUNT = "alice-work";
     private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}");
     private static final Duration NPM_TIMEOUT = Duration.ofMinutes(Long.getLong("agentauth.npmTimeoutMinutes", 10));
     private static final Duration E2E_TIMEOUT = Duration.ofMinutes(5);
@@ -82,18 +95,31 @@ class McpClientIT {
         senv.put("PORT", String.valueOf(MCP_PORT));
         senv.put("RESOURCE", MCP_URL);
         senv.put("AUDIENCE_MODE", "strict");
+        senv.put("CONNECTOR", CONNECTOR);
         System.out.println("[mcp] starting examples/mcp-calendar on " + MCP_URL + " (log: " + serverLog + ")");
-        Process mcp = spb.start();
+        Delegations admin = new Delegations(server);
+        Map<String, String> before = MCP_URL.equals(DEMO_MCP_URL) ? null
+                : admin.setAttributes("calendar-agent", Map.of("agent_auth.resource_uris", DEMO_MCP_URL + " " + MCP_URL));
         try {
-            waitForMcpServer(mcp, serverLog);
-            JsonNode result = runE2e(e2e);
-            assertSummary(result);
+            Process mcp = spb.start();
+            try {
+                waitForMcpServer(mcp, serverLog);
+                JsonNode result = runE2e(e2e);
+                assertSummary(result);
+            } finally {
+                stop(mcp);
+            }
         } finally {
-            stop(mcp);
+            if (before != null) {
+                admin.setAttributes("calendar-agent", before);
+            }
         }
         String log = Files.readString(serverLog, StandardCharsets.UTF_8);
         assertTrue(!JWT.matcher(log).find(), "a token-shaped string in " + serverLog);
         assertTrue(log.contains("\"msg\":\"delegated_identity ok\""), "the MCP server logged the delegated call: " + serverLog);
+        assertTrue(log.contains("\"msg\":\"upstream_profile refused\"") && log.contains("\"msg\":\"upstream_profile ok\""),
+                "the MCP server logged the proxy calls: " + serverLog);
+        assertTrue(!log.contains(UPSTREAM_ACCOUNT), "the MCP server logs no upstream data: " + serverLog);
     }
 
     private JsonNode runE2e(Path dir) throws IOException, InterruptedException {
@@ -104,6 +130,8 @@ class McpClientIT {
         env.put("KEYCLOAK_URL", server.baseUrl());
         env.put("REALM", "agents-demo");
         env.put("MCP_URL", MCP_URL);
+        env.put("CONNECTOR", CONNECTOR);
+        env.put("UPSTREAM_USERNAME", UPSTREAM_ACCOUNT);
         env.put("SCREENSHOT_DIR", Path.of(required("agentauth.targetDir")).resolve("screenshots").toString());
         env.put("CHROMIUM", System.getProperty("agentauth.chromium", "/usr/bin/chromium"));
         System.out.println("[mcp] running integration-tests/src/test/mcp/e2e.js (log: " + log + ")");
@@ -173,11 +201,30 @@ class McpClientIT {
         assertEquals(server.realmUrl("agents-demo"), it.path("authorize").path("iss").asText());
         assertEquals(400, it.path("token").path("status").asInt(), it.toString());
         assertEquals("invalid_target", it.path("token").path("error").asText(), it.toString());
-        // f. Keycloak's refusal after revocation reaches the MCP client as a tool error with the OAuth error
+        // f. the brokered proxy's tool without a connected account: connection_required with this connector's connect link
+        assertTrue(r.path("grant").path("connectors").toString().contains("\"" + CONNECTOR + "\""), r.path("grant").toString());
+        JsonNode cr = r.path("connectionRequired");
+        assertEquals("connection_required", cr.path("error").asText(), cr.toString());
+        assertEquals(403, cr.path("status").asInt(), cr.toString());
+        String connectorUri = server.realmUrl("agents-demo") + "/agent-auth/connectors/" + CONNECTOR;
+        assertEquals(connectorUri + "/connect?client_id=calendar-agent", cr.path("connect_uri").asText(), cr.toString());
+        assertTrue(cr.path("message").asText().contains(cr.path("connect_uri").asText()), cr.toString());
+        // g. alice connected alice-work through that link in Chromium
+        assertEquals(UPSTREAM_ACCOUNT, r.path("connected").path("connection").path("account").asText(), r.path("connected").toString());
+        // h. the tool again: alice's upstream account through the proxy
+        JsonNode up = r.path("upstreamProfile");
+        assertEquals(UPSTREAM_ACCOUNT, up.path("account").asText(), up.toString());
+        assertEquals(UPSTREAM_ACCOUNT, up.path("profile").path("preferred_username").asText(), up.toString());
+        assertEquals(r.path("connected").path("connection").path("id").asText(), up.path("connection_id").asText(), up.toString());
+        assertEquals("connection_not_found", r.path("upstreamUnknownConnection").path("error").asText(), r.toString());
+        // i. Keycloak's refusal after revocation reaches the MCP client as a tool error with the OAuth error
         JsonNode te = r.path("revokedGrantToolError");
         assertEquals("token_exchange", te.path("step").asText(), te.toString());
         assertEquals(400, te.path("status").asInt(), te.toString());
         assertTrue(!te.path("error").asText().isEmpty(), te.toString());
+        JsonNode ute = r.path("revokedGrantUpstreamToolError");
+        assertEquals("token_exchange", ute.path("step").asText(), ute.toString());
+        assertEquals(400, ute.path("status").asInt(), ute.toString());
         System.out.println("[mcp] screenshots: " + r.path("screenshots"));
     }
 
@@ -271,14 +318,15 @@ class McpClientIT {
             s.bind(new InetSocketAddress("127.0.0.1", port));
         } catch (IOException e) {
             fail("Port " + port + " (the demo MCP server's resource URI " + MCP_URL + ") is in use on 127.0.0.1: stop whatever "
-                    + "listens there (a running examples/mcp-calendar?)");
+                    + "listens there (a running examples/mcp-calendar?), or run on another port with -Dagentauth.mcpPort=<port>");
         }
     }
 
     /** Child processes get their configuration from this test only, never from overrides left in the shell. */
     private static void clearOverrides(Map<String, String> env) {
         for (String k : List.of("SCOPES_SUPPORTED", "AUDIENCE_MODE", "CLIENT_ID", "CLIENT_SECRET", "HOST",
-                "MCP_CLIENT_ID", "OTHER_RESOURCE", "UNKNOWN_RESOURCE", "AGENT", "AGENT_NAME", "E2E_USERNAME", "E2E_PASSWORD")) {
+                "MCP_CLIENT_ID", "OTHER_RESOURCE", "UNKNOWN_RESOURCE", "AGENT", "AGENT_NAME", "E2E_USERNAME", "E2E_PASSWORD",
+                "CONNECTOR", "UPSTREAM_PROFILE_PATH", "UPSTREAM_TIMEOUT_MS", "UPSTREAM_REALM", "UPSTREAM_USERNAME", "UPSTREAM_PASSWORD")) {
             env.remove(k);
         }
     }
