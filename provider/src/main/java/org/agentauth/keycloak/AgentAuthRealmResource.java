@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.agentauth.keycloak.account.AccountConnectionsResource;
 import org.agentauth.keycloak.account.AccountDelegationsResource;
+import org.agentauth.keycloak.account.AccountPageResource;
 import org.agentauth.keycloak.admin.AdminPageResource;
 import org.agentauth.keycloak.support.AgentAuthVersion;
 import org.agentauth.keycloak.vault.connect.ConnectResource;
@@ -34,6 +35,15 @@ public class AgentAuthRealmResource {
     @Path("account/connections")
     public AccountConnectionsResource accountConnections() {
         return new AccountConnectionsResource(session);
+    }
+
+    /**
+     * The self-service page ({@code account/}, its stable URL) and its revoke form ({@code account/revoke}); the two
+     * locators above, being longer, take {@code account/delegations} and {@code account/connections}.
+     */
+    @Path("account")
+    public AccountPageResource accountPage() {
+        return new AccountPageResource(session);
     }
 
     /** A connector's connect flow: {@code connectors/{alias}/connect}, {@code connectors/{alias}/callback}. */

@@ -12,12 +12,10 @@ import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
 import java.util.Map;
-import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.vault.ConnectionRepresentation;
 import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.agentauth.keycloak.vault.upstream.ConnectionService;
-import org.keycloak.events.EventBuilder;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
@@ -72,14 +70,12 @@ public class AccountConnectionsResource {
     @Path("{id}")
     public Response revoke(@PathParam("id") String id) {
         UserModel user = authenticate();
-        UpstreamConnection c = own(user, id);
-        ConnectionService.revoke(session, realm, c, new EventBuilder(realm, session, session.getContext().getConnection())
-                .user(user).detail(AgentAuthEvents.OPERATION, "account_revoke"));
+        AccountActions.revokeConnection(session, realm, user, own(user, id));
         return Response.noContent().build();
     }
 
     private UpstreamConnection own(UserModel user, String id) {
-        return session.getProvider(UpstreamConnectionProvider.class).byId(realm, id).filter(c -> c.userId().equals(user.getId()))
+        return AccountActions.ownConnection(session, realm, user, id)
                 .orElseThrow(() -> new NotFoundException("Connection not found"));
     }
 

@@ -10,13 +10,9 @@ import jakarta.ws.rs.Produces;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.List;
-import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.GrantRepresentation;
-import org.keycloak.events.EventBuilder;
-import org.keycloak.events.EventType;
-import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
@@ -57,23 +53,10 @@ public class AccountDelegationsResource {
     @Path("{id}")
     public Response revoke(@PathParam("id") String id) {
         UserModel user = authenticate();
-        DelegationGrantProvider grants = session.getProvider(DelegationGrantProvider.class);
         // Another user's grant and an unknown id look the same: 404.
-        DelegationGrant grant = grants.byId(realm, id).filter(g -> g.userId().equals(user.getId()))
+        DelegationGrant grant = AccountActions.ownGrant(session, realm, user, id)
                 .orElseThrow(() -> new NotFoundException("Delegation grant not found"));
-        grants.revoke(realm, grant.id());
-        ClientModel agent = realm.getClientById(grant.agentClientUuid());
-        ClientModel host = realm.getClientById(grant.hostClientUuid());
-        new EventBuilder(realm, session, session.getContext().getConnection())
-                .event(EventType.REVOKE_GRANT)
-                .user(user)
-                .client(host)
-                .detail(AgentAuthEvents.GRANT_ID, grant.id())
-                .detail(AgentAuthEvents.AGENT, agent == null ? null : agent.getClientId())
-                .detail(AgentAuthEvents.HOST, host == null ? null : host.getClientId())
-                .detail(AgentAuthEvents.SCOPE, String.join(" ", grant.scopes()))
-                .detail(AgentAuthEvents.OPERATION, "account_revoke")
-                .success();
+        AccountActions.revokeGrant(session, realm, user, grant);
         return Response.noContent().build();
     }
 

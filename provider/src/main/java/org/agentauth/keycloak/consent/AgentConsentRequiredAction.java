@@ -21,7 +21,7 @@ import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
-import org.agentauth.keycloak.delegation.OfflineAccess;
+import org.agentauth.keycloak.delegation.ScopeTexts;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -43,7 +43,6 @@ import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.RequiredActionProviderModel;
 import org.keycloak.models.UserModel;
-import org.keycloak.models.utils.KeycloakModelUtils;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 import org.keycloak.services.Urls;
 import org.keycloak.sessions.AuthenticationSessionModel;
@@ -352,7 +351,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         for (String s : req.scopes) {
             Map<String, String> m = new LinkedHashMap<>();
             m.put("name", s);
-            m.put("text", consentText(context.getRealm(), s));
+            m.put("text", ScopeTexts.consentText(context.getRealm(), s));
             scopes.add(m);
         }
         List<String> downstream = new ArrayList<>();
@@ -465,23 +464,6 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         b.header(BrowserSecurityHeaders.CONTENT_SECURITY_POLICY.getHeaderName(), null)
                 .header(BrowserSecurityHeaders.CONTENT_SECURITY_POLICY.getHeaderName(), "frame-src 'self'; frame-ancestors 'none'; object-src 'none';");
         return b.build();
-    }
-
-    private static String consentText(RealmModel realm, String scope) {
-        if (OAuth2Constants.SCOPE_OPENID.equals(scope)) {
-            return "${agentConsentScopeOpenid}";
-        }
-        if (OfflineAccess.SCOPE.equals(scope)) {
-            return "${agentConsentScopeOfflineAccess}";
-        }
-        ClientScopeModel cs = KeycloakModelUtils.getClientScopeByName(realm, scope);
-        if (cs != null) {
-            String t = cs.getConsentScreenText();
-            if (t != null && !t.isBlank()) {
-                return t;
-            }
-        }
-        return scope;
     }
 
     /** Only absolute http(s) URLs are shown (no javascript:, data:, relative links). */

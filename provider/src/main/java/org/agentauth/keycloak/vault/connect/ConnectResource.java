@@ -14,7 +14,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
@@ -23,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.support.BrowserPages;
 import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.UpstreamConnection;
@@ -37,8 +37,6 @@ import org.keycloak.events.Errors;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
 import org.keycloak.forms.login.LoginFormsProvider;
-import org.keycloak.headers.SecurityHeadersProvider;
-import org.keycloak.models.BrowserSecurityHeaders;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
@@ -64,7 +62,6 @@ public class ConnectResource {
     static final long LIFESPAN_SECONDS = 600;
     static final String LOGIN_MARK = "agent_auth_login";
     private static final Set<String> PROMPTS = Set.of("login", "consent", "select_account");
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final KeycloakSession session;
     private final RealmModel realm;
@@ -128,7 +125,8 @@ public class ConnectResource {
                 .setAttribute("connectUser", auth.user().getUsername())
                 .setAttribute("connectAction", selfUri("connect").toString())
                 .setAttribute("connectPending", pending);
-        if (req.client() != null) {
+        if (req.client() != null && !ConnectClient.CLIENT_ID.equals(req.client().getClientId())) {
+            // an app asks (the self-service page, through the extension's own client, is the user asking)
             String name = req.client().getName();
             form.setAttribute("connectClient", name == null || name.isBlank() || name.contains("${") ? req.client().getClientId() : name);
         }
@@ -318,17 +316,7 @@ public class ConnectResource {
     private Response signIn() {
         URI self = UriBuilder.fromUri(session.getContext().getUri(UrlType.FRONTEND).getRequestUri())
                 .replaceQueryParam(LOGIN_MARK, "1").build();
-        URI login = UriBuilder.fromUri(session.getContext().getUri(UrlType.FRONTEND).getBaseUri())
-                .path("realms").path(realm.getName()).path("protocol/openid-connect/auth")
-                .queryParam("client_id", ConnectClient.CLIENT_ID)
-                .queryParam("redirect_uri", encodeQuery(self.toString()))
-                .queryParam("response_type", "code")
-                .queryParam("scope", "openid")
-                .queryParam("state", random(16))
-                .queryParam("code_challenge", challenge(random(32)))
-                .queryParam("code_challenge_method", "S256")
-                .build();
-        return Response.status(Response.Status.FOUND).location(login).header("Referrer-Policy", "no-referrer").build();
+        return ConnectClient.signIn(session, self, null);
     }
 
     private URI selfUri(String leaf) {
@@ -385,19 +373,8 @@ public class ConnectResource {
         return secure(form.createForm("agent-connect-result.ftl"));
     }
 
-    /** Not frameable, no referrer, not cached: Keycloak's realm headers would allow framing by the same origin. */
     private Response secure(Response r) {
-        session.getProvider(SecurityHeadersProvider.class).options().skipHeaders();
-        String hsts = realm.getBrowserSecurityHeaders().get(BrowserSecurityHeaders.STRICT_TRANSPORT_SECURITY.getKey());
-        return Response.fromResponse(r)
-                .header(BrowserSecurityHeaders.STRICT_TRANSPORT_SECURITY.getHeaderName(), hsts == null || hsts.isBlank() ? null : hsts)
-                .header("Content-Security-Policy", "frame-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'")
-                .header("X-Frame-Options", "DENY")
-                .header("X-Content-Type-Options", "nosniff")
-                .header("Referrer-Policy", "no-referrer")
-                .header("X-Robots-Tag", "none")
-                .header("Cache-Control", "no-store")
-                .build();
+        return BrowserPages.secure(session, r);
     }
 
     private EventBuilder event(EventType type, Connector connector, UserModel user) {
@@ -419,9 +396,7 @@ public class ConnectResource {
     }
 
     static String random(int bytes) {
-        byte[] b = new byte[bytes];
-        RANDOM.nextBytes(b);
-        return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+        return BrowserPages.random(bytes);
     }
 
     static String challenge(String verifier) {
