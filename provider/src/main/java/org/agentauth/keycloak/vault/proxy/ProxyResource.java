@@ -181,7 +181,7 @@ public class ProxyResource {
         };
         request.setURI(target);
         for (Map.Entry<String, List<String>> h : headers.getRequestHeaders().entrySet()) {
-            if (ProxyRules.REQUEST_HEADERS.contains(h.getKey().toLowerCase(java.util.Locale.ROOT))) {
+            if (ProxyRules.forwardsRequestHeader(h.getKey())) {
                 for (String v : h.getValue()) {
                     request.addHeader(h.getKey(), v);
                 }
@@ -209,7 +209,7 @@ public class ProxyResource {
             }
             Response.ResponseBuilder out = Response.status(status).entity(answer.length == 0 ? null : answer);
             for (Header h : r.getAllHeaders()) {
-                if (ProxyRules.RESPONSE_HEADERS.contains(h.getName().toLowerCase(java.util.Locale.ROOT))) {
+                if (ProxyRules.passesResponseHeader(h.getName())) {
                     out.header(h.getName(), h.getValue());
                 }
             }

@@ -128,17 +128,35 @@ public final class ProxyRules {
         return String.join("&", kept);
     }
 
-    /** The connection chosen in the query ({@code connection_id}), if any. */
+    /**
+     * The connection chosen in the query ({@code connection_id}), if any. A value that is not valid percent-encoding is
+     * returned as it is (no connection has such an id: {@code connection_not_found}), never an exception.
+     */
     static String connectionParam(String rawQuery) {
         if (rawQuery == null) {
             return null;
         }
         for (String pair : rawQuery.split("&")) {
             if (pair.startsWith(CONNECTION_PARAM + "=")) {
-                return java.net.URLDecoder.decode(pair.substring(CONNECTION_PARAM.length() + 1), java.nio.charset.StandardCharsets.UTF_8);
+                String raw = pair.substring(CONNECTION_PARAM.length() + 1);
+                try {
+                    return java.net.URLDecoder.decode(raw, java.nio.charset.StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException malformed) {
+                    return raw;
+                }
             }
         }
         return null;
+    }
+
+    /** Whether a request header (any case) is forwarded upstream. */
+    static boolean forwardsRequestHeader(String name) {
+        return name != null && REQUEST_HEADERS.contains(name.toLowerCase(Locale.ROOT));
+    }
+
+    /** Whether an upstream response header (any case) is passed back to the agent. */
+    static boolean passesResponseHeader(String name) {
+        return name != null && RESPONSE_HEADERS.contains(name.toLowerCase(Locale.ROOT));
     }
 
     private static boolean hex(char c) {
