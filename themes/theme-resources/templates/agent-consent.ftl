@@ -73,7 +73,7 @@
                 <#if agentLifetimeDays gt 0>${msg("agentConsentLifetimeDays", agentLifetimeDays?c)}
                 <#elseif agentLifetimeHours gt 0>${msg("agentConsentLifetimeHours", agentLifetimeHours?c)}
                 <#else>${msg("agentConsentLifetimeUnlimited")}</#if>
-                ${msg("agentConsentRevokeHint")}
+                <#if agentAccountUrl??><a id="agent-consent-account" href="${agentAccountUrl}" target="_blank" rel="noopener">${msg("agentConsentRevokeHint")}</a><#else>${msg("agentConsentRevokeHint")}</#if>
             </p>
 
             <#if agent.policyUri?? || agent.tosUri??>

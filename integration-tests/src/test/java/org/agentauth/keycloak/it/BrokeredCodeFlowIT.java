@@ -229,6 +229,8 @@ class BrokeredCodeFlowIT {
                 d.locator("#password").fill(who);
                 d.locator("#kc-login").click();
                 d.locator("#" + AgentFlows.CONSENT_FORM).waitFor();
+                // "you can revoke it in your account" leads to the self-service page
+                assertEquals(issuer + "/agent-auth/account/", d.locator("#agent-consent-account").getAttribute("href"));
                 if (who.equals("hana")) {
                     assertEquals(2, d.locator("#agent-connection-" + Vault.CONNECTOR + " option").count(), "any, or hana's one account");
                     d.locator("#agent-connection-" + Vault.CONNECTOR).selectOption(hanaWork);

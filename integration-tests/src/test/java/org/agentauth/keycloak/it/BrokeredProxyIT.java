@@ -130,6 +130,10 @@ class BrokeredProxyIT {
         Http.Response unknown = get(proxy + "/userinfo?connection_id=no-such-connection", token);
         assertEquals(404, unknown.status());
         assertEquals("connection_not_found", unknown.json().get("error").asText());
+        // a value that is not valid percent-encoding is just another unknown id (URLDecoder throws on it: no exception may escape)
+        Http.Response malformed = get(proxy + "/userinfo?connection_id=%zz%2", token);
+        assertEquals(404, malformed.status(), malformed.body());
+        assertEquals("connection_not_found", malformed.json().get("error").asText());
 
         // the answers never carry the upstream token; the events say who called what
         assertFalse(w.body().contains("eyJhbGci"));

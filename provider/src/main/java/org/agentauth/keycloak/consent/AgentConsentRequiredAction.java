@@ -382,6 +382,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
                 .setAttribute("agentHostName", hostName)
                 .setAttribute("agentScopes", scopes)
                 .setAttribute("agentConnectors", connectorsShown(context, req))
+                .setAttribute("agentAccountUrl", issuer(context) + "/agent-auth/account/")
                 .setAttribute("agentDownstream", downstream)
                 .setAttribute("agentLifetimeDays", lifetime == 0 ? 0 : (lifetime % 86400 == 0 ? lifetime / 86400 : 0))
                 .setAttribute("agentLifetimeHours", lifetime == 0 || lifetime % 86400 == 0 ? 0 : (lifetime + 3599) / 3600)
