@@ -223,7 +223,7 @@ public class AccountPageResource {
             m.put("hostName", clientName(host));
             m.put("scopes", g.scopes().stream().map(s -> ScopeTexts.consentText(realm, s)).toList());
             m.put("scopeNames", String.join(" ", g.scopes()));
-            m.put("connectors", g.connectors().stream().map(a -> Connector.byAlias(realm, a).map(Connector::name).orElse(a)).toList());
+            m.put("connectors", g.connectors().stream().map(a -> connectorOfGrant(g, a)).toList());
             m.put("createdAt", time(g.createdAt(), locale));
             m.put("active", g.isActive(now));
             if (g.expiresAt() != null) {
@@ -235,6 +235,18 @@ public class AccountPageResource {
             out.add(m);
         }
         return out;
+    }
+
+    /** A grant's connector as the page names it: its name, and the account the user picked for it on the consent screen. */
+    private String connectorOfGrant(DelegationGrant g, String alias) {
+        String name = Connector.byAlias(realm, alias).map(Connector::name).orElse(alias);
+        String picked = g.pickedConnection(alias);
+        if (picked == null) {
+            return name;
+        }
+        String account = session.getProvider(UpstreamConnectionProvider.class).byId(realm, picked)
+                .filter(c -> c.userId().equals(g.userId())).map(UpstreamConnection::label).orElse(null);
+        return account == null ? name : name + " (" + account + ")";
     }
 
     /** Every connector of the realm, with the user's connections on it (possibly none). */
