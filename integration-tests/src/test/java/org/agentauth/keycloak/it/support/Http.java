@@ -28,7 +28,13 @@ public final class Http {
     private final HttpClient client;
 
     public Http() {
+        this(HttpClient.Version.HTTP_2);
+    }
+
+    /** With {@code HTTP_1_1}: no h2c upgrade attempt, plain keep-alive connections (the benchmark's load driver). */
+    public Http(HttpClient.Version version) {
         this.client = HttpClient.newBuilder()
+                .version(version)
                 .followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(5))
                 .build();

@@ -31,6 +31,8 @@ public final class KeycloakServer implements AutoCloseable {
     private final Path home;
     private final int port;
     private final Path log;
+    /** Set for a server someone else started ({@link #external}): never started or stopped here. */
+    private String externalBaseUrl;
     private Process process;
     /** The command of the first start, for {@link #restart}. */
     private List<String> command;
@@ -42,15 +44,31 @@ public final class KeycloakServer implements AutoCloseable {
     }
 
     /** Creates the server from the system properties failsafe passes (see integration-tests/pom.xml). */
-    static KeycloakServer fromSystemProperties() {
+    public static KeycloakServer fromSystemProperties() {
         Path home = Path.of(required("keycloak.home"));
         int port = Integer.parseInt(System.getProperty("keycloak.port", "8080"));
         Path log = Path.of(required("agentauth.targetDir")).resolve(System.getProperty("agentauth.logName", "keycloak-server.log"));
         return new KeycloakServer(home, port, log);
     }
 
+    /**
+     * A server that is already running at {@code baseUrl} (e.g. {@code ./run-demo.sh}, for the benchmark's
+     * {@code -Dbench.baseUrl=}): this object only names its URLs; {@link #close} leaves it running.
+     */
+    public static KeycloakServer external(String baseUrl) {
+        String url = baseUrl.replaceAll("/+$", "");
+        KeycloakServer s = new KeycloakServer(Path.of(System.getProperty("keycloak.home", ".")), URI.create(url).getPort(),
+                Path.of(System.getProperty("agentauth.targetDir", "target")).resolve("external-server.log"));
+        s.externalBaseUrl = url;
+        return s;
+    }
+
+    public boolean isExternal() {
+        return externalBaseUrl != null;
+    }
+
     public String baseUrl() {
-        return "http://localhost:" + port;
+        return externalBaseUrl != null ? externalBaseUrl : "http://localhost:" + port;
     }
 
     public String realmUrl(String realm) {
@@ -74,7 +92,10 @@ public final class KeycloakServer implements AutoCloseable {
         }
     }
 
-    synchronized void start() throws IOException, InterruptedException {
+    public synchronized void start() throws IOException, InterruptedException {
+        if (externalBaseUrl != null) {
+            throw new IllegalStateException("an external server is not started here");
+        }
         if (!Files.isDirectory(home.resolve("bin"))) {
             throw new IllegalStateException("No Keycloak distribution at " + home + " (run through mvn verify)");
         }
@@ -150,6 +171,11 @@ public final class KeycloakServer implements AutoCloseable {
                 .redirectOutput(appendLog ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()));
         pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", ADMIN_USER);
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        // extra JVM options of the server, e.g. a JFR recording for the benchmark: -Dkeycloak.javaOpts="-XX:StartFlightRecording=..."
+        String javaOpts = System.getProperty("keycloak.javaOpts", "").trim();
+        if (!javaOpts.isEmpty()) {
+            pb.environment().put("JAVA_OPTS_APPEND", javaOpts);
+        }
         System.out.println("[keycloak] starting " + String.join(" ", cmd).replaceAll("keys=\\S+", "keys=***") + " (log: " + log + ")");
         process = pb.start();
         if (!hookAdded) {

@@ -1,0 +1,411 @@
+package org.agentauth.keycloak.it.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.IntFunction;
+import org.agentauth.keycloak.it.support.AgentFlows;
+import org.agentauth.keycloak.it.support.Browser;
+import org.agentauth.keycloak.it.support.DemoUsers;
+import org.agentauth.keycloak.it.support.Http;
+import org.agentauth.keycloak.it.support.KeycloakServer;
+import org.agentauth.keycloak.it.support.Oidc;
+import org.agentauth.keycloak.it.support.Oidc.Form;
+import org.agentauth.keycloak.it.support.Oidc.Pkce;
+import org.agentauth.keycloak.it.support.Vault;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The benchmark (issue 15), run on demand only: {@code mvn verify -Pbench ...} (see README, Performance). Never part of
+ * the default {@code mvn verify}: failsafe's default includes match {@code *IT}, not {@code *Benchmark}.
+ *
+ * <p>Four pairs, each measured in one run alternating A B A B (slots of equal length, fixed concurrency, closed loop):
+ * delegated exchange vs Keycloak's standard exchange of the same subject token; the {@code requested_actor} code flow vs
+ * a plain code flow; the brokered proxy vs a direct call of the same upstream endpoint with the upstream token; the vault
+ * exchange vs that direct upstream call. Optionally again at several sizes of the grant and connection tables.
+ */
+class AgentAuthBenchmark {
+
+    private static final String TE = "urn:ietf:params:oauth:grant-type:token-exchange";
+    private static final String AT = "urn:ietf:params:oauth:token-type:access_token";
+    /** A benchmark-only client for Keycloak's standard exchange, created at set-up through the admin REST API. */
+    private static final String STD = "bench-standard-exchange";
+    private static final String STD_SECRET = "bench-standard-exchange-secret";
+
+    private final int concurrency = Integer.getInteger("bench.concurrency", 4);
+    private final int rounds = Integer.getInteger("bench.rounds", 4);
+    private final double slotSeconds = Double.parseDouble(System.getProperty("bench.slotSeconds", "5"));
+    private final double warmupSeconds = Double.parseDouble(System.getProperty("bench.warmupSeconds", "5"));
+    /** Table sizes to measure at (grants and connections each), e.g. {@code 1000,100000}; empty: as set up (a few rows). */
+    private final String fill = System.getProperty("bench.fill", "").trim();
+
+    private KeycloakServer server;
+    private Oidc oidc;
+    private String tokenUrl;
+    private String connectorUri;
+    private String upstreamUserinfo;
+
+    /** Tokens refreshed before every slot, outside the measured time (demo tokens live 300 s, upstream ones 60 s). */
+    private volatile String subject;
+    private volatile String agent;
+    private volatile String proxyToken;
+    private volatile String upstreamToken;
+    private Http[] workers;
+    private final StringBuilder report = new StringBuilder();
+
+    @Test
+    void benchmark() throws Exception {
+        String external = System.getProperty("bench.baseUrl", "").trim();
+        server = external.isEmpty() ? KeycloakServer.fromSystemProperties() : KeycloakServer.external(external);
+        try {
+            if (!server.isExternal()) {
+                server.start();
+            }
+            run();
+        } finally {
+            server.close();
+        }
+    }
+
+    private void run() throws Exception {
+        oidc = new Oidc(server);
+        tokenUrl = oidc.tokenEndpoint(Oidc.DEMO);
+        connectorUri = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR;
+        upstreamUserinfo = server.realmUrl(Vault.UPSTREAM) + "/protocol/openid-connect/userinfo";
+        setUp();
+
+        Map<String, Map<String, LoadDriver.Stats>> byLevel = new LinkedHashMap<>();
+        List<String> levels = fill.isEmpty() ? List.of("") : List.of(fill.split("\\s*,\\s*"));
+        Fillers fillers = levels.get(0).isEmpty() ? null : new Fillers(jdbcUrl());
+        header(fillers);
+        long totalErrors = 0;
+        try (LoadDriver driver = new LoadDriver(concurrency)) {
+            for (String level : levels) {
+                String label = "as set up";
+                if (fillers != null) {
+                    long t0 = System.nanoTime();
+                    Fillers.Counts c = fillers.fillTo(Long.parseLong(level), Oidc.DEMO);
+                    label = c.grants() + " grants, " + c.connections() + " connections";
+                    print(String.format(Locale.ROOT, "%n## stored: %s (filled in %.1f s)", label, (System.nanoTime() - t0) / 1e9));
+                }
+                Map<String, LoadDriver.Stats> stats = measure(driver, label);
+                byLevel.put(label, stats);
+                for (LoadDriver.Stats s : stats.values()) {
+                    totalErrors += s.errors;
+                }
+            }
+        }
+        if (byLevel.size() > 1) {
+            scaling(byLevel);
+        }
+        if (totalErrors > 0) {
+            print("\nNOT A RESULT: " + totalErrors + " calls failed (non-2xx or transport errors); samples above.");
+        }
+        save();
+        assertEquals(0, totalErrors, "a run with any failed call is not a result (see the table)");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // set-up: every fixture through the real endpoints
+
+    private void setUp() throws Exception {
+        String admin = oidc.adminToken();
+        AgentFlows flows = new AgentFlows(server);
+        DemoUsers users = new DemoUsers(server);
+        // Keycloak's standard exchange (V2) needs the requester in the subject token's audience: a confidential client of
+        // the benchmark's own, and an audience mapper on agent-host so alice's agent-host token names it. The same
+        // token is the subject of both exchanges.
+        flows.createClient(admin, Map.of("clientId", STD, "enabled", true, "publicClient", false, "secret", STD_SECRET,
+                "standardFlowEnabled", false, "serviceAccountsEnabled", false,
+                "attributes", Map.of("standard.token.exchange.enabled", "true")));
+        String hostId = flows.client(admin, DemoUsers.HOST).get("id").asText();
+        Http.Response mapper = new Http().postJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + hostId
+                + "/protocol-mappers/models", admin, Map.of("name", "bench-audience", "protocol", "openid-connect",
+                "protocolMapper", "oidc-audience-mapper", "config", Map.of("included.client.audience", STD,
+                        "access.token.claim", "true", "id.token.claim", "false")));
+        assertTrue(mapper.status() == 201 || mapper.status() == 409, mapper.toString());
+
+        // alice's grant for calendar-agent via agent-host, with the connector (the agent's allowed scopes)
+        String alice = users.userId(admin, "alice");
+        Http.Response grant = new Http().postJson(users.grantsUrl(alice), admin, Map.of("agent", "calendar-agent",
+                "host", DemoUsers.HOST, "connectors", List.of(Vault.CONNECTOR)));
+        assertEquals(201, grant.status(), grant.body());
+
+        // alice's Demo Calendar account, linked through the real connect flow in Chromium (once per server)
+        Http.Response have = new Http().get(new Vault(server).accountConnections(Oidc.DEMO), users.accessToken("alice"));
+        if (have.status() != 200 || have.json().size() == 0) {
+            try (Browser b = new Browser()) {
+                Vault vault = new Vault(server);
+                vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, null), "alice", "alice-work", null);
+            }
+        }
+
+        // one HTTP/1.1 client per worker, each with its own SSO session of alice (for the code flows)
+        workers = new Http[concurrency];
+        for (int i = 0; i < concurrency; i++) {
+            workers[i] = new Http(HttpClient.Version.HTTP_1_1);
+            Pkce pkce = Pkce.create();
+            Http.Response r = oidc.openAndLogin(workers[i], oidc.authUrl(Oidc.DEMO, codeParams(pkce, false).list()), "alice", "alice");
+            assertEquals(302, r.status(), "login of worker " + i + ": " + r);
+        }
+        refreshTokens();
+        // each operation answers 2xx once before anything is measured
+        for (Op op : ops()) {
+            try {
+                op.call.apply(0).run();
+            } catch (Exception e) {
+                throw new AssertionError(op.name + " does not work: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    private void refreshTokens() throws Exception {
+        subject = new DemoUsers(server).accessToken("alice");
+        agent = new AgentFlows(server).agentToken("calendar-agent");
+        Http http = new Http();
+        Http.Response p = http.postForm(tokenUrl, Form.of("grant_type", TE, "subject_token", subject, "subject_token_type", AT,
+                "actor_token", agent, "actor_token_type", AT, "resource", connectorUri).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+        assertEquals(200, p.status(), "proxy token: " + p);
+        proxyToken = p.json().get("access_token").asText();
+        Http.Response u = http.postForm(tokenUrl, vaultExchangeForm(proxyToken).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+        assertEquals(200, u.status(), "vault exchange: " + u);
+        upstreamToken = u.json().get("access_token").asText();
+        long left = u.json().path("expires_in").asLong(60);
+        if (left < slotSeconds + 5) {
+            // the vault hands out the stored token while it has more than 30 s left; the slot must fit in what is left
+            throw new IllegalStateException("upstream token expires in " + left + " s, shorter than a slot of " + slotSeconds + " s");
+        }
+    }
+
+    private String jdbcUrl() {
+        String url = System.getProperty("bench.jdbcUrl", "").trim();
+        if (!url.isEmpty()) {
+            return url;
+        }
+        String db = System.getProperty("agentauth.db", "h2");
+        if (!db.equals("postgres") || server.isExternal()) {
+            throw new IllegalStateException("-Dbench.fill needs a database beside the server: -Dagentauth.db=postgres (the "
+                    + "harness's own), or -Dbench.jdbcUrl=... for an external server; dev mode's H2 file is locked by the server");
+        }
+        return "jdbc:postgresql://127.0.0.1:5432/agentauth_it_" + URI.create(server.baseUrl()).getPort() + "?user=postgres";
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // the operations
+
+    private record Op(String name, IntFunction<LoadDriver.Call> call) {
+    }
+
+    private record Pair(Op a, Op b) {
+    }
+
+    private Form codeParams(Pkce pkce, boolean delegated) {
+        Form f = Form.of("client_id", DemoUsers.HOST, "redirect_uri", DemoUsers.REDIRECT, "response_type", "code",
+                "scope", "openid profile email", "state", "bench", "code_challenge", pkce.challenge(), "code_challenge_method", "S256");
+        if (delegated) {
+            f.add("requested_actor", "calendar-agent");
+        }
+        return f;
+    }
+
+    private Form vaultExchangeForm(String delegated) {
+        return Form.of("grant_type", TE, "subject_token", delegated, "subject_token_type", AT, "requested_issuer", Vault.CONNECTOR);
+    }
+
+    private static void expect(Http.Response r, int status, String what) throws LoadDriver.Unexpected {
+        if (r.status() != status) {
+            String body = r.body() == null ? "" : r.body();
+            throw new LoadDriver.Unexpected(what + ": HTTP " + r.status() + " " + body.substring(0, Math.min(200, body.length())));
+        }
+    }
+
+    /** The whole code flow with alice's SSO session: authorization request (302 with a code), then the redemption. */
+    private LoadDriver.Call codeFlow(Http h, boolean delegated) {
+        return () -> {
+            Pkce pkce = Pkce.create();
+            Http.Response auth = h.get(oidc.authUrl(Oidc.DEMO, codeParams(pkce, delegated).list()));
+            expect(auth, 302, "authorization request");
+            String code = auth.location() == null ? null : Oidc.params(auth.location()).get("code");
+            if (code == null) {
+                throw new LoadDriver.Unexpected("no code in " + auth.location());
+            }
+            Form f = Form.of("grant_type", "authorization_code", "code", code, "redirect_uri", DemoUsers.REDIRECT,
+                    "code_verifier", pkce.verifier());
+            if (delegated) {
+                f.add("actor_token", agent).add("actor_token_type", AT);
+            }
+            expect(h.postForm(tokenUrl, f.list(), Http.basic(DemoUsers.HOST, DemoUsers.HOST_SECRET)), 200, "code redemption");
+        };
+    }
+
+    private LoadDriver.Call get(Http h, String url, String bearerKind) {
+        return () -> {
+            String bearer = bearerKind.equals("proxy") ? proxyToken : upstreamToken;
+            expect(h.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + bearer).GET()), 200, "GET " + url);
+        };
+    }
+
+    private List<Pair> pairs() {
+        String calendar = Http.basic("calendar-agent", "calendar-agent-secret");
+        String std = Http.basic(STD, STD_SECRET);
+        Op delegated = new Op("delegated exchange", w -> () -> expect(workers[w].postForm(tokenUrl, Form.of("grant_type", TE,
+                "subject_token", subject, "subject_token_type", AT, "actor_token", agent, "actor_token_type", AT).list(), calendar),
+                200, "delegated exchange"));
+        Op standard = new Op("standard exchange", w -> () -> expect(workers[w].postForm(tokenUrl, Form.of("grant_type", TE,
+                "subject_token", subject, "subject_token_type", AT).list(), std), 200, "standard exchange"));
+        Op actorCode = new Op("requested_actor code flow", w -> codeFlow(workers[w], true));
+        Op plainCode = new Op("plain code flow", w -> codeFlow(workers[w], false));
+        Op proxy = new Op("proxy GET userinfo", w -> get(workers[w], connectorUri + "/proxy/userinfo", "proxy"));
+        Op direct = new Op("direct GET userinfo", w -> get(workers[w], upstreamUserinfo, "upstream"));
+        Op vault = new Op("vault exchange", w -> () -> expect(workers[w].postForm(tokenUrl, vaultExchangeForm(proxyToken).list(),
+                calendar), 200, "vault exchange"));
+        Op direct2 = new Op("direct GET userinfo (2)", direct.call());
+        return List.of(new Pair(delegated, standard), new Pair(actorCode, plainCode), new Pair(proxy, direct), new Pair(vault, direct2));
+    }
+
+    private List<Op> ops() {
+        List<Op> out = new ArrayList<>();
+        for (Pair p : pairs()) {
+            out.add(p.a());
+            out.add(p.b());
+        }
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // measuring and printing
+
+    private Map<String, LoadDriver.Stats> measure(LoadDriver driver, String label) throws Exception {
+        Map<String, LoadDriver.Stats> stats = new LinkedHashMap<>();
+        LoadDriver.Stats warmupErrors = new LoadDriver.Stats("warm-up");
+        for (Op op : ops()) {
+            refreshTokens();
+            driver.slot(op.call(), warmupSeconds, null, warmupErrors);
+        }
+        for (Pair pair : pairs()) {
+            LoadDriver.Stats a = stats.computeIfAbsent(pair.a().name(), LoadDriver.Stats::new);
+            LoadDriver.Stats b = stats.computeIfAbsent(pair.b().name(), LoadDriver.Stats::new);
+            for (int r = 0; r < rounds; r++) {
+                refreshTokens();
+                driver.slot(pair.a().call(), slotSeconds, a, null);
+                refreshTokens();
+                driver.slot(pair.b().call(), slotSeconds, b, null);
+            }
+        }
+        if (warmupErrors.errors > 0) {
+            stats.put(warmupErrors.name, warmupErrors);
+        }
+        table(label, stats);
+        return stats;
+    }
+
+    private void table(String label, Map<String, LoadDriver.Stats> stats) {
+        print("\n### " + label + "\n");
+        print("| op | requests | errors | throughput req/s | p50 ms | p99 ms |");
+        print("|---|---:|---:|---:|---:|---:|");
+        for (LoadDriver.Stats s : stats.values()) {
+            print(String.format(Locale.ROOT, "| %s | %d | %d | %.1f | %.2f | %.2f |", s.name, s.requests(), s.errors,
+                    s.throughput(), s.percentileMs(50), s.percentileMs(99)));
+        }
+        LoadDriver.Stats del = stats.get("delegated exchange");
+        LoadDriver.Stats std = stats.get("standard exchange");
+        LoadDriver.Stats ac = stats.get("requested_actor code flow");
+        LoadDriver.Stats pc = stats.get("plain code flow");
+        LoadDriver.Stats px = stats.get("proxy GET userinfo");
+        LoadDriver.Stats dx = stats.get("direct GET userinfo");
+        LoadDriver.Stats ve = stats.get("vault exchange");
+        LoadDriver.Stats dx2 = stats.get("direct GET userinfo (2)");
+        print("");
+        double exRatio = del.throughput() / std.throughput();
+        print(String.format(Locale.ROOT, "- delegated / standard exchange throughput: %.3f (target >= 0.95: %s); p50 %+.2f ms",
+                exRatio, exRatio >= 0.95 ? "met" : "MISSED", del.percentileMs(50) - std.percentileMs(50)));
+        print(String.format(Locale.ROOT, "- requested_actor / plain code flow throughput: %.3f; p50 %+.2f ms",
+                ac.throughput() / pc.throughput(), ac.percentileMs(50) - pc.percentileMs(50)));
+        double overhead = px.percentileMs(50) - dx.percentileMs(50);
+        print(String.format(Locale.ROOT, "- proxy p50 - direct p50: %+.2f ms (target <= 5 ms: %s); p99 %+.2f ms; throughput ratio %.3f",
+                overhead, overhead <= 5 ? "met" : "MISSED", px.percentileMs(99) - dx.percentileMs(99), px.throughput() / dx.throughput()));
+        print(String.format(Locale.ROOT, "- vault exchange p50 - direct call p50: %+.2f ms; throughput ratio %.3f",
+                ve.percentileMs(50) - dx2.percentileMs(50), ve.throughput() / dx2.throughput()));
+        for (LoadDriver.Stats s : stats.values()) {
+            for (String e : s.errorSamples) {
+                print("- error in " + s.name + ": " + e);
+            }
+        }
+    }
+
+    private void scaling(Map<String, Map<String, LoadDriver.Stats>> byLevel) {
+        List<String> labels = new ArrayList<>(byLevel.keySet());
+        Map<String, LoadDriver.Stats> first = byLevel.get(labels.get(0));
+        Map<String, LoadDriver.Stats> last = byLevel.get(labels.get(labels.size() - 1));
+        print("\n### scaling: (" + labels.get(labels.size() - 1) + ") / (" + labels.get(0) + ")\n");
+        print("| op | throughput ratio | p50 ratio | p99 ratio |");
+        print("|---|---:|---:|---:|");
+        for (String op : first.keySet()) {
+            LoadDriver.Stats a = first.get(op);
+            LoadDriver.Stats b = last.get(op);
+            if (b == null) {
+                continue;
+            }
+            print(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f |", op, b.throughput() / a.throughput(),
+                    b.percentileMs(50) / a.percentileMs(50), b.percentileMs(99) / a.percentileMs(99)));
+        }
+    }
+
+    private void header(Fillers fillers) throws Exception {
+        print("# Agent Auth benchmark, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
+        print("");
+        print("- server: " + server.baseUrl() + (server.isExternal() ? " (external)" : " (" + server.distributionVersion()
+                + ", started by the harness, database " + System.getProperty("agentauth.db", "h2") + ")"));
+        print("- machine: " + Runtime.getRuntime().availableProcessors() + " CPUs, " + memTotal() + ", load average "
+                + readFirstLine("/proc/loadavg") + " (before the run), driver on the same machine");
+        print("- driver JVM: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
+        print(String.format(Locale.ROOT, "- load: %d workers, closed loop, HTTP/1.1 keep-alive; warm-up %.0f s per op; %d rounds "
+                + "A B A B of %.0f s slots per pair", concurrency, warmupSeconds, rounds, slotSeconds));
+        if (fillers != null) {
+            print("- table sizes: " + fill + " grants and connections each (filler rows of other users, SQL beside the server)");
+        }
+    }
+
+    private static String memTotal() {
+        String line = readFirstLine("/proc/meminfo");
+        try {
+            long kb = Long.parseLong(line.replaceAll("[^0-9]", ""));
+            return String.format(Locale.ROOT, "%.1f GiB RAM", kb / 1024.0 / 1024.0);
+        } catch (RuntimeException e) {
+            return "RAM unknown";
+        }
+    }
+
+    private static String readFirstLine(String file) {
+        try {
+            return Files.readAllLines(Path.of(file)).get(0).trim();
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+
+    private void print(String line) {
+        System.out.println(line);
+        report.append(line).append('\n');
+    }
+
+    private void save() throws Exception {
+        Path out = Path.of(System.getProperty("agentauth.targetDir", "target"), "benchmark-report.md");
+        Files.createDirectories(out.getParent());
+        Files.writeString(out, report.toString());
+        System.out.println("\n(report saved to " + out + ")");
+    }
+}
