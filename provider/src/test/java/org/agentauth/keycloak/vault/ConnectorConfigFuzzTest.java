@@ -13,7 +13,8 @@ import org.keycloak.component.ComponentModel;
 
 /**
  * Connector configuration as an admin (or a realm import) could write it: validation never fails with an exception;
- * a configuration it accepts reads back as a connector whose URLs are absolute http(s) URLs with a host; the
+ * a configuration it accepts reads back as a connector whose URLs (authorization and token required, the API base URL
+ * optional) are absolute http(s) URLs with a host; the
  * extra-parameter parser and the server's key-ring option parser fail only with the documented exception.
  */
 class ConnectorConfigFuzzTest {
@@ -53,7 +54,12 @@ class ConnectorConfigFuzzTest {
         assertNotNull(problems);
         if (problems.isEmpty()) {
             Connector k = Connector.of(c);
-            for (String url : List.of(k.authorizationUrl(), k.tokenUrl(), k.apiBaseUrl())) {
+            // authorization and token URLs are required; the API base URL is optional (no proxy without it)
+            for (String url : java.util.Arrays.asList(k.authorizationUrl(), k.tokenUrl(), k.apiBaseUrl())) {
+                if (url == null) {
+                    assertTrue(k.apiBaseUrl() == null && k.authorizationUrl() != null && k.tokenUrl() != null);
+                    continue;
+                }
                 URI u = URI.create(url);
                 assertTrue(("https".equals(u.getScheme()) || "http".equals(u.getScheme())) && u.getHost() != null, url);
             }
