@@ -36,7 +36,8 @@ class ServerLogIT {
             "KC-SERVICES0092: Missing parameter: ",
             "Uncaught server error: java.nio.charset.IllegalCharsetNameException",
             "Uncaught server error: java.nio.charset.UnsupportedCharsetException",
-            "Uncaught server error: java.io.IOException: Connection terminated parsing multipart request");
+            "Uncaught server error: java.io.IOException: Connection terminated parsing multipart request",
+            "Uncaught server error: java.lang.IllegalArgumentException: Failed to decode URL ");
 
     @Test
     void serverLogHasNoErrors(KeycloakServer server) {
