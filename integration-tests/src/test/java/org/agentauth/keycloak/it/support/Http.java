@@ -155,6 +155,11 @@ public final class Http {
         }
     }
 
+    /** The Cookie header this client would send to {@code url} (for tests that send raw requests in its session). */
+    public String cookieHeaderFor(String url) {
+        return cookieHeader(URI.create(url));
+    }
+
     private String cookieHeader(URI uri) {
         String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
         return cookies.values().stream()

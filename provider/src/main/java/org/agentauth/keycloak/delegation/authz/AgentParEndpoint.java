@@ -92,7 +92,7 @@ public class AgentParEndpoint extends ParEndpoint {
     private RuntimeException refuse(String key, String agent, String error, String description) {
         session.singleUseObjects().remove(CACHE_KEY_PREFIX + key);
         if (agent.length() <= RequestedActor.MAX_LENGTH) {
-            event.detail(AgentAuthEvents.AGENT, agent);
+            event.detail(AgentAuthEvents.AGENT, org.agentauth.keycloak.support.Strings.safeId(agent)); // never a whole token or code sent here
         }
         // errorResponseException records the PUSHED_AUTHORIZATION_REQUEST_ERROR event itself
         return errorResponseException(error, description, Response.Status.BAD_REQUEST);

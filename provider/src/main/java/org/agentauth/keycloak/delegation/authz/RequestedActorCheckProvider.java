@@ -148,7 +148,7 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
             String error, String description) {
         if (checker.getEventBuilder() != null) {
             if (actor != null && actor.length() <= RequestedActor.MAX_LENGTH) {
-                checker.getEventBuilder().detail(AgentAuthEvents.AGENT, actor);
+                checker.getEventBuilder().detail(AgentAuthEvents.AGENT, org.agentauth.keycloak.support.Strings.safeId(actor)); // never a whole token or code sent here
             }
             checker.getEventBuilder().detail(Details.REASON, description).error(Errors.INVALID_REQUEST);
         }

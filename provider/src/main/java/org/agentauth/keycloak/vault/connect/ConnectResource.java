@@ -89,7 +89,7 @@ public class ConnectResource {
             @QueryParam("scope") String scope, @QueryParam("prompt") String prompt, @QueryParam(LOGIN_MARK) String afterLogin) {
         Connector connector = Connector.byAlias(realm, alias).orElse(null);
         if (connector == null) {
-            return page(Response.Status.NOT_FOUND, "agentConnectErrorTitle", "agentConnectUnknownConnector", null);
+            return unknownConnector();
         }
         Request req;
         try {
@@ -140,7 +140,7 @@ public class ConnectResource {
     public Response decide(@FormParam("pending") String pending, @FormParam("decision") String decision) {
         Connector connector = Connector.byAlias(realm, alias).orElse(null);
         if (connector == null) {
-            return page(Response.Status.NOT_FOUND, "agentConnectErrorTitle", "agentConnectUnknownConnector", null);
+            return unknownConnector();
         }
         Map<String, String> notes = pending == null || pending.length() > 100 ? null
                 : session.getProvider(SingleUseObjectProvider.class).remove(PENDING_PREFIX + pending);
@@ -193,7 +193,7 @@ public class ConnectResource {
     public Response callback(@QueryParam("code") String code, @QueryParam("state") String state, @QueryParam("error") String error) {
         Connector connector = Connector.byAlias(realm, alias).orElse(null);
         if (connector == null) {
-            return page(Response.Status.NOT_FOUND, "agentConnectErrorTitle", "agentConnectUnknownConnector", null);
+            return unknownConnector();
         }
         Map<String, String> notes = state == null || state.isEmpty() || state.length() > 100 ? null
                 : session.getProvider(SingleUseObjectProvider.class).remove(STATE_PREFIX + state);
@@ -357,6 +357,20 @@ public class ConnectResource {
             form.setUser(user);
         }
         return form;
+    }
+
+    /**
+     * 404 for an unknown connector: the themed page, except for an alias no connector can have (outside
+     * {@link org.agentauth.keycloak.vault.ConnectorValidator#ALIAS_PATTERN}): Keycloak's theme rebuilds the request URI for
+     * its language links, which fails for a decoded path with characters such as braces, quotes or spaces (a 500 found by
+     * HostileInputIT); such a request gets the proxy's JSON {@code not_found} instead.
+     */
+    private Response unknownConnector() {
+        if (alias == null || !alias.matches(org.agentauth.keycloak.vault.ConnectorValidator.ALIAS_PATTERN)) {
+            return Response.status(Response.Status.NOT_FOUND).type(MediaType.APPLICATION_JSON).header("Cache-Control", "no-store")
+                    .entity(Map.of("error", "not_found", "error_description", "There is no such connector")).build();
+        }
+        return page(Response.Status.NOT_FOUND, "agentConnectErrorTitle", "agentConnectUnknownConnector", null);
     }
 
     private Response page(Response.Status status, String title, String message, String detail, Object... more) {
