@@ -256,6 +256,9 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         return values.isEmpty() ? null : String.join(" ", values);
     }
 
+    private static final String PICK_ALIAS = "[a-z0-9][a-z0-9_-]{0,63}";
+    private static final String PICK_ID = "[A-Za-z0-9-]{1,64}";
+
     /** {@code alias=connectionId} pairs, space separated (aliases and ids contain neither); none as null. */
     static String joinPairs(Map<String, String> pairs) {
         if (pairs == null || pairs.isEmpty()) {
@@ -270,7 +273,8 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         Map<String, String> out = new LinkedHashMap<>();
         for (String pair : split(value)) {
             int eq = pair.indexOf('=');
-            if (eq > 0 && eq < pair.length() - 1) {
+            // only what the consent step writes: a connector alias and a connection id (anything else reads as no pick)
+            if (eq > 0 && eq < pair.length() - 1 && pair.substring(0, eq).matches(PICK_ALIAS) && pair.substring(eq + 1).matches(PICK_ID)) {
                 out.put(pair.substring(0, eq), pair.substring(eq + 1));
             }
         }

@@ -24,6 +24,6 @@ class GrantConnectionsColumnTest {
 
     @Test
     void malformedPairsAreDroppedNotMisread() {
-        assertEquals(Map.of("a", "b"), JpaDelegationGrantProvider.splitPairs("=x y= a=b noequals  "));
+        assertEquals(Map.of("a", "b"), JpaDelegationGrantProvider.splitPairs("=x y= a=b noequals  B=c d=e;f \u001f=x"));
     }
 }
