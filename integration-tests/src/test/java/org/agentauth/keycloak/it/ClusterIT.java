@@ -56,11 +56,14 @@ class ClusterIT {
     private static final int PARALLEL_PER_NODE = 20;
     private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}");
     /**
-     * JGroups' own ERROR about a TLS connection between the nodes (Keycloak's default mTLS) closed while node B joins;
-     * node B logs a matching WARN at the same moment; the view forms and every check here passes.
+     * JGroups' own ERROR about closing a TLS connection (Keycloak's default mTLS) between the nodes while node B joins
+     * ("failed sending graceful close to ...: closing inbound before receiving peer's
+     * close_notify", or "Broken pipe"), with a matching WARN on the other node; the view forms and every check here
+     * passes. Seen at every join in the runs here, on both nodes or one.
      */
     private static final Pattern JGROUPS_JOIN_NOISE = Pattern.compile(
-            "ERROR \\[org\\.jgroups\\.protocols\\.TCP] .*failed sending graceful close to .*closing inbound before receiving peer's close_notify");
+            "ERROR \\[org\\.jgroups\\.protocols\\.TCP] .*failed sending graceful close to 127\\.0\\.0\\.1:\\d+: "
+                    + "(closing inbound before receiving peer's close_notify|Broken pipe)$");
 
     private final KeycloakCluster cluster = KeycloakCluster.fromSystemProperties();
     private KeycloakServer a;
