@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -36,6 +37,8 @@ public final class KeycloakServer implements AutoCloseable {
     private Process process;
     /** The command of the first start, for {@link #restart}. */
     private List<String> command;
+    /** Extra environment variables of every start. */
+    private Map<String, String> environment = Map.of();
 
     KeycloakServer(Path home, int port, Path log) {
         this.home = home;
@@ -104,24 +107,8 @@ public final class KeycloakServer implements AutoCloseable {
 
         // Fresh H2 database and import directory on every run, so Liquibase and the realm import run from scratch.
         deleteTree(home.resolve("data"));
-        Path importDir = Files.createDirectories(home.resolve("data").resolve("import"));
-        try (Stream<Path> realms = Files.list(Path.of(required("agentauth.realmExports")))) {
-            for (Path realm : realms.filter(p -> p.toString().endsWith(".json")).toList()) {
-                // the demo realms name http://localhost:8080 (connector URLs, upstream redirect URIs): this server's URL
-                String json = Files.readString(realm, StandardCharsets.UTF_8).replace("http://localhost:8080", baseUrl());
-                Files.writeString(importDir.resolve(realm.getFileName()), json, StandardCharsets.UTF_8);
-            }
-        }
-
-        // Exactly one copy of the provider JAR, the one this build produced.
-        Path providers = Files.createDirectories(home.resolve("providers"));
-        try (Stream<Path> old = Files.list(providers)) {
-            for (Path p : old.filter(p -> p.getFileName().toString().startsWith("keycloak-agent-auth")).toList()) {
-                Files.delete(p);
-            }
-        }
-        Path jar = Path.of(required("agentauth.providerJar"));
-        Files.copy(jar, providers.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        writeRealmImports(home, baseUrl());
+        Path jar = installProvider(home);
 
         List<String> cmd = new ArrayList<>();
         cmd.add(home.resolve("bin").resolve("kc.sh").toString());
@@ -132,15 +119,55 @@ public final class KeycloakServer implements AutoCloseable {
         // the demo connector's upstream is this server itself (realm upstream-saas on localhost); github.com and
         // api.github.com because ConnectorAdminPageIT saves a connector from the GitHub preset and the admin API refuses
         // a host that does not resolve, while test machines may have no DNS (an allow-listed host is not resolved)
-        cmd.add("--spi-agent-auth-vault--default--allowed-hosts=localhost,github.com,api.github.com");
+        cmd.add(ALLOWED_HOSTS);
         cmd.addAll(TestDatabase.fromSystemProperties().prepareAndGetServerArgs(port));
         cmd.addAll(extraArgs());
-        command = List.copyOf(cmd);
         long t0 = System.nanoTime();
-        launch(cmd, false);
+        launch(cmd, Map.of());
         System.out.printf("[keycloak] %s up on %s in %.1f s with provider %s, database %s%n",
                 distributionVersion(), baseUrl(), (System.nanoTime() - t0) / 1e9, jar.getFileName(),
                 System.getProperty("agentauth.db", "h2"));
+    }
+
+    /** The vault's allow-list: see {@link #start}. */
+    static final String ALLOWED_HOSTS = "--spi-agent-auth-vault--default--allowed-hosts=localhost,github.com,api.github.com";
+
+    /**
+     * Writes the demo realms of {@code realm-exports/} into {@code home}'s import directory, with the demo's
+     * {@code http://localhost:8080} (connector URLs, upstream redirect URIs) replaced by {@code baseUrl}.
+     */
+    static void writeRealmImports(Path home, String baseUrl) throws IOException {
+        Path importDir = Files.createDirectories(home.resolve("data").resolve("import"));
+        try (Stream<Path> realms = Files.list(Path.of(required("agentauth.realmExports")))) {
+            for (Path realm : realms.filter(p -> p.toString().endsWith(".json")).toList()) {
+                String json = Files.readString(realm, StandardCharsets.UTF_8).replace("http://localhost:8080", baseUrl);
+                Files.writeString(importDir.resolve(realm.getFileName()), json, StandardCharsets.UTF_8);
+            }
+        }
+    }
+
+    /** Puts exactly one copy of the provider JAR, the one this build produced, into {@code home}'s providers; returns it. */
+    static Path installProvider(Path home) throws IOException {
+        Path providers = Files.createDirectories(home.resolve("providers"));
+        try (Stream<Path> old = Files.list(providers)) {
+            for (Path p : old.filter(p -> p.getFileName().toString().startsWith("keycloak-agent-auth")).toList()) {
+                Files.delete(p);
+            }
+        }
+        Path jar = Path.of(required("agentauth.providerJar"));
+        Files.copy(jar, providers.resolve(jar.getFileName()), StandardCopyOption.REPLACE_EXISTING);
+        return jar;
+    }
+
+    /**
+     * Starts the server with a command of the caller's (e.g. a cluster node's {@code kc.sh start --optimized ...}) and
+     * extra environment variables, and waits until the demo realm answers; the log goes to this server's log file.
+     */
+    void launch(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
+        assertPortFree(port);
+        command = List.copyOf(cmd);
+        environment = Map.copyOf(env);
+        launch(cmd, false);
     }
 
     /**
@@ -171,6 +198,7 @@ public final class KeycloakServer implements AutoCloseable {
                 .redirectOutput(appendLog ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()));
         pb.environment().put("KC_BOOTSTRAP_ADMIN_USERNAME", ADMIN_USER);
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        pb.environment().putAll(environment);
         // extra JVM options of the server, e.g. a JFR recording for the benchmark: -Dkeycloak.javaOpts="-XX:StartFlightRecording=..."
         String javaOpts = System.getProperty("keycloak.javaOpts", "").trim();
         if (!javaOpts.isEmpty()) {
@@ -233,7 +261,7 @@ public final class KeycloakServer implements AutoCloseable {
         return sb.toString();
     }
 
-    private void stopQuietly() {
+    void stopQuietly() {
         Process p = process;
         if (p == null || !p.isAlive()) {
             return;
@@ -256,7 +284,7 @@ public final class KeycloakServer implements AutoCloseable {
         System.out.println("[keycloak] stopped");
     }
 
-    private static void assertPortFree(int port) {
+    static void assertPortFree(int port) {
         try (ServerSocket s = new ServerSocket(port)) {
             s.setReuseAddress(true);
         } catch (IOException e) {
@@ -265,13 +293,13 @@ public final class KeycloakServer implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }
@@ -282,7 +310,7 @@ public final class KeycloakServer implements AutoCloseable {
         }
     }
 
-    private static String required(String name) {
+    static String required(String name) {
         String v = System.getProperty(name);
         if (v == null || v.isBlank()) {
             throw new IllegalStateException("System property " + name + " is not set (run the tests through mvn verify)");

@@ -31,10 +31,7 @@ final class TestDatabase {
             case "h2":
                 return List.of();
             case "postgres":
-                recreate(System.getProperty("agentauth.pgUrl"), "DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)",
-                        "CREATE DATABASE " + dbName);
-                return List.of("--db=postgres", "--db-url=jdbc:postgresql://127.0.0.1:5432/" + dbName,
-                        "--db-username=postgres", "--db-password=unused");
+                return List.of("--db=postgres", freshPostgres(dbName), "--db-username=postgres", "--db-password=unused");
             case "mariadb":
                 recreate(System.getProperty("agentauth.mariadbUrl"), "DROP DATABASE IF EXISTS " + dbName,
                         "CREATE DATABASE " + dbName + " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci");
@@ -43,6 +40,16 @@ final class TestDatabase {
             default:
                 throw new IllegalArgumentException("agentauth.db must be h2, postgres or mariadb, not " + kind);
         }
+    }
+
+    /**
+     * Drops and creates database {@code dbName} on the machine's PostgreSQL server; returns the {@code --db-url} option
+     * for it. (A cluster's nodes share one: see {@link KeycloakCluster}.)
+     */
+    static String freshPostgres(String dbName) {
+        recreate(System.getProperty("agentauth.pgUrl"), "DROP DATABASE IF EXISTS " + dbName + " WITH (FORCE)",
+                "CREATE DATABASE " + dbName);
+        return "--db-url=jdbc:postgresql://127.0.0.1:5432/" + dbName;
     }
 
     private static void recreate(String adminUrl, String drop, String create) {
