@@ -30,7 +30,12 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @ExtendWith(KeycloakServerExtension.class)
 class VaultRefreshIT {
 
-    private static final int PARALLEL = 50;
+    /**
+     * Parallel uses of one expired connection. 20, not 50: with 50, the upstream (realm upstream-saas, served by the same
+     * Keycloak) twice failed to answer its userinfo within the connector's 10 s (once on PostgreSQL on an otherwise
+     * quiet machine): the test's own topology starves the one server that plays both parts.
+     */
+    private static final int PARALLEL = 20;
 
     private final KeycloakServer server;
     private final Vault vault;
