@@ -39,18 +39,7 @@ class ConnectorConfigFuzzTest {
                     : data.consumeString(300);
             c.getConfig().putSingle(field, value);
         }
-        VaultSettings settings = new VaultSettings() {
-            @Override
-            public KeyRing keys() {
-                return KeyRing.none();
-            }
-
-            @Override
-            public boolean hostAllowListed(String host) {
-                return false;
-            }
-        };
-        List<ConnectorValidator.Problem> problems = ConnectorValidator.validate(settings, c, false);
+        List<ConnectorValidator.Problem> problems = ConnectorValidator.validate(ConnectorPresetsTest.PUBLIC_ONLY, c, false);
         assertNotNull(problems);
         if (problems.isEmpty()) {
             Connector k = Connector.of(c);
