@@ -1,5 +1,6 @@
 package org.agentauth.keycloak;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
@@ -14,7 +15,6 @@ import org.agentauth.keycloak.admin.AdminPageResource;
 import org.agentauth.keycloak.support.AgentAuthVersion;
 import org.agentauth.keycloak.vault.connect.ConnectResource;
 import org.keycloak.models.KeycloakSession;
-import org.keycloak.services.Urls;
 
 /** JAX-RS root under {@code /realms/{realm}/agent-auth/}. Feature resources hang off this class. */
 public class AgentAuthRealmResource {
@@ -66,7 +66,7 @@ public class AgentAuthRealmResource {
     @Path("metadata")
     @Produces(MediaType.APPLICATION_JSON)
     public Map<String, Object> metadata() {
-        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), session.getContext().getRealm().getName());
+        String issuer = RealmIssuer.of(session, session.getContext().getRealm());
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("issuer", issuer);
         m.put("agent_auth_version", AgentAuthVersion.version());

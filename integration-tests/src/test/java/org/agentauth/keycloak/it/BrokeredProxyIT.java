@@ -114,6 +114,8 @@ class BrokeredProxyIT {
 
     @Test
     void aDelegatedTokenForTheConnectorReachesTheChosenAccount() {
+        // "the most recent" below means the one connected last here: none of an earlier test's accounts may remain
+        vault.disconnectAll(Oidc.DEMO, users.accessToken("alice"));
         String work;
         String personal;
         try (Browser b = new Browser()) {

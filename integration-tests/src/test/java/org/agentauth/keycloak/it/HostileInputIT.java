@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -37,7 +36,6 @@ import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
 import org.agentauth.keycloak.it.support.Oidc;
-import org.agentauth.keycloak.it.support.Oidc.Form;
 import org.agentauth.keycloak.it.support.Oidc.Pkce;
 import org.agentauth.keycloak.it.support.Vault;
 import org.junit.jupiter.api.Order;
@@ -112,6 +110,8 @@ class HostileInputIT {
         families.put("admin", generate(perFamily, () -> adminRequest(rnd)));
 
         List<String> problems = Collections.synchronizedList(new ArrayList<>());
+        Map<String, AtomicInteger> bodiless = new TreeMap<>();
+        Map<String, String> bodilessSample = new TreeMap<>();
         ExecutorService pool = Executors.newFixedThreadPool(Integer.getInteger("hostile.threads", 4));
         try {
             for (Map.Entry<String, List<Req>> f : families.entrySet()) {
@@ -126,6 +126,15 @@ class HostileInputIT {
                         synchronized (statuses) {
                             statuses.computeIfAbsent(res.statusLabel(), k -> new AtomicInteger()).incrementAndGet();
                             shapes.computeIfAbsent(shape, k -> new AtomicInteger()).incrementAndGet();
+                        }
+                        if (res.status >= 400 && res.status < 500 && (shape.equals("empty") || shape.startsWith("other("))) {
+                            String key = f.getKey() + " " + r.method + " " + endpoint(r.target) + " -> " + res.status + " " + shape
+                                    + (res.header("www-authenticate") != null ? " +WWW-Authenticate" : "")
+                                    + (res.header("x-connection-id") != null ? " +X-Connection-Id" : "");
+                            synchronized (bodiless) {
+                                bodiless.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+                                bodilessSample.putIfAbsent(key, r.describe() + "\n      answer headers: " + res.headers());
+                            }
                         }
                         String problem = judge(f.getKey(), r, res, shape);
                         if (problem != null) {
@@ -142,6 +151,8 @@ class HostileInputIT {
         } finally {
             pool.shutdownNow();
         }
+
+        bodiless.forEach((k, v) -> System.out.printf("[hostile] bodiless 4xx %5d  %s%n        e.g. %s%n", v.get(), k, cut(bodilessSample.get(k), 600)));
 
         admin = oidc.adminToken();
         Snapshot after = snapshot(admin);
@@ -738,6 +749,34 @@ class HostileInputIT {
     }
 
     // ------------------------------------------------------------------------------------------------ judging
+
+    /** The endpoint a request target names, with its variable parts as placeholders. */
+    static String endpoint(String target) {
+        String path = target.split("\\?", 2)[0];
+        String[] seg = path.split("/", -1);
+        StringBuilder sb = new StringBuilder();
+        int agentAuth = -1;
+        for (int i = 1; i < seg.length; i++) {
+            String x = seg[i];
+            String prev = seg[i - 1];
+            if (prev.equals("realms")) {
+                x = "{realm}";
+            } else if (agentAuth >= 0 && i > agentAuth + 1 && (prev.equals("connectors") || prev.equals("users") || prev.equals("delegations")
+                    || prev.equals("connections") || prev.equals("agents") || prev.equals("grants"))) {
+                x = "{id}";
+            } else if (agentAuth >= 0 && sb.toString().contains("/proxy")) {
+                sb.append("/...");
+                break;
+            } else if (x.length() > 24 || !x.matches("[A-Za-z0-9_.-]*")) {
+                x = "{x}";
+            }
+            if (seg[i].equals("agent-auth")) {
+                agentAuth = i;
+            }
+            sb.append('/').append(x);
+        }
+        return sb.toString();
+    }
 
     /** How an answer looks: the documented shapes, or what else it is. */
     private String shape(Req req, Res res) {

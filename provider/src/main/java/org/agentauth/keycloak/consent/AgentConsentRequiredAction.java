@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.consent;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.MultivaluedMap;
@@ -24,7 +25,6 @@ import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.ScopeTexts;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
-import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
@@ -42,9 +42,7 @@ import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.RequiredActionProviderModel;
-import org.keycloak.models.UserModel;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
-import org.keycloak.services.Urls;
 import org.keycloak.sessions.AuthenticationSessionModel;
 
 /**
@@ -250,7 +248,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     }
 
     private static String issuer(RequiredActionContext context) {
-        return Urls.realmIssuer(context.getUriInfo().getBaseUri(), context.getRealm().getName());
+        return RealmIssuer.of(context.getSession(), context.getRealm());
     }
 
     /** What this login asks the user to delegate; null when the agent no longer qualifies. */

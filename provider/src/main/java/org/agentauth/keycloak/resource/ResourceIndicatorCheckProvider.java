@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.Response;
@@ -65,7 +66,7 @@ public class ResourceIndicatorCheckProvider implements AuthorizationEndpointChec
             throw refuse(checker, List.of(stored), "resource is supported with response_type=code only");
         }
         String normalized;
-        String connector = ConnectorResources.aliasOf(ResourceIndicatorsPostProcessor.issuer(session, checker.getRealm()), stored);
+        String connector = ConnectorResources.aliasOf(RealmIssuer.of(session, checker.getRealm()), stored);
         try {
             if (connector != null) {
                 // a connector's resource URI: the requested_actor check decides who may ask for it (an agent allowed it)

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.token.DelegatedTokens;
 import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
@@ -24,7 +25,6 @@ import org.keycloak.protocol.oidc.token.TokenPostProcessor;
 import org.keycloak.protocol.oidc.token.TokenPostProcessorContext;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.RefreshToken;
-import org.keycloak.services.Urls;
 
 /**
  * {@code resource} at the token endpoint (RFC 8707, DESIGN section 9), for every grant but token exchange (which has
@@ -85,7 +85,7 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         ClientModel client = ctx.clientSessionCtx().getClientSession().getClient();
         Decision decision;
         try {
-            decision = decide(realm, client, issuer(session, realm), original, requestedRaw, at.getOtherClaims().get(ActChain.ACT),
+            decision = decide(realm, client, RealmIssuer.of(session, realm), original, requestedRaw, at.getOtherClaims().get(ActChain.ACT),
                     DelegatedTokens.grantConnectors(session));
         } catch (Refusal r) {
             throw refused(r.resources, r.getMessage());
@@ -210,11 +210,6 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
         if (grantConnectors != null && !grantConnectors.contains(alias)) {
             throw new Refusal(named, "Connector " + alias + " is not in the user's delegation grant");
         }
-    }
-
-    /** The realm's issuer, which a connector's resource URI starts with. */
-    static String issuer(KeycloakSession session, RealmModel realm) {
-        return Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
     }
 
     /**

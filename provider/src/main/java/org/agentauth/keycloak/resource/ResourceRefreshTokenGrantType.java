@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.resource;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.token.DelegatedTokens;
 import org.agentauth.keycloak.token.ActChain;
 import jakarta.ws.rs.core.Response;
@@ -57,7 +58,7 @@ public class ResourceRefreshTokenGrantType extends RefreshTokenGrantType {
         List<String> original = ResourceIndicators.strings(rt.getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM));
         try {
             // the grants behind a delegated refresh token are checked when the token is built (null: not known yet)
-            ResourceIndicatorsPostProcessor.decide(realm, client, ResourceIndicatorsPostProcessor.issuer(keycloakSession, realm), original,
+            ResourceIndicatorsPostProcessor.decide(realm, client, RealmIssuer.of(keycloakSession, realm), original,
                     requested, rt.getOtherClaims().get(ActChain.ACT), null);
         } catch (ResourceIndicatorsPostProcessor.Refusal r) {
             event.detail(AgentAuthEvents.RESOURCE, ResourceIndicators.safe(String.join(" ", r.resources)))

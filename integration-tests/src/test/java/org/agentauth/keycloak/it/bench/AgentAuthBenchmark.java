@@ -49,6 +49,9 @@ class AgentAuthBenchmark {
     private final int rounds = Integer.getInteger("bench.rounds", 4);
     private final double slotSeconds = Double.parseDouble(System.getProperty("bench.slotSeconds", "5"));
     private final double warmupSeconds = Double.parseDouble(System.getProperty("bench.warmupSeconds", "5"));
+    /** The first level's warm-up per operation: the server's JIT is cold then. */
+    private final double firstWarmupSeconds = Double.parseDouble(System.getProperty("bench.firstWarmupSeconds", "20"));
+    private boolean warm;
     /** Table sizes to measure at (grants and connections each), e.g. {@code 1000,100000}; empty: as set up (a few rows). */
     private final String fill = System.getProperty("bench.fill", "").trim();
 
@@ -206,6 +209,9 @@ class AgentAuthBenchmark {
     // ---------------------------------------------------------------------------------------------------------------
     // the operations
 
+    /** Suffix of the latency pass's rows (one worker). */
+    private static final String SINGLE = " (1 worker)";
+
     private record Op(String name, IntFunction<LoadDriver.Call> call) {
     }
 
@@ -293,8 +299,9 @@ class AgentAuthBenchmark {
         LoadDriver.Stats warmupErrors = new LoadDriver.Stats("warm-up");
         for (Op op : ops()) {
             refreshTokens();
-            driver.slot(op.call(), warmupSeconds, null, warmupErrors);
+            driver.slot(op.call(), warm ? warmupSeconds : firstWarmupSeconds, null, warmupErrors);
         }
+        warm = true;
         for (Pair pair : pairs()) {
             LoadDriver.Stats a = stats.computeIfAbsent(pair.a().name(), LoadDriver.Stats::new);
             LoadDriver.Stats b = stats.computeIfAbsent(pair.b().name(), LoadDriver.Stats::new);
@@ -303,6 +310,20 @@ class AgentAuthBenchmark {
                 driver.slot(pair.a().call(), slotSeconds, a, null);
                 refreshTokens();
                 driver.slot(pair.b().call(), slotSeconds, b, null);
+            }
+        }
+        // Latency pass: the proxy and vault pairs again with one worker, so that each call has the server to itself and
+        // p50 - p50 is the latency the extension adds, not that cost multiplied by the queue of a saturated server.
+        try (LoadDriver single = new LoadDriver(1)) {
+            for (Pair pair : pairs().subList(2, 4)) {
+                LoadDriver.Stats a = stats.computeIfAbsent(pair.a().name() + SINGLE, LoadDriver.Stats::new);
+                LoadDriver.Stats b = stats.computeIfAbsent(pair.b().name() + SINGLE, LoadDriver.Stats::new);
+                for (int r = 0; r < rounds; r++) {
+                    refreshTokens();
+                    single.slot(pair.a().call(), slotSeconds, a, null);
+                    refreshTokens();
+                    single.slot(pair.b().call(), slotSeconds, b, null);
+                }
             }
         }
         if (warmupErrors.errors > 0) {
@@ -334,11 +355,17 @@ class AgentAuthBenchmark {
                 exRatio, exRatio >= 0.95 ? "met" : "MISSED", del.percentileMs(50) - std.percentileMs(50)));
         print(String.format(Locale.ROOT, "- requested_actor / plain code flow throughput: %.3f; p50 %+.2f ms",
                 ac.throughput() / pc.throughput(), ac.percentileMs(50) - pc.percentileMs(50)));
-        double overhead = px.percentileMs(50) - dx.percentileMs(50);
-        print(String.format(Locale.ROOT, "- proxy p50 - direct p50: %+.2f ms (target <= 5 ms: %s); p99 %+.2f ms; throughput ratio %.3f",
-                overhead, overhead <= 5 ? "met" : "MISSED", px.percentileMs(99) - dx.percentileMs(99), px.throughput() / dx.throughput()));
-        print(String.format(Locale.ROOT, "- vault exchange p50 - direct call p50: %+.2f ms; throughput ratio %.3f",
-                ve.percentileMs(50) - dx2.percentileMs(50), ve.throughput() / dx2.throughput()));
+        LoadDriver.Stats px1 = stats.get("proxy GET userinfo" + SINGLE);
+        LoadDriver.Stats dx1 = stats.get("direct GET userinfo" + SINGLE);
+        LoadDriver.Stats ve1 = stats.get("vault exchange" + SINGLE);
+        LoadDriver.Stats dx21 = stats.get("direct GET userinfo (2)" + SINGLE);
+        double overhead = px1.percentileMs(50) - dx1.percentileMs(50);
+        print(String.format(Locale.ROOT, "- proxy p50 - direct p50, one worker: %+.2f ms (target <= 5 ms: %s); p99 %+.2f ms",
+                overhead, overhead <= 5 ? "met" : "MISSED", px1.percentileMs(99) - dx1.percentileMs(99)));
+        print(String.format(Locale.ROOT, "- proxy p50 - direct p50, %d workers (saturated server): %+.2f ms; p99 %+.2f ms; throughput ratio %.3f",
+                concurrency, px.percentileMs(50) - dx.percentileMs(50), px.percentileMs(99) - dx.percentileMs(99), px.throughput() / dx.throughput()));
+        print(String.format(Locale.ROOT, "- vault exchange p50 - direct call p50, one worker: %+.2f ms; %d workers: %+.2f ms, throughput ratio %.3f",
+                ve1.percentileMs(50) - dx21.percentileMs(50), concurrency, ve.percentileMs(50) - dx2.percentileMs(50), ve.throughput() / dx2.throughput()));
         for (LoadDriver.Stats s : stats.values()) {
             for (String e : s.errorSamples) {
                 print("- error in " + s.name + ": " + e);
@@ -346,21 +373,72 @@ class AgentAuthBenchmark {
         }
     }
 
+    /**
+     * The largest level against the first. When the run ends at the first level's size again ({@code 1000,100000,1000}),
+     * the small side is both small levels together (their calls and time added), so that the machine's drift and the
+     * JIT's warming between the levels cancel out to first order.
+     */
     private void scaling(Map<String, Map<String, LoadDriver.Stats>> byLevel) {
         List<String> labels = new ArrayList<>(byLevel.keySet());
-        Map<String, LoadDriver.Stats> first = byLevel.get(labels.get(0));
-        Map<String, LoadDriver.Stats> last = byLevel.get(labels.get(labels.size() - 1));
-        print("\n### scaling: (" + labels.get(labels.size() - 1) + ") / (" + labels.get(0) + ")\n");
-        print("| op | throughput ratio | p50 ratio | p99 ratio |");
-        print("|---|---:|---:|---:|");
+        String small = labels.get(0);
+        String large = labels.get(1);
+        for (String l : labels) {
+            if (sizeOf(l) > sizeOf(large)) {
+                large = l;
+            }
+        }
+        Map<String, LoadDriver.Stats> first = byLevel.get(small);
+        String smallLabel = small;
+        String lastLabel = labels.get(labels.size() - 1);
+        if (labels.size() > 2 && sizeOf(lastLabel) == sizeOf(small)) {
+            first = new LinkedHashMap<>();
+            for (String op : byLevel.get(small).keySet()) {
+                LoadDriver.Stats both = new LoadDriver.Stats(op);
+                for (String l : List.of(small, lastLabel)) {
+                    LoadDriver.Stats s = byLevel.get(l).get(op);
+                    if (s != null) {
+                        both.addAll(s);
+                    }
+                }
+                first.put(op, both);
+            }
+            smallLabel = small + ", before and after";
+        }
+        Map<String, LoadDriver.Stats> last = byLevel.get(large);
+        print("\n### scaling: (" + large + ") / (" + smallLabel + ")\n");
+        // The last column divides an A's throughput ratio by its pair's B's (the same table sizes, measured in the same
+        // slots): B reads no grant or connection, so it carries whatever the machine did between the levels, and the
+        // quotient is what the stored rows alone changed.
+        Map<String, String> partner = new LinkedHashMap<>();
+        for (Pair pair : pairs()) {
+            partner.put(pair.a().name(), pair.b().name());
+            partner.put(pair.a().name() + SINGLE, pair.b().name() + SINGLE);
+        }
+        print("| op | throughput ratio | p50 ratio | p99 ratio | throughput ratio / its B's |");
+        print("|---|---:|---:|---:|---:|");
         for (String op : first.keySet()) {
             LoadDriver.Stats a = first.get(op);
             LoadDriver.Stats b = last.get(op);
             if (b == null) {
                 continue;
             }
-            print(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f |", op, b.throughput() / a.throughput(),
-                    b.percentileMs(50) / a.percentileMs(50), b.percentileMs(99) / a.percentileMs(99)));
+            String rel = "";
+            String p = partner.get(op);
+            if (p != null && first.get(p) != null && last.get(p) != null) {
+                rel = String.format(Locale.ROOT, "%.3f", (b.throughput() / a.throughput())
+                        / (last.get(p).throughput() / first.get(p).throughput()));
+            }
+            print(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %s |", op, b.throughput() / a.throughput(),
+                    b.percentileMs(50) / a.percentileMs(50), b.percentileMs(99) / a.percentileMs(99), rel));
+        }
+    }
+
+    /** The grant count a level's label starts with ("1000 grants, ..."). */
+    private static long sizeOf(String label) {
+        try {
+            return Long.parseLong(label.split(" ", 2)[0]);
+        } catch (NumberFormatException e) {
+            return -1;
         }
     }
 
@@ -373,7 +451,8 @@ class AgentAuthBenchmark {
                 + readFirstLine("/proc/loadavg") + " (before the run), driver on the same machine");
         print("- driver JVM: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
         print(String.format(Locale.ROOT, "- load: %d workers, closed loop, HTTP/1.1 keep-alive; warm-up %.0f s per op; %d rounds "
-                + "A B A B of %.0f s slots per pair", concurrency, warmupSeconds, rounds, slotSeconds));
+                + "A B A B of %.0f s slots per pair (first level: warm-up %.0f s per op); then the proxy and vault pairs again with 1 worker",
+                concurrency, warmupSeconds, rounds, slotSeconds, firstWarmupSeconds));
         if (fillers != null) {
             print("- table sizes: " + fill + " grants and connections each (filler rows of other users, SQL beside the server)");
         }

@@ -39,8 +39,16 @@ final class Fillers {
         }
     }
 
-    /** Adds filler rows until each table holds {@code total} rows; then ANALYZE, as autovacuum would soon. */
+    /**
+     * Adds filler rows until each table holds {@code total} rows, or deletes filler rows down to it (a level after a
+     * larger one: the scaling run goes small, large, small); then VACUUM ANALYZE (PostgreSQL) or ANALYZE (MariaDB), as
+     * autovacuum would soon.
+     */
     Counts fillTo(long total, String realmName) throws SQLException {
+        Counts before = counts();
+        if (before.grants() > total || before.connections() > total) {
+            return shrinkTo(total);
+        }
         try (Connection c = DriverManager.getConnection(jdbcUrl)) {
             c.setAutoCommit(false);
             String realmId = one(c, "SELECT ID FROM REALM WHERE NAME = ?", realmName);
@@ -107,6 +115,22 @@ final class Fillers {
                     st.execute("ANALYZE AGENT_AUTH_DELEGATION_GRANT");
                     st.execute("ANALYZE AGENT_AUTH_CONNECTION");
                 }
+            }
+        }
+        return counts();
+    }
+
+    private Counts shrinkTo(long total) throws SQLException {
+        boolean pg = jdbcUrl.startsWith("jdbc:postgresql:");
+        try (Connection c = DriverManager.getConnection(jdbcUrl); Statement st = c.createStatement()) {
+            for (String[] t : new String[][] {{"AGENT_AUTH_DELEGATION_GRANT", "ORIGIN"}, {"AGENT_AUTH_CONNECTION", "LABEL"}}) {
+                long extra = count(st, t[0]) - total;
+                if (extra > 0) {
+                    st.executeUpdate(pg
+                            ? "DELETE FROM " + t[0] + " WHERE ID IN (SELECT ID FROM " + t[0] + " WHERE " + t[1] + " = 'bench-filler' LIMIT " + extra + ")"
+                            : "DELETE FROM " + t[0] + " WHERE " + t[1] + " = 'bench-filler' LIMIT " + extra);
+                }
+                st.execute((pg ? "VACUUM ANALYZE " : "ANALYZE TABLE ") + t[0]);
             }
         }
         return counts();

@@ -54,6 +54,12 @@ final class LoadDriver implements AutoCloseable {
             }
         }
 
+        /** Adds another's calls, errors and time (two measurements of the same operation taken as one). */
+        synchronized void addAll(Stats other) {
+            add(Arrays.copyOf(other.latenciesNs, other.n), other.n, other.errors, other.errorSamples);
+            nanos += other.nanos;
+        }
+
         long requests() {
             return n + errors;
         }

@@ -104,6 +104,14 @@ public final class Vault {
         return r.json();
     }
 
+    /** Disconnects every account the user has linked in the realm (account API), so a test starts from none. */
+    public void disconnectAll(String realm, String userToken) {
+        for (JsonNode c : list(realm, userToken)) {
+            Http.Response r = new Http().delete(accountConnections(realm) + "/" + c.get("id").asText(), userToken);
+            assertTrue(r.status() == 204 || r.status() == 200 || r.status() == 404, r.toString());
+        }
+    }
+
     public Http.Response check(String realm, String userToken, String connectionId) {
         return new Http().postJson(accountConnections(realm) + "/" + connectionId + "/check", userToken, java.util.Map.of());
     }

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.authz;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.agentauth.keycloak.audit.Audit;
 import jakarta.ws.rs.core.Response;
@@ -19,7 +20,6 @@ import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
-import org.keycloak.events.Details;
 import org.keycloak.events.Errors;
 import org.keycloak.models.AuthenticatedClientSessionModel;
 import org.keycloak.models.ClientSessionContext;
@@ -30,7 +30,6 @@ import org.keycloak.protocol.oidc.grants.AuthorizationCodeGrantType;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.RefreshToken;
 import org.keycloak.services.CorsErrorResponseException;
-import org.keycloak.services.Urls;
 import org.keycloak.services.clientpolicy.ClientPolicyContext;
 
 /**
@@ -94,7 +93,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         AgentPolicy agent = verified.agent();
         // a connector's resource URI (bound to the code) is issued only for a connector this grant includes
         DelegatedTokens.noteGrantConnectors(session, grant.connectors());
-        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        String issuer = RealmIssuer.of(session, realm);
         ActChain chain = ActChain.empty().wrap(new ActChain.Actor(verified.serviceAccount().getId(), agent.clientId(), issuer));
         Set<String> allowedScope = new LinkedHashSet<>(grant.scopes());
         allowedScope.retainAll(agent.allowedScopes());

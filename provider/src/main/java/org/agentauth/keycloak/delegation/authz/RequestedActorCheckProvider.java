@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.authz;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import jakarta.ws.rs.core.Response;
 import java.util.Map;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
@@ -18,7 +19,6 @@ import org.keycloak.protocol.oidc.endpoints.AuthorizationEndpointCheckProvider;
 import org.keycloak.protocol.oidc.endpoints.AuthorizationEndpointChecker;
 import org.keycloak.protocol.oidc.endpoints.request.AuthorizationEndpointRequest;
 import org.keycloak.protocol.oidc.par.endpoints.ParEndpoint;
-import org.keycloak.services.Urls;
 
 /**
  * Checks {@code requested_actor} at the authorization endpoint, before any login (DESIGN section 4.1): response type
@@ -82,7 +82,7 @@ public class RequestedActorCheckProvider implements AuthorizationEndpointCheckPr
         }
         checkDelegationScope(checker, request, actor);
         String connector = request.getResource() == null ? null : ConnectorResources.aliasOf(
-                Urls.realmIssuer(session.getContext().getUri().getBaseUri(), checker.getRealm().getName()), request.getResource());
+                RealmIssuer.of(session, checker.getRealm()), request.getResource());
         if (actor == null) {
             if (connector != null) {
                 // only a token that acts for the user reaches a connected account (DESIGN section 5)

@@ -1,8 +1,10 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.token.ActChain;
+import org.agentauth.keycloak.token.BearerVerification;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import org.agentauth.keycloak.agent.AgentPolicy;
@@ -21,8 +23,6 @@ import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.JsonWebToken;
-import org.keycloak.services.Urls;
-import org.keycloak.services.managers.AuthenticationManager;
 
 /**
  * Verifies an {@code actor_token} (DESIGN section 3): either a client-credentials access token this realm issued to
@@ -83,22 +83,20 @@ public final class ActorTokenVerifier {
 
     private VerifiedActor verifyAccessToken(String token) {
         ClientModel requester = session.getContext().getClient();
-        AuthenticationManager.AuthResult result;
+        AccessToken t;
         try {
             // Signature, issuer, expiry, token type, revocation, not-before, azp client enabled, valid session, user valid.
-            result = AuthenticationManager.verifyIdentityToken(session, realm, session.getContext().getUri(), connection,
-                    true, true, null, false, token, session.getContext().getRequestHeaders(), v -> { });
+            t = BearerVerification.verify(session, realm, token, null).map(BearerVerification.Verified::token).orElse(null);
         } catch (RuntimeException e) {
             // never a 500 for a malformed actor token
             LOG.debugf("actor access token not verifiable: %s", e.getClass().getName());
-            result = null;
+            t = null;
         } finally {
             session.getContext().setClient(requester);
         }
-        if (result == null) {
+        if (t == null) {
             throw ProtocolError.invalidToken("Invalid actor_token: not an active access token of this realm");
         }
-        AccessToken t = result.token();
         if (t.getOtherClaims().containsKey(ActChain.ACT) || t.getOtherClaims().containsKey(ActChain.MAY_ACT)) {
             throw ProtocolError.invalidToken("Invalid actor_token: it must be the agent's own token, without act or may_act");
         }
@@ -144,7 +142,7 @@ public final class ActorTokenVerifier {
             LOG.debugf("actor JWT of %s: signature not verifiable: %s", agent.clientId(), e.getMessage());
             throw ProtocolError.invalidToken("Invalid actor_token: signature cannot be verified with the agent's registered key");
         }
-        String audience = audience(Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName()));
+        String audience = audience(RealmIssuer.of(session, realm));
         String[] aud = jwt.getAudience();
         if (aud == null || aud.length != 1 || !audience.equals(aud[0])) {
             throw ProtocolError.invalidToken("Invalid actor_token: aud must be exactly " + audience);

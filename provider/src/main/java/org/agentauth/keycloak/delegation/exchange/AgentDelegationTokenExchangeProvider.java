@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.agentauth.keycloak.audit.Audit;
 import org.agentauth.keycloak.support.Strings;
@@ -21,7 +22,6 @@ import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
-import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.UserModel;
@@ -32,7 +32,6 @@ import org.keycloak.protocol.oidc.tokenexchange.StandardTokenExchangeProvider;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.AccessTokenResponse;
 import org.keycloak.services.CorsErrorResponseException;
-import org.keycloak.services.Urls;
 import org.keycloak.services.managers.AuthenticationManager;
 
 /**
@@ -196,7 +195,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         DelegationRules.ChainCheck existing = chain.isEmpty() ? null : rules.verifyChain(user, host, chain);
         AgentPolicy previous = chain.isEmpty() ? null : rules.agent(chain.current().clientId(), chain.current().sub());
         DelegationGrant grant = rules.verifyHop(user, host, previous, actor.agent());
-        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        String issuer = RealmIssuer.of(session, realm);
         issuedChain = chain.wrap(new ActChain.Actor(actor.serviceAccount().getId(), actor.clientId(), issuer));
         event.detail(DETAIL_ACT_CHAIN, issuedChain.describe());
         List<AgentPolicy> agents = new ArrayList<>();
@@ -268,7 +267,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             }
         }
         List<String> raw = params.getResource() == null ? List.of() : params.getResource().stream().filter(r -> r != null).toList();
-        String issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        String issuer = RealmIssuer.of(session, realm);
         List<String> connectors = new ArrayList<>();
         List<String> others = new ArrayList<>();
         for (String r : raw) {

@@ -1,11 +1,12 @@
 package org.agentauth.keycloak.vault.proxy;
 
-import jakarta.ws.rs.core.HttpHeaders;
+import org.agentauth.keycloak.support.RealmIssuer;
 import jakarta.ws.rs.core.Response;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
@@ -15,6 +16,7 @@ import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.token.ActChain;
+import org.agentauth.keycloak.token.BearerVerification;
 import org.agentauth.keycloak.token.DelegatedTokens;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.UpstreamConnection;
@@ -26,8 +28,6 @@ import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.representations.AccessToken;
-import org.keycloak.services.Urls;
-import org.keycloak.services.managers.AuthenticationManager;
 
 /**
  * Who reaches a user's connected account, and which one (DESIGN section 5): shared by the brokered proxy and the vault
@@ -60,19 +60,19 @@ final class BrokeredAccess {
     private BrokeredAccess() {
     }
 
-    static String issuer(KeycloakSession session, RealmModel realm) {
-        return Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
-    }
-
     /**
      * Verifies a delegated token for a connector.
      *
      * @param audience the {@code aud} the token must carry (the proxy: the connector's resource URI), or null
      */
     static Caller verify(KeycloakSession session, RealmModel realm, Connector connector, String tokenString, String audience,
-            HttpHeaders headers, EventBuilder event) throws Refusal {
-        AuthenticationManager.AuthResult verified = tokenString == null ? null : AuthenticationManager.verifyIdentityToken(session, realm,
-                session.getContext().getUri(), session.getContext().getConnection(), true, true, audience, false, tokenString, headers, v -> { });
+            EventBuilder event) throws Refusal {
+        BearerVerification.Verified verified;
+        try {
+            verified = BearerVerification.verify(session, realm, tokenString, audience).orElse(null);
+        } catch (RuntimeException e) {
+            verified = null; // a malformed token is refused, never a 500
+        }
         if (verified == null) {
             throw new Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "The token is not an active access token of this realm"
                     + (audience == null ? "" : " issued for " + audience), Errors.INVALID_TOKEN, null);
@@ -132,10 +132,12 @@ final class BrokeredAccess {
                     + connector.alias(), Errors.ACCESS_DENIED, null);
         }
         String pin = picked.isEmpty() ? null : picked.iterator().next();
+        // "this user's connection on this connector": a connection id alone never reaches another user's account
+        Predicate<UpstreamConnection> theirs = x -> x.userId().equals(caller.user().getId())
+                && x.connectorId().equals(connector.id());
         UpstreamConnection c;
         if (chosen != null) {
-            c = connections.byId(realm, chosen)
-                    .filter(x -> x.userId().equals(caller.user().getId()) && x.connectorId().equals(connector.id()) && x.active())
+            c = connections.byId(realm, chosen).filter(theirs).filter(UpstreamConnection::active)
                     .filter(x -> pin == null || pin.equals(x.id())).orElse(null);
             if (c == null) {
                 throw new Refusal(Response.Status.NOT_FOUND, "connection_not_found", "No active connection " + Strings.safeId(chosen)
@@ -143,15 +145,14 @@ final class BrokeredAccess {
                         Errors.INVALID_REQUEST, null);
             }
         } else if (pin != null) {
-            c = connections.byId(realm, pin)
-                    .filter(x -> x.userId().equals(caller.user().getId()) && x.connectorId().equals(connector.id())).orElse(null);
+            c = connections.byId(realm, pin).filter(theirs).orElse(null);
             if (c == null || !c.active()) {
                 throw connectionRequired(session, realm, connector, caller, c == null
                         ? "The account the user picked for connector " + connector.alias() + " when consenting is gone: the user picks another by consenting again"
                         : "The account the user picked for connector " + connector.alias() + " needs to be connected again");
             }
         } else {
-            c = connections.listForUser(realm, caller.user().getId(), connector.id()).stream().filter(UpstreamConnection::active)
+            c = connections.listForUser(realm, caller.user().getId(), connector.id()).stream().filter(theirs).filter(UpstreamConnection::active)
                     .max(Comparator.comparingLong(UpstreamConnection::createdAt)).orElse(null);
             if (c == null) {
                 throw connectionRequired(session, realm, connector, caller, "The user has no active account linked on connector " + connector.alias());
@@ -162,7 +163,7 @@ final class BrokeredAccess {
     }
 
     static Refusal connectionRequired(KeycloakSession session, RealmModel realm, Connector connector, Caller caller, String description) {
-        String connect = connector.connectUri(issuer(session, realm), caller.agent().clientId());
+        String connect = connector.connectUri(RealmIssuer.of(session, realm), caller.agent().clientId());
         return new Refusal(Response.Status.FORBIDDEN, "connection_required", description, Errors.IDENTITY_PROVIDER_ERROR, connect);
     }
 }

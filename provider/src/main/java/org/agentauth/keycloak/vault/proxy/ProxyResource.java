@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.vault.proxy;
 
+import org.agentauth.keycloak.support.RealmIssuer;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HEAD;
@@ -114,7 +115,7 @@ public class ProxyResource {
         }
         HttpHeaders headers = session.getContext().getRequestHeaders();
         // who calls: a delegated token for this connector; which account
-        String resource = ResourceServers.normalize(ConnectorResources.uri(BrokeredAccess.issuer(session, realm), alias));
+        String resource = ResourceServers.normalize(ConnectorResources.uri(RealmIssuer.of(session, realm), alias));
         AppAuthManager.AuthHeader auth = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(headers);
         String rawQuery = session.getContext().getUri().getRequestUri().getRawQuery();
         BrokeredAccess.Caller caller;
@@ -123,7 +124,7 @@ public class ProxyResource {
             if (auth == null || !"bearer".equalsIgnoreCase(auth.getScheme())) {
                 throw new BrokeredAccess.Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "A bearer token is required", Errors.NOT_ALLOWED, null);
             }
-            caller = BrokeredAccess.verify(session, realm, connector, auth.getToken(), resource, headers, event);
+            caller = BrokeredAccess.verify(session, realm, connector, auth.getToken(), resource, event);
             String chosen = headers.getHeaderString(CONNECTION_HEADER);
             connection = BrokeredAccess.connection(session, realm, connector, caller, chosen != null ? chosen : ProxyRules.connectionParam(rawQuery), event);
         } catch (BrokeredAccess.Refusal r) {
@@ -158,7 +159,7 @@ public class ProxyResource {
         // the user's upstream token (refreshed when due), then the call
         String access;
         try {
-            access = ConnectionTokens.tokens(session, realm, connector, connection.id()).accessToken();
+            access = ConnectionTokens.tokens(session, realm, connector, connection).accessToken();
         } catch (ConnectionUnusable e) {
             return switch (e.reason()) {
                 case RECONNECT -> refused(event, BrokeredAccess.connectionRequired(session, realm, connector, caller,

@@ -69,7 +69,7 @@ public class VaultExchangeProvider implements TokenExchangeProvider {
             BrokeredAccess.Caller caller;
             UpstreamConnection connection;
             try {
-                caller = BrokeredAccess.verify(session, realm, connector, context.getParams().getSubjectToken(), null, context.getHeaders(), event);
+                caller = BrokeredAccess.verify(session, realm, connector, context.getParams().getSubjectToken(), null, event);
                 if (!client.getClientId().equals(caller.chain().current().clientId())) {
                     throw ProtocolError.unauthorizedClient("Only the acting agent (" + caller.chain().current().clientId()
                             + ") may exchange this token for an upstream token");
@@ -84,7 +84,7 @@ public class VaultExchangeProvider implements TokenExchangeProvider {
             }
             org.agentauth.keycloak.vault.TokenSet tokens;
             try {
-                tokens = ConnectionTokens.tokens(session, realm, connector, connection.id());
+                tokens = ConnectionTokens.tokens(session, realm, connector, connection);
             } catch (ConnectionUnusable e) {
                 throw switch (e.reason()) {
                     case RECONNECT -> fromRefusal(BrokeredAccess.connectionRequired(session, realm, connector, caller,

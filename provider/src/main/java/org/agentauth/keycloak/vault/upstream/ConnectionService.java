@@ -74,7 +74,7 @@ public final class ConnectionService {
             return out;
         }
         try {
-            String access = ConnectionTokens.tokens(session, realm, connector, c.id()).accessToken();
+            String access = ConnectionTokens.tokens(session, realm, connector, c).accessToken();
             session.getProvider(UpstreamConnectionProvider.class).touch(c);
             if (connector.userinfoUrl() == null) {
                 out.put("ok", true);

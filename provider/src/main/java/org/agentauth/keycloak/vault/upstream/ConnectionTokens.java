@@ -46,9 +46,23 @@ public final class ConnectionTokens {
     /**
      * The connection's usable upstream tokens (the access token and its expiry; read or just refreshed).
      *
+     * @param justRead the connection as the caller read it from the database in this request
      * @throws ConnectionUnusable when there is none now
      */
-    public static TokenSet tokens(KeycloakSession session, RealmModel realm, Connector connector, String connectionId) {
+    public static TokenSet tokens(KeycloakSession session, RealmModel realm, Connector connector, UpstreamConnection justRead) {
+        // The common case without another transaction: the row the caller has just read in this request (from the
+        // database, not a cache) is active and its access token is not due for refresh.
+        if (justRead.active()) {
+            try {
+                TokenSet t = session.getProvider(UpstreamConnectionProvider.class).tokens(realm, justRead);
+                if (fresh(t, Time.currentTimeMillis())) {
+                    return t;
+                }
+            } catch (VaultKeyException e) {
+                throw new ConnectionUnusable(ConnectionUnusable.Reason.VAULT_LOCKED, e.getMessage());
+            }
+        }
+        String connectionId = justRead.id();
         KeycloakSessionFactory factory = session.getKeycloakSessionFactory();
         long deadline = Time.currentTimeMillis() + leaseMillis(connector);
         while (true) {
