@@ -153,6 +153,7 @@ class HostileInputIT {
         }
 
         bodiless.forEach((k, v) -> System.out.printf("[hostile] bodiless 4xx %5d  %s%n        e.g. %s%n", v.get(), k, cut(bodilessSample.get(k), 600)));
+        bodilessBy.forEach((k, v) -> System.out.printf("[hostile] bodiless 4xx accepted: %5d  %s%n", v.get(), k));
 
         admin = oidc.adminToken();
         Snapshot after = snapshot(admin);
@@ -851,6 +852,37 @@ class HostileInputIT {
                 + "): drop the exclusion in HostileInputIT.judge");
     }
 
+    /** Who answered the bodiless 4xx answers that are accepted, and how many. */
+    private final Map<String, AtomicInteger> bodilessBy = new TreeMap<>();
+
+    /**
+     * Why a 4xx without a documented error body is acceptable, or null when it is not. A HEAD answer has no body by
+     * definition (RFC 9110 section 9.3.2): its GET twin, the same request otherwise, is sent and judged instead. Any other
+     * bodiless answer must come from before every endpoint (Vert.x's HTTP codec, RESTEasy's matching): the same request
+     * (method, headers, body, every byte of the path after the prefix) is sent to a path under which no endpoint exists,
+     * {@code /agent-auth-absent/} instead of {@code /agent-auth/} (or {@code /protocol/openid-connect-absent/} for
+     * Keycloak's own endpoints), and must get the same status without a body there too.
+     */
+    private String answeredWithoutBody(String family, Req req, Res res) {
+        if (req.method.equals("HEAD")) {
+            Req twin = req.copy("GET", req.target);
+            twin.body = null;
+            Res got = send(twin);
+            String problem = judge(family, twin, got, shape(twin, got));
+            return problem == null ? "HEAD " + res.status + " (its GET twin: " + got.status + " " + shape(twin, got) + ")" : null;
+        }
+        String control = req.target.contains("/agent-auth/") ? req.target.replaceFirst("/agent-auth/", "/agent-auth-absent/")
+                : req.target.replaceFirst("/protocol/openid-connect/", "/protocol/openid-connect-absent/");
+        if (control.equals(req.target)) {
+            return null;
+        }
+        Res got = send(req.copy(req.method, control));
+        if (got.status == res.status && got.text().isEmpty() == res.text().isEmpty()) {
+            return family + " " + res.status + " answered before any endpoint";
+        }
+        return null;
+    }
+
     /** Null when the answer is acceptable, else what is wrong with it. */
     private String judge(String family, Req req, Res res, String shape) {
         if (res.status == 500 && brokenBody(req) && res.text().contains("\"unknown_error\"")) {
@@ -866,10 +898,15 @@ class HostileInputIT {
             if (shape.equals("json-error") || shape.equals("json-errorMessage") || shape.equals("html-themed")) {
                 return null;
             }
-            // answered by the HTTP layer before any endpoint (Vert.x, RESTEasy): request line or headers too long, malformed
-            // request, unknown method or path, unsupported media type
             if (shape.equals("empty") || shape.startsWith("other(text/plain")) {
-                return null;
+                String who = answeredWithoutBody(family, req, res);
+                if (who != null) {
+                    synchronized (bodilessBy) {
+                        bodilessBy.computeIfAbsent(who, k -> new AtomicInteger()).incrementAndGet();
+                    }
+                    return null;
+                }
+                return "4xx without a documented error body (" + shape + "), and a path without any endpoint answers differently";
             }
             return "4xx in an undocumented shape " + shape;
         }
@@ -975,6 +1012,15 @@ class HostileInputIT {
         Req header(String name, String value) {
             headers.add(new String[] {name, value == null ? "null" : value.replaceAll("[\r\n]", " ")});
             return this;
+        }
+
+        /** The same request (headers, body, form flag) with another method and target. */
+        Req copy(String method, String target) {
+            Req r = new Req(method, target);
+            r.headers.addAll(headers);
+            r.body = body;
+            r.rawForm = rawForm;
+            return r;
         }
 
         Req body(String text) {

@@ -22,12 +22,17 @@ import org.keycloak.services.cors.Cors;
  * A preflight carries no token, so its client is unknown: it is answered for the web origins of the realm's enabled
  * clients (every origin a token of this realm can allow) and for no other. (Keycloak's own account preflight answers
  * any origin.) Those origins are collected by one scan of the realm's clients, kept for at most
- * {@link #MAX_AGE_MILLIS}, rebuilt single-flight and forgotten when a client of the realm changes on this node.
+ * {@link #MAX_AGE_MILLIS}, rebuilt single-flight and forgotten when a client of the realm changes on this node; an
+ * origin not in a set older than {@link #MISS_RESCAN_MILLIS} rescans once (a web origin added on another node). An
+ * origin removed on another node may still get a preflight answer for up to {@link #MAX_AGE_MILLIS}; the request
+ * itself is checked against its token's allowed origins.
  */
 public final class AccountCors {
 
     static final String[] METHODS = {"GET", "DELETE"};
     static final long MAX_AGE_MILLIS = 30_000;
+    /** An unknown origin rescans when the set is older than this (an origin added on another cluster node). */
+    static final long MISS_RESCAN_MILLIS = 2_000;
     private static final long MAX_WAIT_MILLIS = 10_000;
 
     private static final SingleFlightCache<String, Set<String>> REALM_ORIGINS =
@@ -55,7 +60,16 @@ public final class AccountCors {
 
     private static boolean realmAllows(KeycloakSession session, String origin) {
         RealmModel realm = session.getContext().getRealm();
-        Set<String> origins = REALM_ORIGINS.get(realm.getId(), () -> webOrigins(session, realm)).value();
+        long asked = System.currentTimeMillis();
+        SingleFlightCache.Entry<Set<String>> e = REALM_ORIGINS.get(realm.getId(), () -> webOrigins(session, realm));
+        if (allows(e.value(), origin) || asked - e.builtAt() < MISS_RESCAN_MILLIS) {
+            return allows(e.value(), origin);
+        }
+        // an unknown origin against a set older than MISS_RESCAN_MILLIS: it may have been added on another node
+        return allows(REALM_ORIGINS.refresh(realm.getId(), e, () -> webOrigins(session, realm)).value(), origin);
+    }
+
+    private static boolean allows(Set<String> origins, String origin) {
         return origins.contains(origin) || origins.contains(Cors.ACCESS_CONTROL_ALLOW_ORIGIN_WILDCARD);
     }
 

@@ -18,12 +18,19 @@ import org.keycloak.provider.ProviderEvent;
  * rescans and the requests arriving meanwhile wait for that scan instead of each scanning every client.
  *
  * <p>The map is only a hint: a hit is checked against the live client (enabled, still answering to the URI), and a
- * stale hit rescans once (again single-flight). So a removed or moved URI is never accepted from the cache; a URI added
- * on another cluster node is unknown here for at most {@link #MAX_AGE_MILLIS}.
+ * stale hit rescans once (again single-flight). So a removed or moved URI is never accepted from the cache. A miss
+ * rescans once when the map is older than {@link #MISS_RESCAN_MILLIS}: a URI added on another cluster node (whose
+ * change reaches this node's client cache through Keycloak's own invalidation, but fires no event here) is known here
+ * within about that long, instead of waiting out {@link #MAX_AGE_MILLIS}.
  */
 public final class ResourceOwnerIndex {
 
     static final long MAX_AGE_MILLIS = 30_000;
+    /**
+     * A miss rescans when the map is older than this: a URI added on another cluster node is known here within about
+     * this long, and a flood of unknown URIs costs at most one scan per realm and node per this interval.
+     */
+    static final long MISS_RESCAN_MILLIS = 2_000;
     /** How long a request waits for another request's scan before it scans for itself. */
     static final long MAX_WAIT_MILLIS = 10_000;
 
@@ -37,10 +44,14 @@ public final class ResourceOwnerIndex {
         long asked = System.currentTimeMillis();
         SingleFlightCache.Entry<Map<String, String>> s = BY_REALM.get(realm.getId(), () -> scan(realm));
         Optional<ClientModel> hit = live(realm, s.value().get(normalized), normalized);
-        if (hit.isPresent() || !s.value().containsKey(normalized) || s.builtAt() >= asked) {
-            return hit; // a hit, a miss, or a scan begun after this request: nothing newer to ask
+        if (hit.isPresent() || s.builtAt() >= asked) {
+            return hit; // a hit, or a scan begun after this request: nothing newer to ask
         }
-        // stale hit: once more from a newer scan
+        if (!s.value().containsKey(normalized) && asked - s.builtAt() < MISS_RESCAN_MILLIS) {
+            return hit; // a miss against a recent scan
+        }
+        // a stale hit, or a miss against a scan older than MISS_RESCAN_MILLIS (the URI may have been added on another
+        // node, whose change reached this node's client cache but no event here): once more from a newer scan
         return live(realm, BY_REALM.refresh(realm.getId(), s, () -> scan(realm)).value().get(normalized), normalized);
     }
 
