@@ -63,7 +63,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         return em().createNamedQuery("agentAuthGrant.byUser", AgentAuthDelegationGrantEntity.class)
                 .setParameter("realmId", realm.getId())
                 .setParameter("userId", userId)
-                .getResultStream().map(JpaDelegationGrantProvider::toModel).toList();
+                .getResultList().stream().map(JpaDelegationGrantProvider::toModel).toList();
     }
 
     @Override
@@ -71,7 +71,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         return em().createNamedQuery("agentAuthGrant.byAgent", AgentAuthDelegationGrantEntity.class)
                 .setParameter("realmId", realm.getId())
                 .setParameter("agentClientId", agent.getId())
-                .getResultStream().map(JpaDelegationGrantProvider::toModel).toList();
+                .getResultList().stream().map(JpaDelegationGrantProvider::toModel).toList();
     }
 
     @Override
@@ -242,7 +242,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
                 .setParameter("userId", userId)
                 .setParameter("agentClientId", agentUuid)
                 .setParameter("hostClientId", hostUuid)
-                .getResultStream().findFirst();
+                .getResultList().stream().findFirst();
     }
 
     static DelegationGrant toModel(AgentAuthDelegationGrantEntity e) {

@@ -69,14 +69,14 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
     public List<UpstreamConnection> listForUser(RealmModel realm, String userId) {
         return em().createNamedQuery("agentAuthConnection.byUser", AgentAuthConnectionEntity.class)
                 .setParameter("realmId", realm.getId()).setParameter("userId", userId)
-                .getResultStream().map(JpaUpstreamConnectionProvider::toModel).toList();
+                .getResultList().stream().map(JpaUpstreamConnectionProvider::toModel).toList();
     }
 
     @Override
     public List<UpstreamConnection> listForUser(RealmModel realm, String userId, String connectorId) {
         return em().createNamedQuery("agentAuthConnection.byUserConnector", AgentAuthConnectionEntity.class)
                 .setParameter("realmId", realm.getId()).setParameter("userId", userId).setParameter("connectorId", connectorId)
-                .getResultStream().map(JpaUpstreamConnectionProvider::toModel).toList();
+                .getResultList().stream().map(JpaUpstreamConnectionProvider::toModel).toList();
     }
 
     @Override
@@ -86,7 +86,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
         AgentAuthConnectionEntity e = em().createNamedQuery("agentAuthConnection.bySubject", AgentAuthConnectionEntity.class)
                 .setParameter("realmId", realm.getId()).setParameter("userId", userId)
                 .setParameter("connectorId", connectorId).setParameter("subject", subject)
-                .getResultStream().findFirst().orElse(null);
+                .getResultList().stream().findFirst().orElse(null);
         boolean created = e == null;
         if (created) {
             e = new AgentAuthConnectionEntity();
