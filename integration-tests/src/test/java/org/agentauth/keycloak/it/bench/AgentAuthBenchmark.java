@@ -102,6 +102,9 @@ class AgentAuthBenchmark {
                     long t0 = System.nanoTime();
                     Fillers.Counts c = fillers.fillTo(Long.parseLong(level), Oidc.DEMO);
                     label = c.grants() + " grants, " + c.connections() + " connections";
+                    if (byLevel.containsKey(label)) {
+                        label += " (again)"; // small, large, small: both small levels are kept
+                    }
                     print(String.format(Locale.ROOT, "%n## stored: %s (filled in %.1f s)", label, (System.nanoTime() - t0) / 1e9));
                 }
                 Map<String, LoadDriver.Stats> stats = measure(driver, label);
