@@ -80,7 +80,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         ActorTokenVerifier.VerifiedActor verified;
         DelegationGrant grant;
         try {
-            verified = new ActorTokenVerifier(session, realm, clientConnection).verify(actorToken, type);
+            verified = new ActorTokenVerifier(session, realm).verify(actorToken, type);
             if (!actor.equals(verified.clientId())) {
                 throw ProtocolError.invalidToken("actor_token is not a token of the requested actor");
             }

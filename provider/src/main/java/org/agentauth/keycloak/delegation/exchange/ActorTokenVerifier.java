@@ -11,7 +11,6 @@ import org.agentauth.keycloak.agent.AgentPolicy;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.authentication.authenticators.client.JWTClientValidator;
-import org.keycloak.common.ClientConnection;
 import org.keycloak.common.VerificationException;
 import org.keycloak.common.util.Time;
 import org.keycloak.crypto.ClientSignatureVerifierProvider;
@@ -62,12 +61,10 @@ public final class ActorTokenVerifier {
 
     private final KeycloakSession session;
     private final RealmModel realm;
-    private final ClientConnection connection;
 
-    public ActorTokenVerifier(KeycloakSession session, RealmModel realm, ClientConnection connection) {
+    public ActorTokenVerifier(KeycloakSession session, RealmModel realm) {
         this.session = session;
         this.realm = realm;
-        this.connection = connection;
     }
 
     public VerifiedActor verify(String token, String tokenType) {

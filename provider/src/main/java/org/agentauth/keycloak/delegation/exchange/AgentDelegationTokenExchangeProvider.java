@@ -147,7 +147,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         }
 
         // Rule 2: the actor first (its verification touches the request context), then the subject.
-        ActorTokenVerifier.VerifiedActor actor = new ActorTokenVerifier(session, realm, clientConnection).verify(actorToken, actorTokenType);
+        ActorTokenVerifier.VerifiedActor actor = new ActorTokenVerifier(session, realm).verify(actorToken, actorTokenType);
         event.detail(DETAIL_AGENT, actor.clientId());
         AuthenticationManager.AuthResult subject = AuthenticationManager.verifyIdentityToken(session, realm,
                 session.getContext().getUri(), clientConnection, true, true, null, false, params.getSubjectToken(),
