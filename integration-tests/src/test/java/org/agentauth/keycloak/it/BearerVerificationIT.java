@@ -71,10 +71,7 @@ class BearerVerificationIT {
     void restore() {
         String admin = oidc.adminToken();
         putRealm(admin, Map.of("notBefore", 0));
-        ObjectNode agent = (ObjectNode) dlg.client(AGENT);
-        agent.put("notBefore", 0);
-        agent.put("enabled", true);
-        assertEquals(204, http.putJson(adminUrl("/clients/" + agent.get("id").asText()), admin, agent).status());
+        dlg.updateClient(AGENT, c -> c.put("notBefore", 0).put("enabled", true));
         dlg.setAttributes(AGENT, java.util.Collections.singletonMap("access.token.lifespan", null));
         setUserEnabled(admin, "alice", true);
         setUserEnabled(admin, "service-account-" + AGENT, true);
@@ -94,17 +91,13 @@ class BearerVerificationIT {
         assertEquals(204, r.status(), r.body());
     }
 
-    private void setClientNotBefore(String admin, String clientId, long notBefore) {
-        ObjectNode c = (ObjectNode) dlg.client(clientId);
-        c.put("notBefore", notBefore);
-        assertEquals(204, http.putJson(adminUrl("/clients/" + c.get("id").asText()), admin, c).status());
+    private void setClientNotBefore(String clientId, long notBefore) {
+        dlg.updateClient(clientId, c -> c.put("notBefore", notBefore));
         assertEquals(notBefore, dlg.client(clientId).path("notBefore").asLong(), "the client's notBefore was stored");
     }
 
-    private void setClientEnabled(String admin, String clientId, boolean enabled) {
-        ObjectNode c = (ObjectNode) dlg.client(clientId);
-        c.put("enabled", enabled);
-        assertEquals(204, http.putJson(adminUrl("/clients/" + c.get("id").asText()), admin, c).status());
+    private void setClientEnabled(String clientId, boolean enabled) {
+        dlg.updateClient(clientId, c -> c.put("enabled", enabled));
     }
 
     private void setUserEnabled(String admin, String username, boolean enabled) {
@@ -207,10 +200,10 @@ class BearerVerificationIT {
         // the agent client's not-before
         String old = agentToken();
         assertActorAccepted(users.accessToken("alice"), old);
-        setClientNotBefore(admin, AGENT, nextSecond());
+        setClientNotBefore(AGENT, nextSecond());
         assertActorRefused(users.accessToken("alice"), old, "actor token older than the client's not-before");
         assertActorAccepted(users.accessToken("alice"), agentToken());
-        setClientNotBefore(admin, AGENT, 0);
+        setClientNotBefore(AGENT, 0);
 
         // the realm's not-before (the subject token is fresh, so only the actor token is too old)
         old = agentToken();
@@ -237,11 +230,11 @@ class BearerVerificationIT {
 
         // the agent client disabled: agent-host (the subject token's azp) asks, as a disabled client cannot
         assertEquals(200, exchangeBy(DemoUsers.HOST, DemoUsers.HOST_SECRET, users.accessToken("alice"), old).status());
-        setClientEnabled(admin, AGENT, false);
+        setClientEnabled(AGENT, false);
         Http.Response r = exchangeBy(DemoUsers.HOST, DemoUsers.HOST_SECRET, users.accessToken("alice"), old);
         assertEquals(400, r.status(), r.body());
         assertTrue(r.json().path("error_description").asText().contains("actor_token"), r.body());
-        setClientEnabled(admin, AGENT, true);
+        setClientEnabled(AGENT, true);
         assertActorAccepted(users.accessToken("alice"), old);
 
         // expired
@@ -303,9 +296,9 @@ class BearerVerificationIT {
 
         // the token's client (the agent) not-before, and the realm's
         t = proxyToken();
-        setClientNotBefore(admin, AGENT, nextSecond());
+        setClientNotBefore(AGENT, nextSecond());
         assertProxyRefused(t[0], "delegated token older than the agent's not-before");
-        setClientNotBefore(admin, AGENT, 0);
+        setClientNotBefore(AGENT, 0);
         t = proxyToken();
         putRealm(admin, Map.of("notBefore", nextSecond()));
         assertProxyRefused(t[0], "delegated token older than the realm's not-before");
@@ -313,9 +306,9 @@ class BearerVerificationIT {
 
         // the agent client disabled
         t = proxyToken();
-        setClientEnabled(admin, AGENT, false);
+        setClientEnabled(AGENT, false);
         assertProxyRefused(t[0], "delegated token of a disabled agent client");
-        setClientEnabled(admin, AGENT, true);
+        setClientEnabled(AGENT, true);
         assertEquals(200, proxy(t[0]).status(), "the same token works again once the agent is enabled");
 
         // expired

@@ -389,9 +389,8 @@ class ConsentByScopeIT {
         assertEquals("invalid_scope", refusedAuth(auth(Pkce.create(), "openid " + scope)).get("error"));
 
         // disabling the agent client removes its scope
-        JsonNode c = delegations.client("scope-it-agent");
-        ((ObjectNode) c).put("enabled", false);
-        assertEquals(204, http.putJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + c.get("id").asText(), admin, c).status());
+        String agentId = delegations.client("scope-it-agent").get("id").asText();
+        delegations.updateClient("scope-it-agent", c -> c.put("enabled", false));
         assertFalse(optionalScopes("agent-host").contains(scope));
         Form f = flows.authParams(null, Pkce.create());
         f.list().replaceAll(e -> e.getKey().equals("scope") ? Map.entry("scope", "openid " + scope) : e);
@@ -403,6 +402,6 @@ class ConsentByScopeIT {
                         "scope", "openid " + SCOPE + " delegation:client:research-agent", "code_challenge", Pkce.create().challenge(),
                         "code_challenge_method", "S256").list(), Http.basic("agent-host", "agent-host-secret"));
         assertError(par, 400, "invalid_request");
-        assertEquals(204, http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + c.get("id").asText(), admin).status());
+        assertEquals(204, http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + agentId, admin).status());
     }
 }

@@ -62,23 +62,30 @@ public final class Delegations {
 
     /** Sets (or, with null, removes) client attributes; returns the previous values. */
     public Map<String, String> setAttributes(String clientId, Map<String, String> attrs) {
-        ObjectNode c = (ObjectNode) client(clientId);
-        ObjectNode a = (ObjectNode) c.get("attributes");
         Map<String, String> before = new java.util.HashMap<>();
-        attrs.forEach((k, v) -> {
-            before.put(k, a.has(k) ? a.get(k).asText() : null);
-            if (v == null) {
-                // an absent key would leave the attribute as it is: Keycloak removes attributes sent as null
-                a.putNull(k);
-            } else {
-                a.put(k, v);
-            }
+        updateClient(clientId, c -> {
+            ObjectNode a = (ObjectNode) c.get("attributes");
+            attrs.forEach((k, v) -> {
+                before.put(k, a.has(k) ? a.get(k).asText() : null);
+                if (v == null) {
+                    // an absent key would leave the attribute as it is: Keycloak removes attributes sent as null
+                    a.putNull(k);
+                } else {
+                    a.put(k, v);
+                }
+            });
         });
+        return before;
+    }
+
+    /** Changes a client through the admin REST API: its representation read, changed by {@code change}, written back (204). */
+    public void updateClient(String clientId, java.util.function.Consumer<ObjectNode> change) {
+        ObjectNode c = (ObjectNode) client(clientId);
+        change.accept(c);
         Http.Response r = http.putJson(admin("/clients/" + c.get("id").asText()), oidc.adminToken(), c);
         if (r.status() != 204) {
             throw new AssertionError("updating client failed: " + r);
         }
-        return before;
     }
 
     /** Events of a type, newest first. */
