@@ -53,13 +53,9 @@ public final class ConnectionTokens {
         // The common case without another transaction: the row the caller has just read in this request (from the
         // database, not a cache) is active and its access token is not due for refresh.
         if (justRead.active()) {
-            try {
-                TokenSet t = session.getProvider(UpstreamConnectionProvider.class).tokens(realm, justRead);
-                if (fresh(t, Time.currentTimeMillis())) {
-                    return t;
-                }
-            } catch (VaultKeyException e) {
-                throw new ConnectionUnusable(ConnectionUnusable.Reason.VAULT_LOCKED, e.getMessage());
+            TokenSet t = open(session.getProvider(UpstreamConnectionProvider.class), realm, justRead);
+            if (fresh(t, Time.currentTimeMillis())) {
+                return t;
             }
         }
         String connectionId = justRead.id();
@@ -154,13 +150,18 @@ public final class ConnectionTokens {
     }
 
     private static Read read(KeycloakSessionFactory factory, RealmModel realm, String id) {
+        return inTransaction(factory, s -> {
+            UpstreamConnectionProvider p = s.getProvider(UpstreamConnectionProvider.class);
+            UpstreamConnection c = p.byId(realm, id).orElseThrow(
+                    () -> new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, "connection " + id + " is gone"));
+            return new Read(c, open(p, realm, c));
+        });
+    }
+
+    /** The connection's decrypted tokens; a vault that cannot decrypt them makes the connection unusable for now. */
+    private static TokenSet open(UpstreamConnectionProvider p, RealmModel realm, UpstreamConnection c) {
         try {
-            return inTransaction(factory, s -> {
-                UpstreamConnectionProvider p = s.getProvider(UpstreamConnectionProvider.class);
-                UpstreamConnection c = p.byId(realm, id).orElseThrow(
-                        () -> new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, "connection " + id + " is gone"));
-                return new Read(c, p.tokens(realm, c));
-            });
+            return p.tokens(realm, c);
         } catch (VaultKeyException e) {
             throw new ConnectionUnusable(ConnectionUnusable.Reason.VAULT_LOCKED, e.getMessage());
         }
