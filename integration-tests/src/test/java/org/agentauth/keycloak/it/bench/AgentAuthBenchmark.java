@@ -305,9 +305,24 @@ class AgentAuthBenchmark {
             driver.slot(op.call(), warm ? warmupSeconds : firstWarmupSeconds, null, warmupErrors);
         }
         warm = true;
-        for (Pair pair : pairs()) {
-            LoadDriver.Stats a = stats.computeIfAbsent(pair.a().name(), LoadDriver.Stats::new);
-            LoadDriver.Stats b = stats.computeIfAbsent(pair.b().name(), LoadDriver.Stats::new);
+        alternate(driver, pairs(), "", stats);
+        // Latency pass: the proxy and vault pairs again with one worker, so that each call has the server to itself and
+        // p50 - p50 is the latency the extension adds, not that cost multiplied by the queue of a saturated server.
+        try (LoadDriver single = new LoadDriver(1)) {
+            alternate(single, pairs().subList(2, 4), SINGLE, stats);
+        }
+        if (warmupErrors.errors > 0) {
+            stats.put(warmupErrors.name, warmupErrors);
+        }
+        table(label, stats);
+        return stats;
+    }
+
+    /** Each pair, A B A B for {@code rounds} slots, into the stats named after its operations plus {@code suffix}. */
+    private void alternate(LoadDriver driver, List<Pair> pairs, String suffix, Map<String, LoadDriver.Stats> stats) throws Exception {
+        for (Pair pair : pairs) {
+            LoadDriver.Stats a = stats.computeIfAbsent(pair.a().name() + suffix, LoadDriver.Stats::new);
+            LoadDriver.Stats b = stats.computeIfAbsent(pair.b().name() + suffix, LoadDriver.Stats::new);
             for (int r = 0; r < rounds; r++) {
                 refreshTokens();
                 driver.slot(pair.a().call(), slotSeconds, a, null);
@@ -315,25 +330,6 @@ class AgentAuthBenchmark {
                 driver.slot(pair.b().call(), slotSeconds, b, null);
             }
         }
-        // Latency pass: the proxy and vault pairs again with one worker, so that each call has the server to itself and
-        // p50 - p50 is the latency the extension adds, not that cost multiplied by the queue of a saturated server.
-        try (LoadDriver single = new LoadDriver(1)) {
-            for (Pair pair : pairs().subList(2, 4)) {
-                LoadDriver.Stats a = stats.computeIfAbsent(pair.a().name() + SINGLE, LoadDriver.Stats::new);
-                LoadDriver.Stats b = stats.computeIfAbsent(pair.b().name() + SINGLE, LoadDriver.Stats::new);
-                for (int r = 0; r < rounds; r++) {
-                    refreshTokens();
-                    single.slot(pair.a().call(), slotSeconds, a, null);
-                    refreshTokens();
-                    single.slot(pair.b().call(), slotSeconds, b, null);
-                }
-            }
-        }
-        if (warmupErrors.errors > 0) {
-            stats.put(warmupErrors.name, warmupErrors);
-        }
-        table(label, stats);
-        return stats;
     }
 
     private void table(String label, Map<String, LoadDriver.Stats> stats) {
