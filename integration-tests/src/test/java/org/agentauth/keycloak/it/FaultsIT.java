@@ -28,6 +28,7 @@ import org.agentauth.keycloak.it.support.KeycloakServerExtension;
 import org.agentauth.keycloak.it.support.LogWindows;
 import org.agentauth.keycloak.it.support.Oidc;
 import org.agentauth.keycloak.it.support.Oidc.Form;
+import org.agentauth.keycloak.it.support.TestDatabase;
 import org.agentauth.keycloak.it.support.Vault;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -306,12 +307,13 @@ class FaultsIT {
         Timed first = call(token, id);
         assertEquals(200, first.r.status(), first.r.toString());
         Map<String, String> before = row(id);
-        String dbName = "agentauth_it_" + java.net.URI.create(server.baseUrl()).getPort();
+        String dbName = TestDatabase.databaseName(java.net.URI.create(server.baseUrl()).getPort());
+        String adminUrl = TestDatabase.server().adminUrl();
 
         LogWindows.Window window = LogWindows.open(server, "database outage (FaultsIT)");
         StringBuilder seen = new StringBuilder();
         try {
-            try (Connection c = DriverManager.getConnection(System.getProperty("agentauth.pgUrl")); Statement st = c.createStatement()) {
+            try (Connection c = DriverManager.getConnection(adminUrl); Statement st = c.createStatement()) {
                 st.execute("ALTER DATABASE " + dbName + " ALLOW_CONNECTIONS false");
                 st.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + dbName + "'");
             }
@@ -324,7 +326,7 @@ class FaultsIT {
                 assertTrue(t.millis < 30_000, "no hang");
             }
         } finally {
-            try (Connection c = DriverManager.getConnection(System.getProperty("agentauth.pgUrl")); Statement st = c.createStatement()) {
+            try (Connection c = DriverManager.getConnection(adminUrl); Statement st = c.createStatement()) {
                 st.execute("ALTER DATABASE " + dbName + " ALLOW_CONNECTIONS true");
             }
         }

@@ -25,6 +25,7 @@ import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.Oidc;
 import org.agentauth.keycloak.it.support.Oidc.Form;
 import org.agentauth.keycloak.it.support.Oidc.Pkce;
+import org.agentauth.keycloak.it.support.TestDatabase;
 import org.agentauth.keycloak.it.support.Vault;
 import org.junit.jupiter.api.Test;
 
@@ -201,12 +202,12 @@ class AgentAuthBenchmark {
         if (!url.isEmpty()) {
             return url;
         }
-        String db = System.getProperty("agentauth.db", "h2");
+        String db = TestDatabase.kind();
         if (!db.equals("postgres") || server.isExternal()) {
             throw new IllegalStateException("-Dbench.fill needs a database beside the server: -Dagentauth.db=postgres (the "
                     + "harness's own), or -Dbench.jdbcUrl=... for an external server; dev mode's H2 file is locked by the server");
         }
-        return "jdbc:postgresql://127.0.0.1:5432/agentauth_it_" + URI.create(server.baseUrl()).getPort() + "?user=postgres";
+        return TestDatabase.server().jdbcUrl(TestDatabase.databaseName(URI.create(server.baseUrl()).getPort()));
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -445,7 +446,7 @@ class AgentAuthBenchmark {
         print("# Agent Auth benchmark, " + ZonedDateTime.now().format(DateTimeFormatter.ISO_OFFSET_DATE_TIME));
         print("");
         print("- server: " + server.baseUrl() + (server.isExternal() ? " (external)" : " (" + server.distributionVersion()
-                + ", started by the harness, database " + System.getProperty("agentauth.db", "h2") + ")"));
+                + ", started by the harness, database " + TestDatabase.kind() + ")"));
         print("- machine: " + Runtime.getRuntime().availableProcessors() + " CPUs, " + memTotal() + ", load average "
                 + readFirstLine("/proc/loadavg") + " (before the run), driver on the same machine");
         print("- driver JVM: " + System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));

@@ -28,7 +28,7 @@ public final class DbRows {
     }
 
     public String kind() {
-        return System.getProperty("agentauth.db", "h2");
+        return TestDatabase.kind();
     }
 
     public List<Map<String, String>> query(String sql) {
@@ -63,15 +63,11 @@ public final class DbRows {
     }
 
     private Connection connect() throws SQLException {
-        String db = "agentauth_it_" + server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1);
-        switch (kind()) {
-            case "postgres":
-                return DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/" + db + "?user=postgres");
-            case "mariadb":
-                return DriverManager.getConnection("jdbc:mariadb://127.0.0.1:3306/" + db + "?user=root");
-            default:
-                return h2Copy();
+        if (kind().equals("h2")) {
+            return h2Copy();
         }
+        int port = Integer.parseInt(server.baseUrl().substring(server.baseUrl().lastIndexOf(':') + 1));
+        return DriverManager.getConnection(TestDatabase.server().jdbcUrl(TestDatabase.databaseName(port)));
     }
 
     /** H2 writes committed changes to its file within about a second; then a copy of the file is consistent. */

@@ -87,20 +87,20 @@ public final class KeycloakCluster implements AutoCloseable {
         KeycloakServer.writeRealmImports(homeA, publicUrl);
         long built = System.nanoTime();
 
-        String dbUrl = TestDatabase.freshPostgres("agentauth_it_cluster_" + portA);
+        List<String> db = TestDatabase.freshPostgres("agentauth_it_cluster_" + portA);
         a = new KeycloakServer(homeA, portA, target.resolve("keycloak-cluster-node-a.log"));
         b = new KeycloakServer(homeB, portB, target.resolve("keycloak-cluster-node-b.log"));
         // one after the other: node A creates the schema, the master realm and its admin, and imports the demo realms
-        a.launch(command(homeA, "node-a", portA, publicUrl, dbUrl, true), Map.of());
+        a.launch(command(homeA, "node-a", portA, publicUrl, db, true), Map.of());
         long upA = System.nanoTime();
-        b.launch(command(homeB, "node-b", portB, publicUrl, dbUrl, false), Map.of());
+        b.launch(command(homeB, "node-b", portB, publicUrl, db, false), Map.of());
         long upB = System.nanoTime();
         System.out.printf("[cluster] %s with provider %s: built in %.1f s, node A up on %s in %.1f s, node B on %s in %.1f s%n",
                 a.distributionVersion(), jar.getFileName(), (built - t0) / 1e9, a.baseUrl(), (upA - built) / 1e9,
                 b.baseUrl(), (upB - upA) / 1e9);
     }
 
-    private static List<String> command(Path home, String name, int port, String publicUrl, String dbUrl, boolean importRealms)
+    private static List<String> command(Path home, String name, int port, String publicUrl, List<String> db, boolean importRealms)
             throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(home.resolve("bin").resolve("kc.sh").toString());
@@ -110,9 +110,8 @@ public final class KeycloakCluster implements AutoCloseable {
         cmd.add("--http-port=" + port);
         cmd.add("--http-management-port=" + KeycloakServer.freePort());
         cmd.add("--hostname=" + publicUrl);
-        cmd.add(dbUrl);
-        cmd.add("--db-username=postgres");
-        cmd.add("--db-password=unused");
+        // --db=postgres is a build option, already in the optimized build
+        db.stream().filter(o -> !o.startsWith("--db=")).forEach(cmd::add);
         cmd.add("--cache-stack=jdbc-ping");
         cmd.add("--cache-embedded-network-bind-address=127.0.0.1");
         cmd.add("--cache-embedded-network-bind-port=" + KeycloakServer.freePort());

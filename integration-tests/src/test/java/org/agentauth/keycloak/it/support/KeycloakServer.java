@@ -120,13 +120,13 @@ public final class KeycloakServer implements AutoCloseable {
         // api.github.com because ConnectorAdminPageIT saves a connector from the GitHub preset and the admin API refuses
         // a host that does not resolve, while test machines may have no DNS (an allow-listed host is not resolved)
         cmd.add(ALLOWED_HOSTS);
-        cmd.addAll(TestDatabase.fromSystemProperties().prepareAndGetServerArgs(port));
+        cmd.addAll(TestDatabase.prepareAndGetServerArgs(port));
         cmd.addAll(extraArgs());
         long t0 = System.nanoTime();
         launch(cmd, Map.of());
         System.out.printf("[keycloak] %s up on %s in %.1f s with provider %s, database %s%n",
                 distributionVersion(), baseUrl(), (System.nanoTime() - t0) / 1e9, jar.getFileName(),
-                System.getProperty("agentauth.db", "h2"));
+                TestDatabase.kind());
     }
 
     /** The vault's allow-list: see {@link #start}. */
@@ -204,7 +204,7 @@ public final class KeycloakServer implements AutoCloseable {
         if (!javaOpts.isEmpty()) {
             pb.environment().put("JAVA_OPTS_APPEND", javaOpts);
         }
-        System.out.println("[keycloak] starting " + String.join(" ", cmd).replaceAll("keys=\\S+", "keys=***") + " (log: " + log + ")");
+        System.out.println("[keycloak] starting " + String.join(" ", cmd).replaceAll("(keys|db-password)=\\S+", "$1=***") + " (log: " + log + ")");
         process = pb.start();
         if (!hookAdded) {
             Runtime.getRuntime().addShutdownHook(new Thread(this::stopQuietly));
