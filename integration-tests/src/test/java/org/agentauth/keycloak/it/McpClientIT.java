@@ -353,7 +353,7 @@ class McpClientIT {
     private static String required(String name) {
         String v = System.getProperty(name);
         if (v == null || v.isBlank()) {
-            throw new IllegalStateException("System property " + name + " is not set (run the tests through mvn verify)");
+            throw new IllegalStateException("System property " + name + " is not set (run the tests through ./run-tests.sh or mvn verify)");
         }
         return v;
     }

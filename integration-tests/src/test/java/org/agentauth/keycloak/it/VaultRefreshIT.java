@@ -23,7 +23,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * The refresh engine against the real upstream (issue 13): the upstream's access tokens live 60 s; after they expired
- * a use still works, and 50 parallel uses of one expired connection cause exactly one upstream refresh (counted by the
+ * a use still works, and 20 parallel uses of one expired connection cause exactly one upstream refresh (counted by the
  * upstream itself, from its REFRESH_TOKEN events), none failing.
  */
 @Order(36)

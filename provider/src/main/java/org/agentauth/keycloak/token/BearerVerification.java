@@ -22,7 +22,7 @@ import org.keycloak.services.managers.AuthenticationManager;
  * {@code AuthenticationManager.verifyIdentityToken(..., isCookie=false, ...)} does, but without building the
  * throw-away transient user session that Keycloak materialises for a session-less token (client credentials) or a
  * token whose client session is transient (standard token exchange): that copy resolves the client's scopes and roles
- * and was the largest single cost of the delegated exchange and the brokered proxy (README, Performance).
+ * and was the largest single cost of the delegated exchange and the brokered proxy (docs/performance.md).
  *
  * <p>The direct path ({@link #direct}) accepts a token only when every check Keycloak makes passes, in the same order:
  * signature with the realm's key for the header's {@code kid} and algorithm, {@code iss}, {@code exp}/{@code iat}

@@ -30,7 +30,7 @@ import org.agentauth.keycloak.it.support.Vault;
 import org.junit.jupiter.api.Test;
 
 /**
- * The benchmark (issue 15), run on demand only: {@code mvn verify -Pbench ...} (see README, Performance). Never part of
+ * The benchmark (issue 15), run on demand only: {@code mvn verify -Pbench ...} (see docs/performance.md). Never part of
  * the default {@code mvn verify}: failsafe's default includes match {@code *IT}, not {@code *Benchmark}.
  *
  * <p>Four pairs, each measured in one run alternating A B A B (slots of equal length, fixed concurrency, closed loop):

@@ -68,7 +68,7 @@ public final class KeycloakCluster implements AutoCloseable {
 
     public synchronized void start() throws IOException, InterruptedException {
         if (!Files.isDirectory(template.resolve("bin"))) {
-            throw new IllegalStateException("No Keycloak distribution at " + template + " (run through mvn verify)");
+            throw new IllegalStateException("No Keycloak distribution at " + template + " (run through ./run-tests.sh or mvn verify)");
         }
         KeycloakServer.assertPortFree(portA);
         KeycloakServer.assertPortFree(portB);

@@ -100,7 +100,7 @@ public final class KeycloakServer implements AutoCloseable {
             throw new IllegalStateException("an external server is not started here");
         }
         if (!Files.isDirectory(home.resolve("bin"))) {
-            throw new IllegalStateException("No Keycloak distribution at " + home + " (run through mvn verify)");
+            throw new IllegalStateException("No Keycloak distribution at " + home + " (run through ./run-tests.sh or mvn verify)");
         }
         assertPortFree(port);
         int managementPort = freePort();
@@ -313,7 +313,7 @@ public final class KeycloakServer implements AutoCloseable {
     static String required(String name) {
         String v = System.getProperty(name);
         if (v == null || v.isBlank()) {
-            throw new IllegalStateException("System property " + name + " is not set (run the tests through mvn verify)");
+            throw new IllegalStateException("System property " + name + " is not set (run the tests through ./run-tests.sh or mvn verify)");
         }
         return v;
     }
