@@ -427,6 +427,8 @@ public class ConnectResource {
         Map<String, String> view = new HashMap<>();
         view.put("name", connector.name());
         view.put("alias", connector.alias());
+        // proxy_exchange: the vault exchange may hand an agent short-lived upstream access tokens; the page says so
+        view.put("releasesTokens", String.valueOf(connector.releasesTokens()));
         String logo = safeUrl(connector.logoUri());
         if (logo != null) {
             view.put("logoUri", logo);
