@@ -27,7 +27,7 @@
             <#if connectLinked?has_content>
                 <p id="agent-connect-linked" style="margin-top:1rem">${msg("agentConnectAlreadyLinked", connectLinked?join(", "))}</p>
             </#if>
-            <p style="margin-top:1rem;color:#6a6e73">${msg("agentConnectStorage")}</p>
+            <p id="agent-connect-storage" style="margin-top:1rem;color:#6a6e73"><#if connector.releasesTokens == "true">${msg("agentConnectStorageTokens")}<#else>${msg("agentConnectStorage")}</#if></p>
             <form id="kc-agent-connect-form" class="${properties.kcFormClass!}" action="${connectAction}" method="post">
                 <input type="hidden" name="pending" value="${connectPending}"/>
                 <div style="display:flex;gap:.75rem;margin-top:1.25rem;width:100%">

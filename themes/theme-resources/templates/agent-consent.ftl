@@ -41,6 +41,7 @@
                     <#list agentConnectors as c>
                         <li data-connector="${c.alias}" style="margin-bottom:.5rem">
                             <label for="agent-connection-${c.alias}"><strong>${c.name}</strong></label>
+                            <span class="agent-consent-connector-delivery" style="display:block;color:#6a6e73"><#if c.releasesTokens>${msg("agentConsentConnectorTokens")}<#else>${msg("agentConsentConnectorProxy")}</#if></span>
                             <#if c.accounts?has_content>
                                 <#-- the account this agent will use there; the form below submits it (form attribute) -->
                                 <select id="agent-connection-${c.alias}" name="${c.field}" form="kc-agent-consent-form"

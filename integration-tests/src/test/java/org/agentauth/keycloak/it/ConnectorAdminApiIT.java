@@ -114,14 +114,19 @@ class ConnectorAdminApiIT {
             assertTrue(updated.json().path("clientSecretSet").asBoolean());
             assertTrue(test("it-crud", admin).path("ok").asBoolean(), "the stored secret was kept (the test's credentials check passes)");
 
-            // a new API host: the connections expire, and the answer and the admin event say so
+            // a new API origin: the connections expire, and the answer and the admin event say so
             edit.put("apiBaseUrl", "http://127.0.0.1:" + URI.create(server.baseUrl()).getPort() + "/api");
             Http.Response refused = http.putJson(connectors() + "/it-crud", admin, edit);
             assertBadRequest(refused, "apiBaseUrl", "https");
             edit.put("apiBaseUrl", "http://localhost:1/api");
+            // another origin needs the secret again (the stored one never goes to a new origin)
+            assertBadRequest(http.putJson(connectors() + "/it-crud", admin, edit), "clientSecret", "apiBaseUrl moves to another origin");
+            edit.put("clientSecret", UPSTREAM_SECRET);
             Http.Response moved = http.putJson(connectors() + "/it-crud", admin, edit);
+            edit.remove("clientSecret");
             assertEquals(200, moved.status(), moved.body());
             assertTrue(moved.json().path("connectionsExpired").asBoolean(), moved.body());
+            assertEquals(List.of("apiBaseUrl"), AgentAdminApiIT.list(moved.json().path("originsChanged")), moved.body());
 
             // the alias cannot change
             edit.put("alias", "it-crud-2");

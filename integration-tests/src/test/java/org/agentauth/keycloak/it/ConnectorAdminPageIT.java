@@ -112,6 +112,16 @@ class ConnectorAdminPageIT {
             browser.screenshot("connectors-invalid");
             assertEquals("GitHub", http.get(connectorUrl(ALIAS), oidc.adminToken()).json().path("displayName").asText());
 
+            // another origin for the token URL with the secret field left empty: the secret is asked for again, next to its
+            // field (the stored one never goes to a new origin); nothing saved
+            d.locator("#c-tokenUrl").fill("https://api.github.com/login/oauth/access_token");
+            d.locator("#save-connector").click();
+            assertThat(d.locator("#err-c-clientSecret")).containsText("clientSecret is required again: tokenUrl moves to another origin");
+            assertEquals("true", d.locator("#c-clientSecret").getAttribute("aria-invalid"));
+            browser.screenshot("connectors-secret-required");
+            assertEquals("https://github.com/login/oauth/access_token", http.get(connectorUrl(ALIAS), oidc.adminToken()).json()
+                    .path("tokenUrl").asText());
+
             d.locator("#c-tokenUrl").fill("https://github.com/login/oauth/access_token");
             d.locator("#save-connector").click();
             row.waitFor();

@@ -350,6 +350,13 @@ class VaultConnectIT {
         Map<String, Object> body = Http.JSON.convertValue(rep, Map.class);
         body.remove("clientSecretSet");
         body.put("tokenUrl", "http://localhost:1/token");
+        // without the secret typed in again the move is refused, and nothing expires (issue 21: the stored secret never
+        // goes to a new origin)
+        Http.Response refused = new Http().putJson(connectorUrl, admin, body);
+        assertEquals(400, refused.status(), refused.body());
+        assertTrue(refused.body().contains("clientSecret is required again"), refused.body());
+        assertEquals("ACTIVE", new Http().get(connections, admin).json().get(0).get("status").asText());
+        body.put("clientSecret", "hosts-secret");
         Http.Response moved = new Http().putJson(connectorUrl, admin, body);
         assertEquals(200, moved.status(), moved.body());
         assertTrue(moved.json().path("connectionsExpired").asBoolean(), moved.body());

@@ -256,7 +256,7 @@ public class AccountPageResource {
                 .collect(Collectors.groupingBy(UpstreamConnection::connectorId, LinkedHashMap::new, Collectors.toList()));
         String returnTo = pageUri(hint, Map.of()).toString();
         List<Map<String, Object>> out = new ArrayList<>();
-        for (Connector connector : Connector.all(realm).sorted(Comparator.comparing(Connector::name, String.CASE_INSENSITIVE_ORDER)).toList()) {
+        for (Connector connector : Connector.all(realm).filter(Connector::enabled).sorted(Comparator.comparing(Connector::name, String.CASE_INSENSITIVE_ORDER)).toList()) {
             List<UpstreamConnection> mine = new ArrayList<>(byConnector.getOrDefault(connector.id(), List.of()));
             mine.sort(Comparator.comparingLong(UpstreamConnection::createdAt));
             List<Map<String, Object>> connections = new ArrayList<>();

@@ -26,7 +26,8 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 
 /**
  * {@code /admin/realms/{realm}/agent-auth/users/{userId}/connections}: an admin lists, checks and revokes a user's
- * connected upstream accounts. Viewing needs permission to view the user, changes to manage the user. Never any token.
+ * connected upstream accounts. Viewing needs permission to view the user; a check (which uses the user's upstream token)
+ * and a revocation need permission to manage the user. Never any token.
  */
 public class AdminConnectionsResource {
 
@@ -59,7 +60,7 @@ public class AdminConnectionsResource {
     @Produces(MediaType.APPLICATION_JSON)
     public Map<String, Object> check(@PathParam("id") String id) {
         UserModel user = user();
-        auth.users().requireView(user);
+        auth.users().requireManage(user);
         return ConnectionService.check(session, realm, connection(user, id));
     }
 

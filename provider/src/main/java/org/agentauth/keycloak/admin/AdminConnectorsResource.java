@@ -34,8 +34,8 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 /**
  * {@code /admin/realms/{realm}/agent-auth/connectors}: the realm's connectors (DESIGN sections 2 and 5), each a realm
  * component of type {@link ConnectorProvider}. Saved through the realm model ({@code addComponentModel},
- * {@code updateComponent}, {@code removeComponent}) so that the component factory's hooks run: a change of the
- * authorization, token or API host marks the connector's connections EXPIRED, and removal deletes them. Viewing needs
+ * {@code updateComponent}, {@code removeComponent}) so that the component factory's hooks run: moving a URL the vault
+ * sends a token or the secret to another origin marks the connector's connections EXPIRED, and removal deletes them. Viewing needs
  * permission to view the realm, changes permission to manage it. The client secret is write-only (see
  * {@link ConnectorRepresentation}) and never appears in an answer, an admin event or an error.
  */
@@ -108,7 +108,7 @@ public class AdminConnectorsResource {
         ComponentModel saved;
         try {
             saved = realm.addComponentModel(m.model());
-        } catch (ComponentValidationException e) {
+        } catch (ComponentValidationException | org.keycloak.models.ModelValidationException e) {
             // what the factory refuses beyond our own checks (e.g. the same alias saved a moment ago)
             return Connector.byAlias(realm, alias).isPresent() ? conflict(alias) : AdminJson.badRequest(null, e.getMessage());
         }
@@ -123,7 +123,10 @@ public class AdminConnectorsResource {
 
     /**
      * Replaces a connector's configuration (the alias stays; a missing or null {@code clientSecret} keeps the stored
-     * one). The answer says {@code connectionsExpired: true} when the authorization, token or API host changed.
+     * one). Moving a URL the vault sends a token or the secret to (authorization, token, revocation, userinfo, API base)
+     * to another origin needs {@code clientSecret} again when one is stored (else 400 on {@code clientSecret}: the
+     * stored secret never goes to a new origin) and marks the connections EXPIRED; the answer and the admin event say
+     * {@code connectionsExpired: true} and name the moved fields ({@code originsChanged}).
      */
     @PUT
     @Path("{alias}")
@@ -141,14 +144,24 @@ public class AdminConnectorsResource {
         if (refused != null) {
             return refused;
         }
-        boolean hostsChanged = !Connector.of(existing).hosts().equals(Connector.of(m.model()).hosts());
+        List<String> moved = Connector.originChanges(Connector.of(existing), Connector.of(m.model()));
+        boolean secretTyped = parsed.value().clientSecret() != null;
+        if (!moved.isEmpty() && existing.get(Connector.CLIENT_SECRET) != null && !secretTyped) {
+            return AdminJson.badRequest(List.of(new FieldError(Connector.CLIENT_SECRET, "clientSecret is required again: "
+                    + String.join(", ", moved) + (moved.size() == 1 ? " moves" : " move") + " to another origin (scheme, host or port), "
+                    + "and the stored secret and users' tokens are never sent to a new origin. Enter the client secret (or its "
+                    + "${vault.key} reference) again; saving expires every connection of this connector")));
+        }
+        if (secretTyped) {
+            session.setAttribute(org.agentauth.keycloak.vault.OAuth2ConnectorFactory.SECRET_REENTERED + existing.getId(), Boolean.TRUE);
+        }
         try {
-            // the factory's onUpdate marks the connections EXPIRED when the hosts changed
+            // the factory's onUpdate marks the connections EXPIRED when an origin changed (same transaction)
             realm.updateComponent(m.model());
-        } catch (ComponentValidationException e) {
+        } catch (ComponentValidationException | org.keycloak.models.ModelValidationException e) {
             return AdminJson.badRequest(null, e.getMessage());
         }
-        ConnectorRepresentation rep = ConnectorRepresentation.of(Connector.of(m.model())).withConnectionsExpired(hostsChanged);
+        ConnectorRepresentation rep = ConnectorRepresentation.of(Connector.of(m.model())).withOriginsChanged(moved);
         adminEvent.operation(OperationType.UPDATE)
                 .resourcePath(session.getContext().getUri())
                 .representation(rep)

@@ -23,8 +23,11 @@ import org.keycloak.component.ComponentModel;
  * missing or null {@code clientSecret} keeps the stored one, an empty string removes it, and a {@code ${vault.key}}
  * reference is stored as given (resolved through Keycloak's vault when used). {@code clientSecretSet} and
  * {@code connectionsExpired} are answers only: accepted in a request body (so a response can be sent back as it is)
- * and ignored. {@code connectionsExpired} is {@code true} in the answer to an update that changed the authorization,
- * token or API host, which marks the connector's connections EXPIRED.
+ * and ignored. {@code connectionsExpired} is {@code true} in the answer to an update that moved a URL the vault sends a
+ * token or the secret to (authorization, token, revocation, userinfo, API base) to another origin, which marks the
+ * connector's connections EXPIRED; {@code originsChanged} names those fields. Such an update needs {@code clientSecret}
+ * again when one is stored. {@code policyRefusal} (answer only) says why the host policy refused a connector imported at
+ * start-up, which is kept disabled until a save that passes the policy.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ConnectorRepresentation(
@@ -46,7 +49,9 @@ public record ConnectorRepresentation(
         String preset,
         Integer timeoutMillis,
         Long maxResponseBytes,
-        Boolean connectionsExpired) {
+        Boolean connectionsExpired,
+        List<String> originsChanged,
+        String policyRefusal) {
 
     private static final String PRESET_PATTERN = "[a-z0-9_-]{1,64}";
     /** Names of the API's own sub-resources ({@code connectors/presets}, {@code connectors/discover}). */
@@ -57,14 +62,15 @@ public record ConnectorRepresentation(
         return new ConnectorRepresentation(c.alias(), c.displayName(), c.logoUri(), c.authorizationUrl(), c.tokenUrl(),
                 c.revocationUrl(), c.userinfoUrl(), c.clientId(), null, c.clientSecretRef() != null, c.clientAuthMethod(),
                 List.copyOf(c.scopes()), new LinkedHashMap<>(c.extraAuthParams()),
-                c.apiBaseUrl(), c.deliveryMode(), c.preset(), c.timeoutMillis(), c.maxResponseBytes(), null);
+                c.apiBaseUrl(), c.deliveryMode(), c.preset(), c.timeoutMillis(), c.maxResponseBytes(), null, null, c.policyRefusal());
     }
 
-    /** This representation (an answer) with {@code connectionsExpired} set. */
-    public ConnectorRepresentation withConnectionsExpired(boolean expired) {
+    /** This representation (an answer) saying which URLs moved to another origin (and so that the connections expired). */
+    public ConnectorRepresentation withOriginsChanged(List<String> moved) {
         return new ConnectorRepresentation(alias, displayName, logoUri, authorizationUrl, tokenUrl, revocationUrl, userinfoUrl,
                 clientId, null, clientSecretSet, clientAuthMethod, scopes, extraAuthParams, apiBaseUrl, deliveryMode, preset,
-                timeoutMillis, maxResponseBytes, expired ? Boolean.TRUE : null);
+                timeoutMillis, maxResponseBytes, moved.isEmpty() ? null : Boolean.TRUE, moved.isEmpty() ? null : List.copyOf(moved),
+                policyRefusal);
     }
 
     /** The component model to save, or the problems with this body that the connector validator cannot see. */

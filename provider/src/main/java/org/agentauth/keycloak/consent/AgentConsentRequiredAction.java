@@ -403,6 +403,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
             Optional<Connector> connector = Connector.byAlias(context.getRealm(), alias);
             m.put("alias", alias);
             m.put("name", connector.map(Connector::name).orElse(alias));
+            m.put("releasesTokens", connector.map(Connector::releasesTokens).orElse(false));
             m.put("field", FORM_CONNECTION_PREFIX + alias);
             List<Map<String, String>> accounts = new ArrayList<>();
             if (connector.isPresent()) {

@@ -19,7 +19,7 @@ import org.keycloak.models.RealmModel;
 public record Connector(String id, String alias, String displayName, String logoUri, String authorizationUrl,
         String tokenUrl, String revocationUrl, String userinfoUrl, String clientId, String clientSecretRef,
         String clientAuthMethod, Set<String> scopes, Map<String, String> extraAuthParams, String apiBaseUrl,
-        String deliveryMode, String preset, int timeoutMillis, long maxResponseBytes) {
+        String deliveryMode, String preset, int timeoutMillis, long maxResponseBytes, String policyRefusal) {
 
     public static final String DISPLAY_NAME = "displayName";
     public static final String LOGO_URI = "logoUri";
@@ -37,6 +37,14 @@ public record Connector(String id, String alias, String displayName, String logo
     public static final String PRESET = "preset";
     public static final String TIMEOUT_MILLIS = "timeoutMillis";
     public static final String MAX_RESPONSE_BYTES = "maxResponseBytes";
+    /**
+     * Set by the server only (never by an admin): why the host policy refused this connector when a realm was imported
+     * at start-up. Such a connector is kept, disabled, until a save that passes the policy clears it.
+     */
+    public static final String POLICY_REFUSAL = "policyRefusal";
+    /** The URLs the vault sends a token or the client secret to: an origin change of any expires the connections. */
+    public static final java.util.List<String> TOKEN_URLS = java.util.List.of(AUTHORIZATION_URL, TOKEN_URL, REVOCATION_URL,
+            USERINFO_URL, API_BASE_URL);
 
     /** Client authentication at the upstream token and revocation endpoints. */
     public static final String AUTH_BASIC = "client_secret_basic";
@@ -83,7 +91,12 @@ public record Connector(String id, String alias, String displayName, String logo
                 parseParams(c.get(EXTRA_AUTH_PARAMS)), blankToNull(c.get(API_BASE_URL)),
                 DELIVERY_PROXY_EXCHANGE.equals(c.get(DELIVERY_MODE)) ? DELIVERY_PROXY_EXCHANGE : DELIVERY_PROXY,
                 blankToNull(c.get(PRESET)), positiveInt(c.get(TIMEOUT_MILLIS), DEFAULT_TIMEOUT_MILLIS),
-                positiveLong(c.get(MAX_RESPONSE_BYTES), DEFAULT_MAX_RESPONSE_BYTES));
+                positiveLong(c.get(MAX_RESPONSE_BYTES), DEFAULT_MAX_RESPONSE_BYTES), blankToNull(c.get(POLICY_REFUSAL)));
+    }
+
+    /** False for a connector the host policy refused at a start-up import: nobody may connect to or use it. */
+    public boolean enabled() {
+        return policyRefusal == null;
     }
 
     /** The name shown to users: the display name, else the alias. */
@@ -112,13 +125,49 @@ public record Connector(String id, String alias, String displayName, String logo
         return DELIVERY_PROXY_EXCHANGE.equals(deliveryMode);
     }
 
-    /** The hosts this connector talks to; a change of any marks its connections EXPIRED. */
-    public Map<String, String> hosts() {
+    /**
+     * The origin (scheme, host, port) of each URL the vault sends a token or the client secret to, by field; a field
+     * without a URL is absent. Tokens and the secret go only to the origins they were stored under: a change of any
+     * marks the connector's connections EXPIRED and needs the secret again.
+     */
+    public Map<String, String> origins() {
         Map<String, String> m = new LinkedHashMap<>();
-        m.put(AUTHORIZATION_URL, hostOf(authorizationUrl));
-        m.put(TOKEN_URL, hostOf(tokenUrl));
-        m.put(API_BASE_URL, hostOf(apiBaseUrl));
+        String[] urls = {authorizationUrl, tokenUrl, revocationUrl, userinfoUrl, apiBaseUrl};
+        for (int i = 0; i < urls.length; i++) {
+            String o = originOf(urls[i]);
+            if (o != null) {
+                m.put(TOKEN_URLS.get(i), o);
+            }
+        }
         return m;
+    }
+
+    /** The fields whose origin differs between two configurations of a connector (added and removed URLs count). */
+    public static java.util.List<String> originChanges(Connector before, Connector after) {
+        Map<String, String> a = before.origins();
+        Map<String, String> b = after.origins();
+        return TOKEN_URLS.stream().filter(f -> !java.util.Objects.equals(a.get(f), b.get(f))).toList();
+    }
+
+    /**
+     * Lower-cased {@code scheme://host:port} of a URL (the port made explicit: 443 for https, 80 for http), or the URL
+     * itself when it has no host (so that two different unusable values still differ); null for null.
+     */
+    public static String originOf(String url) {
+        if (url == null || url.isBlank()) {
+            return null;
+        }
+        try {
+            URI u = URI.create(url.trim());
+            if (u.getHost() == null || u.getScheme() == null) {
+                return url.trim();
+            }
+            String scheme = u.getScheme().toLowerCase(java.util.Locale.ROOT);
+            int port = u.getPort() >= 0 ? u.getPort() : scheme.equals("https") ? 443 : scheme.equals("http") ? 80 : -1;
+            return scheme + "://" + u.getHost().toLowerCase(java.util.Locale.ROOT) + ":" + port;
+        } catch (IllegalArgumentException e) {
+            return url.trim();
+        }
     }
 
     /** Lower-cased {@code host[:port]} of a URL, or null. */

@@ -62,7 +62,7 @@ class ConnectorRepresentationTest {
         assertFalse(json.contains("\"clientSecret\""), json);
         assertTrue(json.contains("\"clientSecretSet\":true"), json);
         assertFalse(json.contains("connectionsExpired"), "only in the answer to an update that changed a host");
-        assertTrue(new ObjectMapper().writeValueAsString(rep.withConnectionsExpired(true)).contains("\"connectionsExpired\":true"));
+        assertTrue(new ObjectMapper().writeValueAsString(rep.withOriginsChanged(java.util.List.of("tokenUrl"))).contains("\"connectionsExpired\":true,\"originsChanged\":[\"tokenUrl\"]"));
 
         m.getConfig().remove(Connector.CLIENT_SECRET);
         assertFalse(ConnectorRepresentation.of(Connector.of(m)).clientSecretSet());
@@ -95,7 +95,7 @@ class ConnectorRepresentationTest {
     @Test
     void aResponseCanBeSentBackAsItIs() throws Exception {
         ComponentModel stored = read(FULL).toModel("r", null).model();
-        String answer = new ObjectMapper().writeValueAsString(ConnectorRepresentation.of(Connector.of(stored)).withConnectionsExpired(true));
+        String answer = new ObjectMapper().writeValueAsString(ConnectorRepresentation.of(Connector.of(stored)).withOriginsChanged(java.util.List.of("tokenUrl")));
         ConnectorRepresentation.ToModel again = read(answer).toModel("r", stored);
         assertTrue(again.ok(), again.errors().toString());
         Map<String, List<String>> before = new LinkedHashMap<>(stored.getConfig());

@@ -53,7 +53,7 @@ class ConnectorConfigFuzzTest {
                 assertTrue(("https".equals(u.getScheme()) || "http".equals(u.getScheme())) && u.getHost() != null, url);
             }
             assertTrue(k.timeoutMillis() > 0 && k.maxResponseBytes() > 0);
-            k.hosts();
+            k.origins();
         }
         Connector.parseParams(data.consumeRemainingAsString());
     }

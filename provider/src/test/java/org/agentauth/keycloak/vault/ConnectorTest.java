@@ -1,7 +1,6 @@
 package org.agentauth.keycloak.vault;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -32,17 +31,34 @@ class ConnectorTest {
         assertEquals(java.util.Set.of("openid", "email"), c.scopes());
         assertEquals(Map.of("access_type", "offline", "prompt", "consent", "x", "a b"), c.extraAuthParams());
         assertEquals(Connector.DEFAULT_TIMEOUT_MILLIS, c.timeoutMillis());
-        assertEquals("t.example:8443", c.hosts().get(Connector.TOKEN_URL));
-        assertNull(c.hosts().get(Connector.API_BASE_URL));
+        assertEquals("https://t.example:8443", c.origins().get(Connector.TOKEN_URL));
+        assertNull(c.origins().get(Connector.API_BASE_URL));
     }
 
     @Test
-    void hostsChangeWithHostOrPortOnly() {
+    void originsChangeWithSchemeHostOrPortOfAnyTokenUrl() {
         Connector a = Connector.of(model(Map.of(Connector.TOKEN_URL, "https://t.example/token")));
-        Connector samePath = Connector.of(model(Map.of(Connector.TOKEN_URL, "https://t.example/other")));
+        Connector samePath = Connector.of(model(Map.of(Connector.TOKEN_URL, "https://T.example:443/other")));
         Connector otherPort = Connector.of(model(Map.of(Connector.TOKEN_URL, "https://t.example:444/token")));
-        assertEquals(a.hosts(), samePath.hosts());
-        assertNotEquals(a.hosts(), otherPort.hosts());
+        Connector otherScheme = Connector.of(model(Map.of(Connector.TOKEN_URL, "http://t.example/token")));
+        assertEquals(a.origins(), samePath.origins());
+        assertEquals(java.util.List.of(), Connector.originChanges(a, samePath));
+        assertEquals(java.util.List.of(Connector.TOKEN_URL), Connector.originChanges(a, otherPort));
+        assertEquals(java.util.List.of(Connector.TOKEN_URL), Connector.originChanges(a, otherScheme));
+        for (String field : Connector.TOKEN_URLS) {
+            Map<String, String> config = new java.util.HashMap<>(Map.of(Connector.TOKEN_URL, "https://t.example/token"));
+            config.put(field, "https://elsewhere.example/x");
+            Connector moved = Connector.of(model(config));
+            assertTrue(Connector.originChanges(a, moved).contains(field), field);
+        }
+    }
+
+    @Test
+    void aUrlInARefusalOrLogLineCarriesNoUserInformationAndNoQuery() {
+        assertEquals("http://upstream.example.com/auth", OAuth2ConnectorFactory.shownUrl("http://upstream.example.com/auth"));
+        assertEquals("https://h.example:8443/token", OAuth2ConnectorFactory.shownUrl("https://user:pw@h.example:8443/token?secret=x#f"));
+        assertEquals("not a url", OAuth2ConnectorFactory.shownUrl("not a url?secret=x"));
+        assertNull(OAuth2ConnectorFactory.shownUrl(null));
     }
 
     @Test

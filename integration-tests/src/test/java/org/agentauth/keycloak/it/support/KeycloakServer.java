@@ -144,6 +144,12 @@ public final class KeycloakServer implements AutoCloseable {
                 Files.writeString(importDir.resolve(realm.getFileName()), json, StandardCharsets.UTF_8);
             }
         }
+        // the tests' own realm: a connector the host policy refuses, which the start-up import keeps disabled (ConnectorOriginIT)
+        try (java.io.InputStream in = KeycloakServer.class.getResourceAsStream("/realm-imports/it-import-policy.json")) {
+            if (in != null) {
+                Files.write(importDir.resolve("it-import-policy.json"), in.readAllBytes());
+            }
+        }
     }
 
     /** Puts exactly one copy of the provider JAR, the one this build produced, into {@code home}'s providers; returns it. */

@@ -87,7 +87,7 @@ public class ConnectResource {
     @Path("connect")
     public Response connect(@QueryParam("client_id") String clientId, @QueryParam("return_to") String returnTo,
             @QueryParam("scope") String scope, @QueryParam("prompt") String prompt, @QueryParam(LOGIN_MARK) String afterLogin) {
-        Connector connector = Connector.byAlias(realm, alias).orElse(null);
+        Connector connector = Connector.byAlias(realm, alias).filter(Connector::enabled).orElse(null);
         if (connector == null) {
             return unknownConnector();
         }
@@ -138,7 +138,7 @@ public class ConnectResource {
     @Path("connect")
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response decide(@FormParam("pending") String pending, @FormParam("decision") String decision) {
-        Connector connector = Connector.byAlias(realm, alias).orElse(null);
+        Connector connector = Connector.byAlias(realm, alias).filter(Connector::enabled).orElse(null);
         if (connector == null) {
             return unknownConnector();
         }
@@ -191,7 +191,7 @@ public class ConnectResource {
     @GET
     @Path("callback")
     public Response callback(@QueryParam("code") String code, @QueryParam("state") String state, @QueryParam("error") String error) {
-        Connector connector = Connector.byAlias(realm, alias).orElse(null);
+        Connector connector = Connector.byAlias(realm, alias).filter(Connector::enabled).orElse(null);
         if (connector == null) {
             return unknownConnector();
         }
@@ -427,6 +427,8 @@ public class ConnectResource {
         Map<String, String> view = new HashMap<>();
         view.put("name", connector.name());
         view.put("alias", connector.alias());
+        // proxy_exchange: the vault exchange may hand an agent short-lived upstream access tokens; the page says so
+        view.put("releasesTokens", String.valueOf(connector.releasesTokens()));
         String logo = safeUrl(connector.logoUri());
         if (logo != null) {
             view.put("logoUri", logo);

@@ -109,7 +109,7 @@ public class ProxyResource {
                 .detail(AgentAuthEvents.OPERATION, "proxy")
                 .detail(AgentAuthEvents.CONNECTOR, alias)
                 .detail("method", method);
-        Connector connector = Connector.byAlias(realm, alias).orElse(null);
+        Connector connector = Connector.byAlias(realm, alias).filter(Connector::enabled).orElse(null);
         if (connector == null) {
             return error(event, Response.Status.NOT_FOUND, "not_found", "There is no connector " + alias, Errors.INVALID_REQUEST, null);
         }

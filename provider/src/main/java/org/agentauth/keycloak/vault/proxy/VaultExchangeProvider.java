@@ -64,7 +64,7 @@ public class VaultExchangeProvider implements TokenExchangeProvider {
             if (subjectType != null && !OAuth2Constants.ACCESS_TOKEN_TYPE.equals(subjectType)) {
                 throw ProtocolError.invalidRequest("subject_token_type must be " + OAuth2Constants.ACCESS_TOKEN_TYPE);
             }
-            Connector connector = Connector.byAlias(realm, alias)
+            Connector connector = Connector.byAlias(realm, alias).filter(Connector::enabled)
                     .orElseThrow(() -> ProtocolError.invalidTarget("Unknown connector: " + org.agentauth.keycloak.support.Strings.safeId(alias)));
             BrokeredAccess.Caller caller;
             UpstreamConnection connection;

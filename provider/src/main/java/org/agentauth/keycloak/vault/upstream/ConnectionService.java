@@ -25,8 +25,10 @@ public final class ConnectionService {
     }
 
     /**
-     * Revokes a connection: the upstream's RFC 7009 endpoint first (when the connector has one; the refresh token, which
-     * takes the access tokens with it, else the access token), then the row and its tokens are deleted. The upstream
+     * Revokes a connection: the upstream's RFC 7009 endpoint first (when the connector has one and the connection is
+     * ACTIVE; the refresh token, which takes the access tokens with it, else the access token), then the row and its
+     * tokens are deleted. A connection that is not ACTIVE may hold tokens of origins the connector no longer names (its
+     * URLs moved, DESIGN section 5): its tokens go nowhere. The upstream
      * call happens before any database write. A failing upstream does not keep the tokens here: the user asked for them
      * to go.
      *
@@ -36,7 +38,7 @@ public final class ConnectionService {
         Connector connector = Connector.byId(realm, c.connectorId()).orElse(null);
         boolean upstreamRevoked = false;
         String problem = null;
-        if (connector != null && connector.revocationUrl() != null) {
+        if (connector != null && connector.revocationUrl() != null && c.active()) {
             try {
                 TokenSet tokens = session.getProvider(UpstreamConnectionProvider.class).tokens(realm, c);
                 UpstreamClient client = new UpstreamClient(session, connector);

@@ -235,6 +235,9 @@ public final class UpstreamClient {
     }
 
     private Answer send(HttpRequestBase request, String endpoint) {
+        if (!connector.enabled()) {
+            throw new UpstreamException(UpstreamException.Kind.REFUSED, 0, connector.alias() + " is disabled: " + connector.policyRefusal());
+        }
         String refusal = HostPolicy.refusal(session.getProvider(VaultSettings.class), request.getURI().toString(), true);
         if (refusal != null) {
             throw new UpstreamException(UpstreamException.Kind.REFUSED, 0, connector.alias() + " " + endpoint + " " + refusal);

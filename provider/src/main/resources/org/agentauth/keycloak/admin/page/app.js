@@ -703,7 +703,8 @@
         text: 'Test', onclick: function () { results.hidden = false; testConnector(c.alias, results); } }), ' ', del);
       tbody.append(el('tr', { 'data-alias': c.alias },
         el('td', null, el('a', { href: '#/connectors/' + enc(c.alias), class: 'connector-link', text: c.alias })),
-        el('td', { text: c.displayName || '' }),
+        el('td', null, c.displayName || '', c.policyRefusal ? el('div', { class: 'field-error policy-refusal',
+          text: 'Disabled: refused by the host policy (' + c.policyRefusal + ')' }) : null),
         el('td', { class: 'hosts', text: hosts(c).join(', ') }),
         el('td', { text: deliveryText(c.deliveryMode) }),
         el('td', null, el('span', { class: c.clientSecretSet ? 'badge badge-ok' : 'badge badge-off', text: c.clientSecretSet ? 'Set' : 'Not set' })),
@@ -807,6 +808,10 @@
       placeholder: c.clientSecretSet ? '(set)' : '' });
     var form = el('form', { id: 'connector-form', novalidate: true },
       el('div', { id: 'connector-errors', class: 'alert alert-danger', role: 'alert' }),
+      c.policyRefusal ? el('div', { id: 'connector-policy-refusal', class: 'alert alert-warning', role: 'status',
+        text: 'Disabled: this connector came with a realm import and the server\'s host policy refuses it (' + c.policyRefusal
+          + '). Nobody can connect to or use it until it is saved with URLs the policy allows, or the server allows the host '
+          + '(option --spi-agent-auth-vault--default--allowed-hosts).' }) : null,
       creating ? el('fieldset', null, el('legend', { text: 'Provider' }),
         el('div', { class: 'field', id: 'fld-preset' },
           el('label', { for: 'c-preset', text: 'Preset' }), presetPicker,
@@ -832,7 +837,8 @@
         el('div', { class: 'row' },
           field('clientId', 'Client ID', textInput(c.clientId)),
           field('clientSecret', 'Client secret', secret, c.clientSecretSet
-            ? 'Stored (never shown). Leave empty to keep it; a ${vault.key} reference reads Keycloak\'s vault.'
+            ? 'Stored (never shown). Leave empty to keep it, except when an endpoint moves to another scheme, host or port: '
+              + 'then enter it again (it never goes to a new origin). A ${vault.key} reference reads Keycloak\'s vault.'
             : 'Never shown again once saved; a ${vault.key} reference reads Keycloak\'s vault.'),
           field('clientAuthMethod', 'Client authentication', select([['client_secret_basic', 'client_secret_basic (HTTP Basic)'],
             ['client_secret_post', 'client_secret_post (form)']], c.clientAuthMethod)))),
@@ -957,8 +963,8 @@
       var saved = creating ? await api('POST', '/agent-auth/connectors', body)
         : await api('PUT', '/agent-auth/connectors/' + enc(stored.alias), body);
       pendingNotice = saved.connectionsExpired
-        ? ['warning', 'Saved connector ' + saved.alias + '. Its authorization, token or API host changed: users\' connections '
-          + 'are marked expired and must be linked again.']
+        ? ['warning', 'Saved connector ' + saved.alias + '. ' + (saved.originsChanged || []).join(', ') + ' moved to another origin: '
+          + 'users\' connections are marked expired and must be linked again.']
         : ['success', (creating ? 'Created' : 'Saved') + ' connector ' + saved.alias + '.'];
       location.hash = '#/connectors';
     } catch (e) {
