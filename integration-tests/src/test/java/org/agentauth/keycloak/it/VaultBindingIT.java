@@ -3,6 +3,7 @@ package org.agentauth.keycloak.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -32,10 +33,13 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * A stored token is bound to what its row means (issue 21, finding 10), against the real upstream (realm
+ * A stored token is bound to what its row means (issue 21, findings 6 and 10), against the real upstream (realm
  * upstream-saas) behind a {@link FaultyRelay}: connector {@code binding-calendar}'s token, userinfo and API URLs go
  * through the relay, which counts what is sent and can rewrite an answer.
  * <ul>
+ * <li>A connection row moved with SQL to another connector of the same user (someone who can write the database but
+ * has no key) does not decrypt there: that connector's proxy refuses and sends nothing upstream (PostgreSQL run: the
+ * H2 run reads a copy of the database).</li>
  * <li>A refresh whose answer names another subject than the connection's (the ID token's {@code sub} changed or
  * missing; without an ID token, the userinfo {@code sub}) is treated like {@code invalid_grant}: the connection is
  * EXPIRED, the new tokens are not stored, an event says why (OpenID Connect Core 12.2).</li>
@@ -131,6 +135,40 @@ class VaultBindingIT {
                 relay.close();
             }
         }
+    }
+
+    // ---- finding 6: the ciphertext is bound to its connector ----
+
+    @Test
+    void aRowMovedToAnotherConnectorDoesNotDecryptAndNothingIsSent() throws Exception {
+        assumeFalse(db.kind().equals("h2"), "needs a database the test can write beside the server (PostgreSQL run)");
+        relay.pass();
+        // provider A: demo-calendar (directly to its upstream); provider B: binding-calendar (through the relay)
+        String id;
+        try (Browser b = new Browser()) {
+            id = Vault.connectionId(vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), USER, "alice-work", null));
+        }
+        String other = db.query("SELECT ID FROM COMPONENT WHERE NAME = '" + ALIAS + "' AND REALM_ID = (SELECT ID FROM REALM WHERE NAME = '"
+                + Oidc.DEMO + "')").get(0).get("ID");
+        String own0 = db.query("SELECT CONNECTOR_ID FROM AGENT_AUTH_CONNECTION WHERE ID = '" + id + "'").get(0).get("CONNECTOR_ID");
+        // the connection works on its own connector
+        Http.Response own = proxy(Vault.CONNECTOR, id);
+        assertEquals(200, own.status(), own.toString());
+        assertEquals("alice-work", own.json().get("preferred_username").asText());
+
+        assertEquals(1, db.update("UPDATE AGENT_AUTH_CONNECTION SET CONNECTOR_ID = '" + other + "' WHERE ID = '" + id + "'"));
+        long sentBefore = relay.seen().size();
+        Http.Response moved = proxy(ALIAS, id);
+        assertEquals(503, moved.status(), "the moved row must not decrypt under another connector: " + moved);
+        assertEquals("temporarily_unavailable", moved.json().get("error").asText(), moved.body());
+        assertEquals(sentBefore, relay.seen().size(), "nothing sent to the other connector's upstream: " + relay.seen());
+
+        // back on its own connector the row is whole again: nothing was lost
+        assertEquals(1, db.update("UPDATE AGENT_AUTH_CONNECTION SET CONNECTOR_ID = '" + own0 + "' WHERE ID = '" + id + "'"));
+        Http.Response back = proxy(Vault.CONNECTOR, id);
+        assertEquals(200, back.status(), back.toString());
+        assertEquals("alice-work", back.json().get("preferred_username").asText());
+        vault.disconnectAll(Oidc.DEMO, users.accessToken(USER));
     }
 
     // ---- finding 10: a refresh answer for another subject ----
