@@ -8,7 +8,8 @@ import java.util.Locale;
 /**
  * Which hosts a connector may reach (DESIGN section 5, proxy safety): public addresses only, unless the host is on the
  * server's allow-list ({@link VaultSettings#hostAllowListed}). Checked when an admin saves a connector and again before
- * every upstream call, so a name that later resolves to an internal address is still refused.
+ * every upstream call ({@link #vet}), so a name that later resolves to an internal address is still refused; the call
+ * then connects only to the addresses that check vetted ({@link org.agentauth.keycloak.vault.net.VettedHttp}).
  */
 public final class HostPolicy {
 
