@@ -64,7 +64,9 @@ class VaultStorageIT {
                 assertFalse(v.contains(JWT_START), "plaintext token in column " + col.getKey());
                 assertFalse(v.contains("access_token") || v.contains("refresh_token"), "token JSON in column " + col.getKey());
             }
-            byte[] sealed = Base64.getDecoder().decode(row.get("TOKENS"));
+            // the current form: "v2." and base64; associated data binds realm, user, row, connector and subject (issue 21)
+            assertTrue(row.get("TOKENS").startsWith("v2."), "current ciphertext form of row " + row.get("ID"));
+            byte[] sealed = Base64.getDecoder().decode(row.get("TOKENS").substring("v2.".length()));
             assertEquals(1, sealed[0], "format version");
             assertTrue(sealed.length > 1 + 12 + 16 + 100, "nonce, ciphertext and tag");
             assertFalse(new String(sealed, java.nio.charset.StandardCharsets.ISO_8859_1).contains(JWT_START));

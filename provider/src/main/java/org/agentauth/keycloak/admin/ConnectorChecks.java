@@ -18,6 +18,7 @@ import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.HostPolicy;
 import org.agentauth.keycloak.vault.VaultSettings;
+import org.agentauth.keycloak.vault.net.VettedHttp;
 import org.agentauth.keycloak.vault.upstream.UpstreamClient;
 import org.agentauth.keycloak.vault.upstream.UpstreamException;
 import org.apache.http.HttpEntity;
@@ -25,13 +26,12 @@ import org.apache.http.client.config.RequestConfig;
 import org.apache.http.client.methods.CloseableHttpResponse;
 import org.apache.http.client.methods.HttpGet;
 import org.apache.http.client.methods.HttpRequestBase;
-import org.keycloak.connections.httpclient.HttpClientProvider;
 import org.keycloak.models.KeycloakSession;
 
 /**
  * The admin API's calls to a connector's upstream: "test configuration" ({@link #run}; its token request is the connect
  * flow's own, {@link UpstreamClient#exchangeCode}) and OpenID Connect discovery
- * ({@link #discover}). Every call goes through Keycloak's {@link HttpClientProvider} with connect and read timeouts,
+ * ({@link #discover}). Every call goes through {@link VettedHttp} (to the addresses the host policy vetted) with connect and read timeouts,
  * follows no redirect, reads a bounded body and only goes to a URL the {@link HostPolicy} allows (resolved at the time
  * of the check). Nothing here writes to the database. Results and errors never contain the client secret.
  */
@@ -252,7 +252,12 @@ final class ConnectorChecks {
                 .setConnectionRequestTimeout(timeoutMillis)
                 .setRedirectsEnabled(false)
                 .build());
-        try (CloseableHttpResponse r = session.getProvider(HttpClientProvider.class).getHttpClient().execute(request)) {
+        HostPolicy.Vetted vetted = HostPolicy.vet(settings, request.getURI().toString());
+        if (vetted.refusal() != null) {
+            String host = Connector.hostOf(request.getURI().toString());
+            throw "does not resolve".equals(vetted.refusal()) ? new java.net.UnknownHostException(host) : new IOException(host + " " + vetted.refusal());
+        }
+        try (CloseableHttpResponse r = VettedHttp.execute(vetted, request)) {
             HttpEntity entity = r.getEntity();
             String body = "";
             if (entity != null) {

@@ -58,10 +58,13 @@ public interface UpstreamConnectionProvider extends Provider {
     /** Notes that the connection was used just now (coarse, never fails the request). */
     void touch(UpstreamConnection connection);
 
-    /** Rewrites up to {@code max} rows not under the active key; returns how many it rewrote. */
+    /**
+     * Rewrites up to {@code max} rows not under the active key or not in the current ciphertext form (whose associated
+     * data does not bind the connector and subject yet); returns how many it rewrote.
+     */
     int reencrypt(RealmModel realm, int max);
 
-    /** How many connections of the realm are not under the active key. */
+    /** How many connections of the realm re-encryption would rewrite: under another key, or in the older form. */
     long countNotUnderActiveKey(RealmModel realm);
 
     boolean delete(RealmModel realm, String id);

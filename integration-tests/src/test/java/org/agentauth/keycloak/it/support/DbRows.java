@@ -62,6 +62,43 @@ public final class DbRows {
         }
     }
 
+    /**
+     * A write beside a stopped server, on any database: for H2 on its file itself (use it only inside
+     * {@link KeycloakServer#restart(List, List, Runnable)}'s {@code whileStopped}).
+     */
+    public int updateWhileStopped(String sql) {
+        try (Connection c = kind().equals("h2")
+                ? DriverManager.getConnection("jdbc:h2:file:" + server.home().resolve("data/h2/keycloakdb") + ";NON_KEYWORDS=VALUE", "", "")
+                : connect()) {
+            return c.createStatement().executeUpdate(sql);
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL on the " + kind() + " database failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** A read beside a stopped server (see {@link #updateWhileStopped}). */
+    public List<Map<String, String>> queryWhileStopped(String sql) {
+        if (!kind().equals("h2")) {
+            return query(sql);
+        }
+        try (Connection c = DriverManager.getConnection("jdbc:h2:file:" + server.home().resolve("data/h2/keycloakdb") + ";NON_KEYWORDS=VALUE", "", "")) {
+            try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+                ResultSetMetaData md = rs.getMetaData();
+                List<Map<String, String>> rows = new ArrayList<>();
+                while (rs.next()) {
+                    Map<String, String> row = new LinkedHashMap<>();
+                    for (int i = 1; i <= md.getColumnCount(); i++) {
+                        row.put(md.getColumnLabel(i).toUpperCase(), rs.getString(i));
+                    }
+                    rows.add(row);
+                }
+                return rows;
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("SQL on the " + kind() + " database failed: " + e.getMessage(), e);
+        }
+    }
+
     private Connection connect() throws SQLException {
         if (kind().equals("h2")) {
             return h2Copy();

@@ -15,6 +15,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * A loopback HTTP/1.1 relay between the server under test and a real upstream (like toxiproxy, in-process): listens
@@ -29,12 +30,14 @@ import java.util.function.Predicate;
  * <li>{@link Mode#DELAY}: forwarded, but the answer is held for {@code delayMillis} (the upstream did the work);</li>
  * <li>{@link Mode#GARBAGE}: {@code 200 OK} with an HTML body instead of JSON, nothing forwarded;</li>
  * <li>{@link Mode#TRUNCATED}: {@code 200 OK} announcing 1000 bytes of JSON, 10 sent, then the connection closes;</li>
- * <li>{@link Mode#UNAVAILABLE}: {@code 503} with a JSON error body, nothing forwarded.</li>
+ * <li>{@link Mode#UNAVAILABLE}: {@code 503} with a JSON error body, nothing forwarded;</li>
+ * <li>{@link Mode#REWRITE}: forwarded, and the upstream's answer body comes back changed by a function (set with
+ * {@link #rewrite}): a real answer with one thing changed, e.g. an ID token naming another subject.</li>
  * </ul>
  */
 public final class FaultyRelay implements AutoCloseable {
 
-    public enum Mode { PASS, REFUSE, RESET, DELAY, GARBAGE, TRUNCATED, UNAVAILABLE }
+    public enum Mode { PASS, REFUSE, RESET, DELAY, GARBAGE, TRUNCATED, UNAVAILABLE, REWRITE }
 
     private final int targetPort;
     private final int port;
@@ -48,6 +51,7 @@ public final class FaultyRelay implements AutoCloseable {
     private volatile Mode mode = Mode.PASS;
     private volatile long delayMillis;
     private volatile Predicate<String> applies = line -> true;
+    private volatile UnaryOperator<String> rewriter = UnaryOperator.identity();
     private volatile boolean closed;
 
     public FaultyRelay(int targetPort) throws IOException {
@@ -87,6 +91,12 @@ public final class FaultyRelay implements AutoCloseable {
             listener = listen(port);
             acceptLoop(listener);
         }
+    }
+
+    /** The answers to the requests matching {@code applies} come back with their body passed through {@code body}. */
+    public synchronized void rewrite(Predicate<String> applies, UnaryOperator<String> body) throws IOException {
+        this.rewriter = body;
+        fault(Mode.REWRITE, 0, applies);
     }
 
     /** Request lines containing all of {@code parts}, e.g. {@code onPath("POST ", "/token ")}. */
@@ -153,12 +163,15 @@ public final class FaultyRelay implements AutoCloseable {
                     return;
                 }
                 default -> {
-                    // PASS, DELAY (REFUSE never accepts)
+                    // PASS, DELAY, REWRITE (REFUSE never accepts)
                 }
             }
             byte[] response = forward(text, body);
             if (m == Mode.DELAY) {
                 Thread.sleep(delayMillis);
+            }
+            if (m == Mode.REWRITE) {
+                response = rewritten(response, rewriter);
             }
             out.write(response);
             out.flush();
@@ -189,6 +202,54 @@ public final class FaultyRelay implements AutoCloseable {
             o.flush();
             return upstream.getInputStream().readAllBytes();
         }
+    }
+
+    /** The answer with its body (de-chunked) passed through {@code f} and a Content-Length that fits. */
+    private static byte[] rewritten(byte[] response, UnaryOperator<String> f) {
+        String all = new String(response, StandardCharsets.ISO_8859_1);
+        int end = all.indexOf("\r\n\r\n");
+        String head = all.substring(0, end);
+        byte[] body = all.substring(end + 4).getBytes(StandardCharsets.ISO_8859_1);
+        StringBuilder h = new StringBuilder();
+        boolean chunked = false;
+        for (String line : head.split("\r\n")) {
+            String lower = line.toLowerCase(Locale.ROOT);
+            if (lower.startsWith("transfer-encoding:")) {
+                chunked = lower.contains("chunked");
+            } else if (!lower.startsWith("content-length:")) {
+                h.append(line).append("\r\n");
+            }
+        }
+        if (chunked) {
+            ByteArrayOutputStream plain = new ByteArrayOutputStream();
+            int at = 0;
+            while (true) {
+                int eol = indexOf(body, at);
+                int size = Integer.parseInt(new String(body, at, eol - at, StandardCharsets.ISO_8859_1).split(";")[0].trim(), 16);
+                if (size == 0) {
+                    break;
+                }
+                plain.write(body, eol + 2, size);
+                at = eol + 2 + size + 2;
+            }
+            body = plain.toByteArray();
+        }
+        byte[] changed = f.apply(new String(body, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8);
+        h.append("Content-Length: ").append(changed.length).append("\r\n\r\n");
+        byte[] newHead = h.toString().getBytes(StandardCharsets.ISO_8859_1);
+        byte[] out = new byte[newHead.length + changed.length];
+        System.arraycopy(newHead, 0, out, 0, newHead.length);
+        System.arraycopy(changed, 0, out, newHead.length, changed.length);
+        return out;
+    }
+
+    private static int indexOf(byte[] b, int from) {
+        for (int i = from; i + 1 < b.length; i++) {
+            if (b[i] == '\r' && b[i + 1] == '\n') {
+                return i;
+            }
+        }
+        throw new IllegalStateException("chunked body without an end");
     }
 
     private static void answer(OutputStream out, String status, String type, String body, int announcedLength) throws IOException {

@@ -182,7 +182,16 @@ public final class KeycloakServer implements AutoCloseable {
      * continues in the same file.
      */
     public synchronized void restart(List<String> replacedPrefixes, List<String> extra) throws IOException, InterruptedException {
+        restart(replacedPrefixes, extra, null);
+    }
+
+    /** {@link #restart(List, List)}, running {@code whileStopped} (e.g. a write to dev mode's H2 file) before starting again. */
+    public synchronized void restart(List<String> replacedPrefixes, List<String> extra, Runnable whileStopped)
+            throws IOException, InterruptedException {
         stopQuietly();
+        if (whileStopped != null) {
+            whileStopped.run();
+        }
         List<String> cmd = new ArrayList<>();
         for (String c : command) {
             if (c.equals("--import-realm") || replacedPrefixes.stream().anyMatch(c::startsWith)) {

@@ -11,9 +11,15 @@ import javax.crypto.spec.GCMParameterSpec;
 
 /**
  * AES-256-GCM for stored upstream tokens (DESIGN section 5). Each ciphertext has a fresh 96-bit nonce and a 128-bit
- * tag; its associated data binds it to realm, user and connection, so a row's ciphertext copied into another row (or
- * realm, or user) does not decrypt. Stored form: base64 of {@code version(1) | nonce(12) | ciphertext+tag}, with the key
- * id in a column of its own.
+ * tag; its associated data binds it to everything the row's meaning depends on: realm, user, connection, connector and
+ * upstream account (subject). A row's ciphertext copied into another row, or a row moved to another connector, user,
+ * realm or account, does not decrypt. Stored form: {@code v2.} followed by the base64 of
+ * {@code version(1) | nonce(12) | ciphertext+tag}, with the key id in a column of its own.
+ *
+ * <p>Rows written before the connector and subject were bound have no {@code v2.} prefix; their associated data is
+ * realm + user + connection ({@link Binding#legacy}). They still decrypt, and re-encryption (the key-rotation path)
+ * rewrites them in the current form. Removing the prefix of a current ciphertext does not help an attacker: it is then
+ * checked against the legacy associated data, and its tag fails.
  */
 public final class TokenCipher {
 
@@ -52,12 +58,30 @@ public final class TokenCipher {
     private TokenCipher() {
     }
 
-    /** The associated data of one connection's ciphertext. */
-    public static byte[] associatedData(String realmId, String userId, String connectionId) {
-        return ("agent-auth/connection/v1\0" + realmId + "\0" + userId + "\0" + connectionId).getBytes(StandardCharsets.UTF_8);
+    /** What a connection's ciphertext is bound to. */
+    public record Binding(String realmId, String userId, String connectionId, String connectorId, String subject) {
+
+        /** The associated data of the current form. */
+        byte[] associatedData() {
+            return ("agent-auth/connection/v2\0" + realmId + "\0" + userId + "\0" + connectionId + "\0" + connectorId + "\0"
+                    + (subject == null ? "" : subject)).getBytes(StandardCharsets.UTF_8);
+        }
+
+        /** The associated data of rows written before the connector and subject were bound. */
+        byte[] legacy() {
+            return ("agent-auth/connection/v1\0" + realmId + "\0" + userId + "\0" + connectionId).getBytes(StandardCharsets.UTF_8);
+        }
     }
 
-    public static Sealed seal(KeyRing keys, byte[] aad, String plaintext) {
+    /** Prefix of a ciphertext in the current form. */
+    public static final String CURRENT_FORM = "v2.";
+
+    /** True when the stored ciphertext is in the current form (else re-encryption rewrites it). */
+    public static boolean currentForm(String ciphertext) {
+        return ciphertext != null && ciphertext.startsWith(CURRENT_FORM);
+    }
+
+    public static Sealed seal(KeyRing keys, Binding binding, String plaintext) {
         if (!keys.usable()) {
             throw new VaultKeyException("the vault has no encryption key configured");
         }
@@ -66,23 +90,25 @@ public final class TokenCipher {
             RANDOM.nextBytes(nonce);
             Cipher c = AES_GCM.get();
             c.init(Cipher.ENCRYPT_MODE, keys.activeKey(), new GCMParameterSpec(TAG_BITS, nonce));
-            c.updateAAD(aad);
+            c.updateAAD(binding.associatedData());
             byte[] ct = c.doFinal(plaintext.getBytes(StandardCharsets.UTF_8));
             ByteBuffer out = ByteBuffer.allocate(1 + NONCE_BYTES + ct.length);
             out.put(VERSION).put(nonce).put(ct);
-            return new Sealed(keys.activeKeyId(), Base64.getEncoder().encodeToString(out.array()));
+            return new Sealed(keys.activeKeyId(), CURRENT_FORM + Base64.getEncoder().encodeToString(out.array()));
         } catch (GeneralSecurityException e) {
             throw new VaultKeyException("encryption failed: " + e.getClass().getSimpleName());
         }
     }
 
-    public static String open(KeyRing keys, byte[] aad, Sealed sealed) {
+    public static String open(KeyRing keys, Binding binding, Sealed sealed) {
         SecretKey key = keys.key(sealed.keyId()).orElseThrow(() -> new VaultKeyException(
                 keys.usable() ? "the vault key '" + sealed.keyId() + "' is not configured any more"
                         : "the vault has no encryption key configured"));
+        boolean current = currentForm(sealed.ciphertext());
+        byte[] aad = current ? binding.associatedData() : binding.legacy();
         byte[] all;
         try {
-            all = Base64.getDecoder().decode(sealed.ciphertext());
+            all = Base64.getDecoder().decode(current ? sealed.ciphertext().substring(CURRENT_FORM.length()) : sealed.ciphertext());
         } catch (IllegalArgumentException e) {
             throw new VaultKeyException("stored ciphertext is not base64");
         }
@@ -96,7 +122,7 @@ public final class TokenCipher {
             byte[] pt = c.doFinal(all, 1 + NONCE_BYTES, all.length - 1 - NONCE_BYTES);
             return new String(pt, StandardCharsets.UTF_8);
         } catch (GeneralSecurityException e) {
-            throw new VaultKeyException("stored ciphertext failed authentication (wrong key, row or tampering)");
+            throw new VaultKeyException("stored ciphertext failed authentication (wrong key, or the row was moved or tampered with)");
         }
     }
 }

@@ -10,7 +10,8 @@ import jakarta.persistence.Table;
 /**
  * A connection: one user's linked upstream account on one connector (DESIGN section 2), table
  * {@code AGENT_AUTH_CONNECTION}. {@code TOKENS} is AES-256-GCM ciphertext under key {@code KEY_ID}, bound to realm,
- * user and id; no token is ever stored in the clear. {@code VERSION} changes with every write; the refresh lease is
+ * user, id, connector and subject (rows of the older form, without the {@code v2.} prefix, are bound to realm, user and
+ * id until re-encryption rewrites them); no token is ever stored in the clear. {@code VERSION} changes with every write; the refresh lease is
  * taken by a version check ({@code LEASE_UNTIL}), never by a database lock held across an upstream call.
  */
 @Entity
@@ -19,8 +20,8 @@ import jakarta.persistence.Table;
     @NamedQuery(name = "agentAuthConnection.byUser", query = "select c from AgentAuthConnectionEntity c where c.realmId = :realmId and c.userId = :userId order by c.createdAt desc"),
     @NamedQuery(name = "agentAuthConnection.byUserConnector", query = "select c from AgentAuthConnectionEntity c where c.realmId = :realmId and c.userId = :userId and c.connectorId = :connectorId order by c.createdAt desc"),
     @NamedQuery(name = "agentAuthConnection.bySubject", query = "select c from AgentAuthConnectionEntity c where c.realmId = :realmId and c.userId = :userId and c.connectorId = :connectorId and c.subject = :subject"),
-    @NamedQuery(name = "agentAuthConnection.notUnderKey", query = "select c from AgentAuthConnectionEntity c where c.realmId = :realmId and c.keyId <> :keyId"),
-    @NamedQuery(name = "agentAuthConnection.countNotUnderKey", query = "select count(c) from AgentAuthConnectionEntity c where c.realmId = :realmId and c.keyId <> :keyId"),
+    @NamedQuery(name = "agentAuthConnection.notUnderKey", query = "select c from AgentAuthConnectionEntity c where c.realmId = :realmId and (c.keyId <> :keyId or c.tokens not like 'v2.%')"),
+    @NamedQuery(name = "agentAuthConnection.countNotUnderKey", query = "select count(c) from AgentAuthConnectionEntity c where c.realmId = :realmId and (c.keyId <> :keyId or c.tokens not like 'v2.%')"),
     @NamedQuery(name = "agentAuthConnection.takeLease", query = "update AgentAuthConnectionEntity c set c.leaseUntil = :until, c.version = c.version + 1 where c.id = :id and c.version = :version and (c.leaseUntil is null or c.leaseUntil < :now)"),
     @NamedQuery(name = "agentAuthConnection.saveRefreshed", query = "update AgentAuthConnectionEntity c set c.keyId = :keyId, c.tokens = :tokens, c.refreshable = :refreshable, c.accessExpiresAt = :accessExpiresAt, c.refreshExpiresAt = :refreshExpiresAt, c.scope = :scope, c.status = 'ACTIVE', c.leaseUntil = null, c.updatedAt = :now, c.version = c.version + 1 where c.id = :id and c.version = :version"),
     @NamedQuery(name = "agentAuthConnection.rewrite", query = "update AgentAuthConnectionEntity c set c.keyId = :keyId, c.tokens = :tokens, c.version = c.version + 1 where c.id = :id and c.version = :version"),

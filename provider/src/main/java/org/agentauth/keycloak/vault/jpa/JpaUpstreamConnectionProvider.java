@@ -104,7 +104,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
             scopes = all;
             e.setVersion(e.getVersion() + 1);
         }
-        Sealed sealed = seal(realm.getId(), userId, e.getId(), tokens);
+        Sealed sealed = seal(binding(e), tokens);
         e.setLabel(label);
         e.setScope(scopes.isEmpty() ? null : String.join(" ", scopes));
         e.setStatus(UpstreamConnection.Status.ACTIVE.name());
@@ -132,8 +132,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
     }
 
     private TokenSet open(AgentAuthConnectionEntity e) {
-        String json = TokenCipher.open(keys(), TokenCipher.associatedData(e.getRealmId(), e.getUserId(), e.getId()),
-                new Sealed(e.getKeyId(), e.getTokens()));
+        String json = TokenCipher.open(keys(), binding(e), new Sealed(e.getKeyId(), e.getTokens()));
         try {
             return JSON.readValue(json, TokenSet.class);
         } catch (JsonProcessingException ex) {
@@ -141,9 +140,18 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
         }
     }
 
-    private Sealed seal(String realmId, String userId, String connectionId, TokenSet tokens) {
+    /** What a row's ciphertext is bound to: realm, user, connection, connector and upstream account. */
+    private static TokenCipher.Binding binding(AgentAuthConnectionEntity e) {
+        return new TokenCipher.Binding(e.getRealmId(), e.getUserId(), e.getId(), e.getConnectorId(), e.getSubject());
+    }
+
+    private static TokenCipher.Binding binding(UpstreamConnection c) {
+        return new TokenCipher.Binding(c.realmId(), c.userId(), c.id(), c.connectorId(), c.subject());
+    }
+
+    private Sealed seal(TokenCipher.Binding binding, TokenSet tokens) {
         try {
-            return TokenCipher.seal(keys(), TokenCipher.associatedData(realmId, userId, connectionId), JSON.writeValueAsString(tokens));
+            return TokenCipher.seal(keys(), binding, JSON.writeValueAsString(tokens));
         } catch (JsonProcessingException ex) {
             throw new VaultKeyException("tokens could not be serialised");
         }
@@ -164,7 +172,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
 
     @Override
     public boolean saveRefreshed(RealmModel realm, UpstreamConnection leased, TokenSet tokens, Set<String> scopes) {
-        Sealed sealed = seal(leased.realmId(), leased.userId(), leased.id(), tokens);
+        Sealed sealed = seal(binding(leased), tokens);
         return em().createNamedQuery("agentAuthConnection.saveRefreshed").setParameter("id", leased.id())
                 .setParameter("version", leased.version()).setParameter("keyId", sealed.keyId())
                 .setParameter("tokens", sealed.ciphertext()).setParameter("refreshable", tokens.hasRefreshToken())
@@ -229,7 +237,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
         int done = 0;
         for (AgentAuthConnectionEntity e : rows) {
             TokenSet tokens = open(e);
-            Sealed sealed = seal(e.getRealmId(), e.getUserId(), e.getId(), tokens);
+            Sealed sealed = seal(binding(e), tokens);
             done += em().createNamedQuery("agentAuthConnection.rewrite").setParameter("id", e.getId())
                     .setParameter("version", e.getVersion()).setParameter("keyId", sealed.keyId())
                     .setParameter("tokens", sealed.ciphertext()).executeUpdate();

@@ -10,8 +10,11 @@ import jakarta.ws.rs.PUT;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
+import jakarta.ws.rs.core.StreamingOutput;
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.util.LinkedHashMap;
@@ -25,6 +28,7 @@ import org.agentauth.keycloak.vault.HostPolicy;
 import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.agentauth.keycloak.vault.VaultSettings;
+import org.agentauth.keycloak.vault.net.VettedHttp;
 import org.agentauth.keycloak.vault.upstream.ConnectionTokens;
 import org.agentauth.keycloak.vault.upstream.ConnectionUnusable;
 import org.apache.http.Header;
@@ -33,8 +37,7 @@ import org.apache.http.client.config.RequestConfig;
 import org.apache.http.client.methods.CloseableHttpResponse;
 import org.apache.http.client.methods.HttpEntityEnclosingRequestBase;
 import org.apache.http.client.methods.HttpRequestBase;
-import org.apache.http.entity.ByteArrayEntity;
-import org.keycloak.connections.httpclient.HttpClientProvider;
+import org.apache.http.entity.InputStreamEntity;
 import org.keycloak.events.Details;
 import org.keycloak.events.Errors;
 import org.keycloak.events.EventBuilder;
@@ -56,6 +59,12 @@ public class ProxyResource {
 
     /** Request bodies larger than this are refused (413). */
     static final int MAX_REQUEST_BYTES = 10 * 1024 * 1024;
+    /**
+     * Upstream answers up to this size (or the connector's limit, if smaller) are read whole before answering; larger
+     * ones are streamed in small buffers. Neither the request body nor a large answer is ever held whole, so memory per
+     * call stays within a few tens of KiB whatever the sizes and the number of parallel calls.
+     */
+    static final int BUFFERED_RESPONSE_BYTES = 64 * 1024;
     static final String CONNECTION_HEADER = "X-Connection-Id";
 
     private final KeycloakSession session;
@@ -141,20 +150,16 @@ public class ProxyResource {
         if (headers.getHeaderString("Upgrade") != null) {
             return error(event, Response.Status.BAD_REQUEST, "invalid_request", "Upgrade is not supported by the proxy", Errors.INVALID_REQUEST, null);
         }
-        String refusal = HostPolicy.refusal(session.getProvider(VaultSettings.class), target.toString(), true);
-        if (refusal != null) {
-            return error(event, Response.Status.BAD_GATEWAY, "upstream_refused", "The connector's API " + refusal, Errors.INVALID_CONFIG, null);
+        HostPolicy.Vetted vetted = HostPolicy.vet(session.getProvider(VaultSettings.class), target.toString());
+        if (vetted.refusal() != null) {
+            return error(event, Response.Status.BAD_GATEWAY, "upstream_refused", "The connector's API " + vetted.refusal(), Errors.INVALID_CONFIG, null);
         }
-        byte[] requestBody;
-        try {
-            requestBody = body == null ? null : body.readNBytes(MAX_REQUEST_BYTES + 1);
-        } catch (IOException e) {
-            return error(event, Response.Status.BAD_REQUEST, "invalid_request", "The request body could not be read", Errors.INVALID_REQUEST, null);
+        // the request body is streamed to the upstream, never held whole: refused early when it announces too much
+        long announced = contentLength(headers);
+        if (announced > MAX_REQUEST_BYTES) {
+            return tooLarge(event);
         }
-        if (requestBody != null && requestBody.length > MAX_REQUEST_BYTES) {
-            return error(event, Response.Status.REQUEST_ENTITY_TOO_LARGE, "invalid_request", "The request body is larger than "
-                    + MAX_REQUEST_BYTES + " bytes", Errors.INVALID_REQUEST, null);
-        }
+        boolean hasBody = body != null && (announced > 0 || headers.getHeaderString("Transfer-Encoding") != null);
 
         // the user's upstream token (refreshed when due), then the call
         String access;
@@ -169,11 +174,27 @@ public class ProxyResource {
                 default -> error(event, Response.Status.BAD_GATEWAY, "upstream_unavailable", e.getMessage(), Errors.IDENTITY_PROVIDER_ERROR, null);
             };
         }
-        return forward(event, connector, connection, method, target, requestBody, headers, access);
+        return forward(event, connector, connection, method, vetted, target, hasBody ? new Bounded(body, MAX_REQUEST_BYTES) : null,
+                announced, headers, access);
     }
 
-    private Response forward(EventBuilder event, Connector connector, UpstreamConnection connection, String method, URI target,
-            byte[] requestBody, HttpHeaders headers, String access) {
+    /** The request's Content-Length, -1 when it has none (or a malformed one, which the server refuses before us). */
+    private static long contentLength(HttpHeaders headers) {
+        String v = headers.getHeaderString(HttpHeaders.CONTENT_LENGTH);
+        try {
+            return v == null ? -1 : Long.parseLong(v.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private static Response tooLarge(EventBuilder event) {
+        return error(event, Response.Status.REQUEST_ENTITY_TOO_LARGE, "invalid_request", "The request body is larger than "
+                + MAX_REQUEST_BYTES + " bytes", Errors.INVALID_REQUEST, null);
+    }
+
+    private Response forward(EventBuilder event, Connector connector, UpstreamConnection connection, String method,
+            HostPolicy.Vetted vetted, URI target, Bounded requestBody, long announced, HttpHeaders headers, String access) {
         HttpRequestBase request = new HttpEntityEnclosingRequestBase() {
             @Override
             public String getMethod() {
@@ -182,33 +203,48 @@ public class ProxyResource {
         };
         request.setURI(target);
         for (Map.Entry<String, List<String>> h : headers.getRequestHeaders().entrySet()) {
-            if (ProxyRules.forwardsRequestHeader(h.getKey())) {
+            if (ProxyRules.forwardsRequestHeader(h.getKey()) && !HttpHeaders.CONTENT_LENGTH.equalsIgnoreCase(h.getKey())) {
                 for (String v : h.getValue()) {
                     request.addHeader(h.getKey(), v);
                 }
             }
         }
         request.setHeader("Authorization", "Bearer " + access);
-        if (requestBody != null && requestBody.length > 0 && request instanceof HttpEntityEnclosingRequestBase withBody) {
-            withBody.setEntity(new ByteArrayEntity(requestBody));
+        if (requestBody != null && request instanceof HttpEntityEnclosingRequestBase withBody) {
+            withBody.setEntity(new InputStreamEntity(requestBody, announced));
         }
         int t = connector.timeoutMillis();
         request.setConfig(RequestConfig.custom().setConnectTimeout(t).setSocketTimeout(t).setConnectionRequestTimeout(t)
                 .setRedirectsEnabled(false).build());
-        try (CloseableHttpResponse r = session.getProvider(HttpClientProvider.class).getHttpClient().execute(request)) {
+        CloseableHttpResponse r = null;
+        boolean streaming = false;
+        try {
+            r = VettedHttp.execute(vetted, request);
             int status = r.getStatusLine().getStatusCode();
-            byte[] answer = new byte[0];
             HttpEntity entity = r.getEntity();
+            long max = connector.maxResponseBytes();
+            Response.ResponseBuilder out = Response.status(status);
             if (entity != null && !"HEAD".equals(method)) {
-                try (InputStream in = entity.getContent()) {
-                    answer = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, connector.maxResponseBytes() + 1));
+                if (entity.getContentLength() > max) {
+                    return error(event, Response.Status.BAD_GATEWAY, "upstream_response_too_large", "The upstream answer is larger than "
+                            + max + " bytes", Errors.IDENTITY_PROVIDER_ERROR, status);
+                }
+                // a small answer is read whole (so that one over the limit is still a clean 502); a larger one is streamed
+                InputStream in = entity.getContent();
+                int window = (int) Math.min(max, BUFFERED_RESPONSE_BYTES);
+                byte[] head = in.readNBytes(window + 1);
+                if (head.length > max) {
+                    return error(event, Response.Status.BAD_GATEWAY, "upstream_response_too_large", "The upstream answer is larger than "
+                            + max + " bytes", Errors.IDENTITY_PROVIDER_ERROR, status);
+                }
+                if (head.length <= window) {
+                    out.entity(head.length == 0 ? null : head);
+                } else {
+                    CloseableHttpResponse upstream = r;
+                    out.entity((StreamingOutput) sink -> stream(upstream, head, in, max, sink));
+                    streaming = true;
                 }
             }
-            if (answer.length > connector.maxResponseBytes()) {
-                return error(event, Response.Status.BAD_GATEWAY, "upstream_response_too_large", "The upstream answer is larger than "
-                        + connector.maxResponseBytes() + " bytes", Errors.IDENTITY_PROVIDER_ERROR, status);
-            }
-            Response.ResponseBuilder out = Response.status(status).entity(answer.length == 0 ? null : answer);
             for (Header h : r.getAllHeaders()) {
                 if (ProxyRules.passesResponseHeader(h.getName())) {
                     out.header(h.getName(), h.getValue());
@@ -223,8 +259,90 @@ public class ProxyResource {
             return error(event, Response.Status.GATEWAY_TIMEOUT, "upstream_timeout", "The upstream did not answer within " + t + " ms",
                     Errors.IDENTITY_PROVIDER_ERROR, null);
         } catch (IOException e) {
+            if (requestBody != null && requestBody.exceeded()) {
+                return tooLarge(event);
+            }
             return error(event, Response.Status.BAD_GATEWAY, "upstream_unreachable", "The upstream could not be reached ("
                     + e.getClass().getSimpleName() + ")", Errors.IDENTITY_PROVIDER_ERROR, null);
+        } finally {
+            if (r != null && !streaming) {
+                closeQuietly(r);
+            }
+        }
+    }
+
+    /**
+     * Writes a streamed answer: the bytes already read, then the rest as it comes, in small buffers. An answer that
+     * grows past the connector's limit (it announced no length) is cut off: the client sees a broken answer, never more
+     * than the limit.
+     */
+    private static void stream(CloseableHttpResponse upstream, byte[] head, InputStream in, long max, OutputStream sink) throws IOException {
+        try (upstream; in) {
+            sink.write(head);
+            long total = head.length;
+            byte[] buf = new byte[16 * 1024];
+            int n;
+            while ((n = in.read(buf)) >= 0) {
+                total += n;
+                if (total > max) {
+                    throw new IOException("the upstream answer grew past " + max + " bytes; cut off");
+                }
+                sink.write(buf, 0, n);
+            }
+        }
+    }
+
+    private static void closeQuietly(CloseableHttpResponse r) {
+        try {
+            r.close();
+        } catch (IOException ignored) {
+            // the connection is discarded
+        }
+    }
+
+    /** The agent's request body as it arrives, refusing to deliver more than {@code max} bytes. */
+    static final class Bounded extends FilterInputStream {
+        private final long max;
+        private long count;
+        private volatile boolean exceeded;
+
+        Bounded(InputStream in, long max) {
+            super(in);
+            this.max = max;
+        }
+
+        boolean exceeded() {
+            return exceeded;
+        }
+
+        private int counted(int n) throws IOException {
+            if (n > 0) {
+                count += n;
+                if (count > max) {
+                    exceeded = true;
+                    throw new IOException("the request body is larger than " + max + " bytes");
+                }
+            }
+            return n;
+        }
+
+        @Override
+        public int read() throws IOException {
+            int c = super.read();
+            if (c >= 0) {
+                counted(1);
+            }
+            return c;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            return counted(super.read(b, off, len));
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            throw new IOException("skip is not supported");
         }
     }
 

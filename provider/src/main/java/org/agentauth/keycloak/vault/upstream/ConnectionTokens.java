@@ -1,8 +1,10 @@
 package org.agentauth.keycloak.vault.upstream;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.TokenSet;
 import org.agentauth.keycloak.vault.UpstreamConnection;
@@ -10,6 +12,10 @@ import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.agentauth.keycloak.vault.crypto.TokenCipher.VaultKeyException;
 import org.jboss.logging.Logger;
 import org.keycloak.common.util.Time;
+import org.keycloak.events.Details;
+import org.keycloak.events.Errors;
+import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
 import org.keycloak.models.RealmModel;
@@ -21,8 +27,9 @@ import org.keycloak.models.utils.KeycloakModelUtils;
  * version check on the row, {@link UpstreamConnectionProvider#takeLease}) refreshes; the others wait for its result
  * and get the fresh token. Lease, upstream call and save are three steps, the first and last each in a short
  * transaction of its own; no transaction is open during the upstream call. The rotated refresh token is saved before
- * the new access token is used. {@code invalid_grant} marks the connection EXPIRED; timeouts and 5xx keep the working
- * token and try again after a back-off.
+ * the new access token is used. {@code invalid_grant} marks the connection EXPIRED, and so does a refresh answer that
+ * names another upstream account than the connection's (ID token {@code sub}, else the userinfo subject; OpenID Connect
+ * Core 12.2), whose tokens are not stored; timeouts and 5xx keep the working token and try again after a back-off.
  */
 public final class ConnectionTokens {
 
@@ -115,6 +122,23 @@ public final class ConnectionTokens {
             return backOff(factory, realm, leased, old, e);
         }
         FAILURES.remove(leased.id());
+        String otherAccount = otherAccount(session, connector, leased, answer);
+        if (otherAccount != null) {
+            // OpenID Connect Core 12.2: a refresh answer for another subject is no answer for this connection; like
+            // invalid_grant, the connection needs a new connect, and the tokens of that other account are not kept
+            boolean expired = inTransaction(factory, s -> s.getProvider(UpstreamConnectionProvider.class).expire(realm, leased));
+            String why = "the upstream's refresh answer names another account than the connection's (" + otherAccount + ")";
+            new EventBuilder(realm, session, session.getContext().getConnection())
+                    .event(EventType.IDENTITY_PROVIDER_RETRIEVE_TOKEN)
+                    .user(leased.userId())
+                    .detail(AgentAuthEvents.OPERATION, "refresh")
+                    .detail(AgentAuthEvents.CONNECTOR, connector.alias())
+                    .detail(AgentAuthEvents.CONNECTION_ID, leased.id())
+                    .detail(Details.REASON, why + "; marked EXPIRED, the new tokens were not stored")
+                    .error(Errors.INVALID_TOKEN);
+            LOG.debugf("connection %s: %s; marked EXPIRED (%s)", leased.id(), why, expired);
+            throw new ConnectionUnusable(ConnectionUnusable.Reason.RECONNECT, why + " for connection " + leased.id() + ": connect again");
+        }
         Set<String> scopes = answer.grantedScope() != null && !answer.grantedScope().isEmpty() ? answer.grantedScope() : leased.scopes();
         boolean saved = inTransaction(factory,
                 s -> s.getProvider(UpstreamConnectionProvider.class).saveRefreshed(realm, leased, answer.tokens(), scopes));
@@ -123,6 +147,38 @@ public final class ConnectionTokens {
             LOG.debugf("connection %s: refreshed, but the row changed meanwhile; not saved", leased.id());
         }
         return answer.tokens();
+    }
+
+    /**
+     * Null when the refresh answer is for the connection's upstream account; else what names another one: the ID
+     * token's {@code sub} (missing or different), or, without an ID token, the subject the userinfo endpoint names for
+     * the new access token. An upstream that cannot be asked now (network, 5xx) does not disprove the account: the
+     * refreshed tokens are kept, since a rotated refresh token may have replaced the old one.
+     */
+    static String otherAccount(KeycloakSession session, Connector connector, UpstreamConnection leased, UpstreamClient.Tokens answer) {
+        if (leased.subject() == null) {
+            return null;
+        }
+        JsonNode id = answer.idTokenClaims();
+        if (id != null) {
+            JsonNode sub = id.get("sub");
+            String subject = sub != null && sub.isTextual() ? sub.asText() : null;
+            return leased.subject().equals(subject) ? null : subject == null ? "the new ID token has no sub" : "the new ID token's sub differs";
+        }
+        if (connector.userinfoUrl() == null) {
+            return null;
+        }
+        try {
+            String subject = UpstreamClient.accountSubject(new UpstreamClient(session, connector).userinfo(answer.tokens().accessToken()));
+            return leased.subject().equals(subject) ? null
+                    : subject == null ? "userinfo names no subject for the new access token" : "userinfo names another subject for the new access token";
+        } catch (UpstreamException e) {
+            if (e.kind() == UpstreamException.Kind.BAD_ANSWER || e.kind() == UpstreamException.Kind.REFUSED) {
+                return "userinfo refused the new access token (" + e.status() + ")";
+            }
+            LOG.debugf("connection %s: the refreshed account could not be checked now (%s); tokens kept", leased.id(), e.getMessage());
+            return null;
+        }
     }
 
     private static TokenSet backOff(KeycloakSessionFactory factory, RealmModel realm, UpstreamConnection leased, TokenSet old,

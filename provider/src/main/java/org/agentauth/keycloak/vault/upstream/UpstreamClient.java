@@ -16,6 +16,7 @@ import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.HostPolicy;
 import org.agentauth.keycloak.vault.TokenSet;
 import org.agentauth.keycloak.vault.VaultSettings;
+import org.agentauth.keycloak.vault.net.VettedHttp;
 import org.apache.http.HttpEntity;
 import org.apache.http.NameValuePair;
 import org.apache.http.client.config.RequestConfig;
@@ -26,13 +27,12 @@ import org.apache.http.client.methods.HttpPost;
 import org.apache.http.client.methods.HttpRequestBase;
 import org.apache.http.message.BasicNameValuePair;
 import org.keycloak.common.util.Time;
-import org.keycloak.connections.httpclient.HttpClientProvider;
 import org.keycloak.models.KeycloakSession;
 
 /**
  * OAuth 2 calls to one connector's upstream (code exchange with PKCE, refresh, RFC 7009 revocation, userinfo), through
- * Keycloak's {@link HttpClientProvider} with the connector's connect and read timeouts, no redirects followed, and the
- * host policy checked before every call. Never call it inside a transaction that has written to the database.
+ * {@link VettedHttp} with the connector's connect and read timeouts, no redirects followed, and the host policy checked
+ * before every call (the connection goes to the addresses it vetted). Never call it inside a transaction that has written to the database.
  */
 public final class UpstreamClient {
 
@@ -238,14 +238,14 @@ public final class UpstreamClient {
         if (!connector.enabled()) {
             throw new UpstreamException(UpstreamException.Kind.REFUSED, 0, connector.alias() + " is disabled: " + connector.policyRefusal());
         }
-        String refusal = HostPolicy.refusal(session.getProvider(VaultSettings.class), request.getURI().toString(), true);
-        if (refusal != null) {
-            throw new UpstreamException(UpstreamException.Kind.REFUSED, 0, connector.alias() + " " + endpoint + " " + refusal);
+        HostPolicy.Vetted vetted = HostPolicy.vet(session.getProvider(VaultSettings.class), request.getURI().toString());
+        if (vetted.refusal() != null) {
+            throw new UpstreamException(UpstreamException.Kind.REFUSED, 0, connector.alias() + " " + endpoint + " " + vetted.refusal());
         }
         int t = connector.timeoutMillis();
         request.setConfig(RequestConfig.custom().setConnectTimeout(t).setSocketTimeout(t).setConnectionRequestTimeout(t)
                 .setRedirectsEnabled(false).build());
-        try (CloseableHttpResponse r = session.getProvider(HttpClientProvider.class).getHttpClient().execute(request)) {
+        try (CloseableHttpResponse r = VettedHttp.execute(vetted, request)) {
             HttpEntity entity = r.getEntity();
             byte[] body = new byte[0];
             if (entity != null) {

@@ -15,7 +15,7 @@ class TokenCipherTest {
 
     private static final String K1 = "k1:" + Base64.getEncoder().encodeToString(new byte[32]);
     private static final String K2 = "k2:" + Base64.getEncoder().encodeToString(filled(7));
-    private static final byte[] AAD = TokenCipher.associatedData("realm", "user", "conn-1");
+    private static final TokenCipher.Binding AAD = new TokenCipher.Binding("realm", "user", "conn-1", "connector-a", "account-1");
 
     private static byte[] filled(int v) {
         byte[] b = new byte[32];
@@ -40,22 +40,62 @@ class TokenCipherTest {
     }
 
     @Test
-    void anotherRowUserOrRealmDoesNotOpenIt() {
+    void anotherRowUserRealmConnectorOrAccountDoesNotOpenIt() {
         KeyRing keys = KeyRing.parse(K1, null);
         Sealed s = TokenCipher.seal(keys, AAD, "token");
-        for (byte[] other : new byte[][] {TokenCipher.associatedData("realm", "user", "conn-2"),
-                TokenCipher.associatedData("realm", "other-user", "conn-1"), TokenCipher.associatedData("other-realm", "user", "conn-1")}) {
-            assertThrows(VaultKeyException.class, () -> TokenCipher.open(keys, other, s));
+        assertTrue(TokenCipher.currentForm(s.ciphertext()), s.ciphertext().substring(0, 3));
+        for (TokenCipher.Binding other : new TokenCipher.Binding[] {
+                new TokenCipher.Binding("realm", "user", "conn-2", "connector-a", "account-1"),
+                new TokenCipher.Binding("realm", "other-user", "conn-1", "connector-a", "account-1"),
+                new TokenCipher.Binding("other-realm", "user", "conn-1", "connector-a", "account-1"),
+                // the same user's row moved to another connector (issue 21, finding 6), or to another upstream account
+                new TokenCipher.Binding("realm", "user", "conn-1", "connector-b", "account-1"),
+                new TokenCipher.Binding("realm", "user", "conn-1", "connector-a", "account-2"),
+                new TokenCipher.Binding("realm", "user", "conn-1", "connector-a", null)}) {
+            assertThrows(VaultKeyException.class, () -> TokenCipher.open(keys, other, s), other.toString());
         }
+    }
+
+    /** A ciphertext of the form written before the connector was bound: AAD realm + user + connection, no prefix. */
+    private static String legacySeal(byte[] key, String realm, String user, String connection, String plaintext) throws Exception {
+        byte[] nonce = new byte[12];
+        new java.security.SecureRandom().nextBytes(nonce);
+        javax.crypto.Cipher c = javax.crypto.Cipher.getInstance("AES/GCM/NoPadding");
+        c.init(javax.crypto.Cipher.ENCRYPT_MODE, new javax.crypto.spec.SecretKeySpec(key, "AES"), new javax.crypto.spec.GCMParameterSpec(128, nonce));
+        c.updateAAD(("agent-auth/connection/v1\0" + realm + "\0" + user + "\0" + connection).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        byte[] ct = c.doFinal(plaintext.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        byte[] all = new byte[1 + 12 + ct.length];
+        all[0] = 1;
+        System.arraycopy(nonce, 0, all, 1, 12);
+        System.arraycopy(ct, 0, all, 13, ct.length);
+        return Base64.getEncoder().encodeToString(all);
+    }
+
+    @Test
+    void rowsOfTheOlderFormStillOpenAndAreRewrittenInTheCurrentForm() throws Exception {
+        KeyRing keys = KeyRing.parse(K1, null);
+        Sealed legacy = new Sealed("k1", legacySeal(new byte[32], "realm", "user", "conn-1", "token"));
+        assertFalse(TokenCipher.currentForm(legacy.ciphertext()));
+        assertEquals("token", TokenCipher.open(keys, AAD, legacy));
+        // the older form binds no connector: it opens on any (until re-encryption rewrites it)
+        assertEquals("token", TokenCipher.open(keys, new TokenCipher.Binding("realm", "user", "conn-1", "connector-b", "x"), legacy));
+        assertThrows(VaultKeyException.class, () -> TokenCipher.open(keys, new TokenCipher.Binding("realm", "user", "conn-2", "connector-a", "account-1"), legacy));
+        Sealed rewritten = TokenCipher.seal(keys, AAD, TokenCipher.open(keys, AAD, legacy));
+        assertTrue(TokenCipher.currentForm(rewritten.ciphertext()));
+        assertEquals("token", TokenCipher.open(keys, AAD, rewritten));
+        assertThrows(VaultKeyException.class, () -> TokenCipher.open(keys, new TokenCipher.Binding("realm", "user", "conn-1", "connector-b", "account-1"), rewritten));
+        // a current ciphertext with its prefix removed is checked as the older form, and fails: no downgrade
+        Sealed stripped = new Sealed("k1", rewritten.ciphertext().substring(TokenCipher.CURRENT_FORM.length()));
+        assertThrows(VaultKeyException.class, () -> TokenCipher.open(keys, AAD, stripped));
     }
 
     @Test
     void tamperingIsDetected() {
         KeyRing keys = KeyRing.parse(K1, null);
         Sealed s = TokenCipher.seal(keys, AAD, "token");
-        byte[] raw = Base64.getDecoder().decode(s.ciphertext());
+        byte[] raw = Base64.getDecoder().decode(s.ciphertext().substring(TokenCipher.CURRENT_FORM.length()));
         raw[raw.length - 1] ^= 1;
-        Sealed bad = new Sealed("k1", Base64.getEncoder().encodeToString(raw));
+        Sealed bad = new Sealed("k1", TokenCipher.CURRENT_FORM + Base64.getEncoder().encodeToString(raw));
         VaultKeyException e = assertThrows(VaultKeyException.class, () -> TokenCipher.open(keys, AAD, bad));
         assertTrue(e.getMessage().contains("authentication"));
         assertThrows(VaultKeyException.class, () -> TokenCipher.open(keys, AAD, new Sealed("k1", "not base64!")));
