@@ -3,8 +3,9 @@
 # against real Keycloak distributions (from Maven Central) with the provider JAR installed; the database runs start
 # their own PostgreSQL and MariaDB servers from Maven artifacts, so no database server needs to be installed or running.
 #   ./run-tests.sh              the full suite (every run: H2, 26.7.5, resource-indicators, key rotation, PostgreSQL,
-#                               MariaDB, two-node cluster), in two lanes side by side: the H2 runs on port 8080, the
-#                               database runs on port 8090 (and 8091) with their log in integration-tests/target-databases/
+#                               MariaDB, two-node cluster, proxy memory), in two lanes side by side: the main H2 runs on
+#                               port 8080, the database runs and the two runs on a server configured for one test on
+#                               port 8090 (and 8091), with their log in integration-tests/target-databases/
 #   ./run-tests.sh --serial     the same runs one after the other: plain mvn verify
 #   ./run-tests.sh --quick      the everyday tier: unit tests and the main integration run on H2
 #   ./run-tests.sh ARGS...      ARGS go to Maven, e.g. -Dit.test=DelegationExchangeIT -Dkeycloak.port=18080
@@ -20,7 +21,7 @@ for a in "$@"; do
   case "$a" in
     --quick) quick=1 ;;
     --serial) serial=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) maven_args+=("$a") ;;
   esac
 done
@@ -79,17 +80,19 @@ mvn "${common[@]}" install -DskipITs "${maven_args[@]}"
 lane_b_dir="$PWD/integration-tests/target-databases"
 mkdir -p "$lane_b_dir"
 lane_b_log="$lane_b_dir/lane.log"
-echo ">> database lane (PostgreSQL, MariaDB, two-node cluster) on port ${AGENTAUTH_DB_LANE_PORT:-8090}: log $lane_b_log"
+echo ">> database lane (PostgreSQL, MariaDB, two-node cluster, key rotation, proxy memory) on port ${AGENTAUTH_DB_LANE_PORT:-8090}: log $lane_b_log"
 mvn "${common[@]}" -pl integration-tests verify -Dagentauth.skipMainRun=true -Dagentauth.skipExtraRuns=true \
+  -Dagentauth.skipOwnServerRuns=false \
   "${maven_args[@]}" -Dagentauth.buildDirectory="$lane_b_dir" -Dkeycloak.port="${AGENTAUTH_DB_LANE_PORT:-8090}" \
   > "$lane_b_log" 2>&1 &
 lane_b=$!
 # stopped (Ctrl-C, a CI timeout): stop both lanes, their test JVMs and the servers and databases they started
 stop_tree() { local c; for c in $(pgrep -P "$1"); do stop_tree "$c"; done; kill "$1" 2>/dev/null || true; }
 trap 'trap - INT TERM; stop_tree $$; exit 130' INT TERM
-echo ">> H2 lane (main run, 26.7.5, resource-indicators feature, key rotation)"
+echo ">> H2 lane (main run, 26.7.5, resource-indicators feature)"
 # in the background too, so that a signal reaches the trap at once (bash runs traps only between foreground commands)
-mvn "${common[@]}" -pl integration-tests verify -Dagentauth.skipDbTests=true "${maven_args[@]}" &
+mvn "${common[@]}" -pl integration-tests verify -Dagentauth.skipDbTests=true -Dagentauth.skipOwnServerRuns=true \
+  "${maven_args[@]}" &
 lane_a=$!
 lane_a_status=0
 wait $lane_a || lane_a_status=$?
