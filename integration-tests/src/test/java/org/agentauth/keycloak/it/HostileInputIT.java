@@ -27,6 +27,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.agentauth.keycloak.it.support.AgentFlows;
@@ -598,10 +599,19 @@ class HostileInputIT {
             }
         }
         if (!r.method.equals("GET") && !r.method.equals("HEAD") && rnd.nextBoolean()) {
-            r.body(rnd.nextInt(10) == 0 ? "b".repeat(200_000) : hostile(rnd));
+            String body = rnd.nextInt(10) == 0 ? "b".repeat(200_000) : hostile(rnd);
+            r.body(body);
+            // declared as a form, with broken percent-encoding: Keycloak's HTTP layer parses such a body before the proxy's
+            // method runs and answers 500, as it does at its own token endpoint (BROKEN_BODY_TYPES; the proxy itself only
+            // streams the bytes). Seen with seed 1796569627919 (PATCH, body %s%n%x%p).
+            r.rawForm = r.headers.stream().anyMatch(h -> h[0].equalsIgnoreCase("Content-Type")
+                    && h[1].toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded")) && BROKEN_PERCENT.matcher(body).find();
         }
         return r;
     }
+
+    /** A {@code %} not followed by two hex digits: what the form decoder refuses. */
+    private static final Pattern BROKEN_PERCENT = Pattern.compile("%(?![0-9A-Fa-f]{2})");
 
     private Req accountRequest(Random rnd) {
         String[] methods = {"GET", "GET", "DELETE", "POST", "PUT", "PATCH", "OPTIONS", "HEAD"};
