@@ -258,6 +258,11 @@ class DelegatedClaimsIT {
         codeFlow(AGENT_A); // alice's consent: openid only
         for (String requester : List.of(AGENT_A, HOST)) {
             String subject = users.accessToken("alice");
+            // the attacker's request: scope=openid (with a refresh token, as the first reproduction here sent it) and no
+            // audience, so nobody may introspect it; the token and /userinfo are checked
+            Http.Response plain = exchange(requester, subject, AGENT_A, "scope", "openid", "requested_token_type", RT);
+            assertEquals(200, plain.status(), plain.body());
+            assertOnlyOpenid("plain exchange by " + requester, plain.json().get("access_token").asText(), null);
             Http.Response r = exchange(requester, subject, AGENT_A, "scope", "openid", "requested_token_type", RT, "audience", RS);
             assertEquals(200, r.status(), r.body());
             assertOnlyOpenid("exchange by " + requester, r.json().get("access_token").asText(), RS);
