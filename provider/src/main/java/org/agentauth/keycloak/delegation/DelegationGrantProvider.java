@@ -35,10 +35,13 @@ public interface DelegationGrantProvider extends Provider {
     Optional<DelegationGrant> byId(RealmModel realm, String grantId);
 
     /**
-     * Records the user's consent. An existing grant for the same (user, agent, host) is replaced: its scopes,
-     * connectors, picked connections, downstream agents, expiry and origin become the new ones. Parallel calls for the
-     * same (user, agent, host), such as a double-submitted consent, leave one grant and all succeed. The grant is stored
-     * at once, whatever becomes of the calling request.
+     * Records the user's consent. An active grant for the same (user, agent, host) is renewed: its scopes, connectors,
+     * picked connections, downstream agents, expiry and origin become the new ones, its id stays. Without an active one
+     * (none, revoked, or expired) the consent is a new grant with a new id, and an expired row is deleted: tokens are
+     * bound to the id of the grant they were issued under, so a revoked or expired grant's tokens never come back (DESIGN
+     * section 3 rule 5, "Bound to its grant"). Parallel calls for the same (user, agent, host), such as a
+     * double-submitted consent, leave one grant and all succeed. The grant is stored at once, whatever becomes of the
+     * calling request.
      *
      * @param connections the account picked per connector (alias to connection id); connectors without one: any account
      * @param lifetimeSeconds how long the grant lasts from the moment it is stored (its {@code createdAt} or

@@ -31,6 +31,13 @@ public final class DelegatedTokens {
     public static final String ROLES_CLAIM = "delegation_roles";
     /** In refresh tokens: the scope the delegated access token was issued with; a refresh never exceeds it. */
     public static final String SCOPE_CLAIM = "delegation_scope";
+    /**
+     * In delegated access and refresh tokens: the ids of the grants the token was issued under, one per {@code act}
+     * level, the first hop's first (DESIGN section 3 rule 5, "Bound to its grant"). Every check of the grant checks
+     * these exact grants: once one is revoked or expired the token is refused for good, whatever the user consents to
+     * later (a new consent is a new grant, with a new id).
+     */
+    public static final String GRANTS_CLAIM = "delegation_grants";
     /** Keycloak's own clients: never in the audience or roles of a token carrying act or may_act. */
 
     private DelegatedTokens() {
@@ -103,18 +110,22 @@ public final class DelegatedTokens {
     }
 
     /**
-     * Applies the delegation to a freshly generated access token: act chain and host, scope within
+     * Applies the delegation to a freshly generated access token: act chain, host and the grants it is bound to, scope within
      * {@code allowedScope}, audience exactly {@code audience}, roles within {@code allowedRoles}, no may_act, no
      * delegation scopes, nothing of Keycloak's account or realm-management clients.
      *
      * @return the resulting scope
      * @throws ProtocolError {@code invalid_scope} when no scope remains
      */
-    public static Set<String> shape(AccessToken at, ActChain chain, String hostClientId, Set<String> allowedScope,
+    public static Set<String> shape(AccessToken at, ActChain chain, String hostClientId, List<String> grantIds, Set<String> allowedScope,
             Collection<String> audience, Roles allowedRoles) {
+        if (grantIds == null || grantIds.size() != chain.depth()) {
+            throw new IllegalStateException("a delegated token needs one grant per act level");
+        }
         at.getOtherClaims().remove(ActChain.MAY_ACT);
         at.setOtherClaims(ActChain.ACT, chain.toClaim());
         at.setOtherClaims(HOST_CLAIM, hostClientId);
+        at.setOtherClaims(GRANTS_CLAIM, List.copyOf(grantIds));
 
         Set<String> scope = new LinkedHashSet<>();
         for (String s : ScopeNarrowing.split(at.getScope())) {
@@ -187,6 +198,7 @@ public final class DelegatedTokens {
     public static void recordInRefreshToken(JsonWebToken rt, AccessToken at) {
         rt.setOtherClaims(ActChain.ACT, at.getOtherClaims().get(ActChain.ACT));
         rt.setOtherClaims(HOST_CLAIM, at.getOtherClaims().get(HOST_CLAIM));
+        rt.setOtherClaims(GRANTS_CLAIM, at.getOtherClaims().get(GRANTS_CLAIM));
         rt.setOtherClaims(AUD_CLAIM, at.getAudience() == null ? List.of() : List.of(at.getAudience()));
         rt.setOtherClaims(ROLES_CLAIM, Roles.of(at).toClaim());
         rt.setOtherClaims(SCOPE_CLAIM, at.getScope());
@@ -203,6 +215,25 @@ public final class DelegatedTokens {
             return ScopeNarrowing.split(s);
         }
         return rt instanceof org.keycloak.representations.RefreshToken r ? ScopeNarrowing.split(r.getScope()) : Set.of();
+    }
+
+    /**
+     * The grant ids a delegated token (access or refresh) is bound to ({@link #GRANTS_CLAIM}), the first hop's first;
+     * null when the token names none or not as a list of ids (such a token is bound to nothing and refused).
+     */
+    public static List<String> boundGrants(JsonWebToken t) {
+        Object claim = t == null ? null : t.getOtherClaims().get(GRANTS_CLAIM);
+        if (!(claim instanceof Collection<?> c) || c.isEmpty()) {
+            return null;
+        }
+        List<String> out = new ArrayList<>();
+        for (Object o : c) {
+            if (!(o instanceof String s) || s.isBlank()) {
+                return null;
+            }
+            out.add(s);
+        }
+        return List.copyOf(out);
     }
 
     /** Refresh tokens never outlive the grant: caps {@code exp} at the grant's expiry (epoch ms; null = none). */

@@ -31,7 +31,7 @@ class DelegatedTokensTest {
         AccessToken t = token();
         ActChain chain = ActChain.empty().wrap(new ActChain.Actor("sa", "calendar-agent", "iss"));
         DelegatedTokens.Roles allowed = new DelegatedTokens.Roles(Set.of("user"), Map.of("plain-service", Set.of("read"), "account", Set.of("manage-account")));
-        Set<String> scope = DelegatedTokens.shape(t, chain, "agent-host", Set.of("openid", "profile", "delegation:client:calendar-agent"),
+        Set<String> scope = DelegatedTokens.shape(t, chain, "agent-host", List.of("grant-1"), Set.of("openid", "profile", "delegation:client:calendar-agent"),
                 List.of("plain-service", "account"), allowed);
         assertEquals(Set.of("openid", "profile"), scope);
         assertEquals("openid profile", t.getScope());
@@ -42,12 +42,38 @@ class DelegatedTokensTest {
         assertFalse(t.getOtherClaims().containsKey("may_act"));
         assertEquals(chain.toClaim(), t.getOtherClaims().get("act"));
         assertEquals("agent-host", t.getOtherClaims().get(DelegatedTokens.HOST_CLAIM));
+        assertEquals(List.of("grant-1"), t.getOtherClaims().get(DelegatedTokens.GRANTS_CLAIM));
+        assertEquals(List.of("grant-1"), DelegatedTokens.boundGrants(t));
+    }
+
+    @Test
+    void aDelegatedTokenIsBoundToOneGrantPerActLevel() {
+        ActChain two = ActChain.empty().wrap(new ActChain.Actor("sa", "a", null)).wrap(new ActChain.Actor("sb", "b", null));
+        assertThrows(IllegalStateException.class, () -> DelegatedTokens.shape(token(), two, "h", List.of("g1"), Set.of("openid"),
+                List.of(), DelegatedTokens.Roles.of(token())));
+        AccessToken t = token();
+        DelegatedTokens.shape(t, two, "h", List.of("g1", "g2"), Set.of("openid"), List.of(), DelegatedTokens.Roles.of(token()));
+        assertEquals(List.of("g1", "g2"), DelegatedTokens.boundGrants(t));
+    }
+
+    @Test
+    void aTokenNamingNoGrantsOrMalformedOnesIsBoundToNothing() {
+        AccessToken t = token();
+        assertNull(DelegatedTokens.boundGrants(t));
+        t.setOtherClaims(DelegatedTokens.GRANTS_CLAIM, "g1");
+        assertNull(DelegatedTokens.boundGrants(t));
+        t.setOtherClaims(DelegatedTokens.GRANTS_CLAIM, List.of());
+        assertNull(DelegatedTokens.boundGrants(t));
+        t.setOtherClaims(DelegatedTokens.GRANTS_CLAIM, java.util.Arrays.asList("g1", 7));
+        assertNull(DelegatedTokens.boundGrants(t));
+        t.setOtherClaims(DelegatedTokens.GRANTS_CLAIM, List.of("g1", " "));
+        assertNull(DelegatedTokens.boundGrants(t));
     }
 
     @Test
     void noAudienceLeftMeansNoAud() {
         AccessToken t = token();
-        DelegatedTokens.shape(t, ActChain.empty().wrap(new ActChain.Actor("sa", "c", null)), "h", Set.of("openid"), List.of(),
+        DelegatedTokens.shape(t, ActChain.empty().wrap(new ActChain.Actor("sa", "c", null)), "h", List.of("g"), Set.of("openid"), List.of(),
                 DelegatedTokens.Roles.of(token()));
         assertNull(t.getAudience());
     }
@@ -65,7 +91,7 @@ class DelegatedTokensTest {
     void emptyScopeIsInvalidScope() {
         AccessToken t = token();
         ProtocolError e = assertThrows(ProtocolError.class, () -> DelegatedTokens.shape(t,
-                ActChain.empty().wrap(new ActChain.Actor("sa", "c", null)), "h", Set.of("address"), List.of(), DelegatedTokens.Roles.of(t)));
+                ActChain.empty().wrap(new ActChain.Actor("sa", "c", null)), "h", List.of("g"), Set.of("address"), List.of(), DelegatedTokens.Roles.of(t)));
         assertEquals("invalid_scope", e.error());
     }
 }

@@ -15,6 +15,7 @@ import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.token.ActChain;
 import org.agentauth.keycloak.delegation.exchange.ActorTokenVerifier;
 import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.token.DelegatedClientSessionContext;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -105,13 +106,15 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         }
 
         refreshAllowed = agent.refreshAllowed();
-        TokenManager.AccessTokenResponseBuilder rb = createTokenResponseBuilder(user, userSession, clientSessionCtx, scopeParam,
+        // the claims of the granted scopes only, whatever the host's default scopes (DESIGN section 3 rule 5, "Claims too")
+        ClientSessionContext delegatedCtx = DelegatedClientSessionContext.restrict(session, clientSessionCtx, allowedScope);
+        TokenManager.AccessTokenResponseBuilder rb = createTokenResponseBuilder(user, userSession, delegatedCtx, scopeParam,
                 clientPolicyContextGenerator);
         AccessToken at = rb.getAccessToken();
         List<String> aud = at.getAudience() == null ? List.of() : DelegatedTokens.allowedAudience(realm, agent, List.of(at.getAudience()));
         Set<String> scope;
         try {
-            scope = DelegatedTokens.shape(at, chain, client.getClientId(), allowedScope, aud, DelegatedTokens.Roles.of(at));
+            scope = DelegatedTokens.shape(at, chain, client.getClientId(), List.of(grant.id()), allowedScope, aud, DelegatedTokens.Roles.of(at));
         } catch (ProtocolError e) {
             throw error(e.error(), e.eventError(), e.description());
         }
@@ -126,7 +129,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
                 .detail(AgentAuthEvents.HOST, client.getClientId())
                 .detail(AgentAuthEvents.GRANT_ID, grant.id())
                 .detail(AgentAuthEvents.SCOPE, String.join(" ", scope));
-        return createTokenResponse(rb, clientSessionCtx, code);
+        return createTokenResponse(rb, delegatedCtx, code);
     }
 
     /** {@code resource} may be repeated (RFC 8707); checked by {@code ResourceIndicatorsPostProcessor}. */

@@ -7,6 +7,7 @@ import org.agentauth.keycloak.support.Strings;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.token.ScopeNarrowing;
 import org.agentauth.keycloak.token.DelegatedTokens;
+import org.agentauth.keycloak.token.DelegatedClientSessionContext;
 import org.agentauth.keycloak.token.ActChain;
 import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
@@ -50,13 +51,11 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
     /** Event detail: the scope of the issued token. */
     public static final String DETAIL_SCOPE = "scope";
 
-    /** Keycloak client scopes without consent text that carry technical claims (sub, acr, roles). */
-    static final Set<String> TECHNICAL_SCOPES = Set.of("basic", "acr", "roles");
-
 
     // Per request (providers are created per session).
     private ActChain issuedChain;
     private String hostClientId;
+    private List<String> issuedGrants;
     private Set<String> narrowedScope;
     private List<String> audience;
     private DelegatedTokens.Roles subjectRoles;
@@ -192,9 +191,14 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
             throw ProtocolError.unauthorizedClient("The requesting client must be the actor or the subject token's azp");
         }
         DelegationRules rules = new DelegationRules(session, realm);
-        DelegationRules.ChainCheck existing = chain.isEmpty() ? null : rules.verifyChain(user, host, chain);
+        DelegationRules.ChainCheck existing = chain.isEmpty() ? null
+                : rules.verifyChain(user, host, chain, DelegatedTokens.boundGrants(subjectToken));
         AgentPolicy previous = chain.isEmpty() ? null : rules.agent(chain.current().clientId(), chain.current().sub());
         DelegationGrant grant = rules.verifyHop(user, host, previous, actor.agent());
+        // the issued token is bound to the subject's grants and this hop's (DESIGN section 3 rule 5, "Bound to its grant")
+        issuedGrants = new ArrayList<>(existing == null ? List.of() : existing.grants().stream().map(DelegationGrant::id).toList());
+        issuedGrants.add(grant.id());
+        event.detail(AgentAuthEvents.GRANT_ID, grant.id());
         String issuer = RealmIssuer.of(session, realm);
         issuedChain = chain.wrap(new ActChain.Actor(actor.serviceAccount().getId(), actor.clientId(), issuer));
         event.detail(DETAIL_ACT_CHAIN, issuedChain.describe());
@@ -221,7 +225,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         }
 
         Set<String> restricted = new LinkedHashSet<>(narrowedScope);
-        restricted.addAll(TECHNICAL_SCOPES);
+        restricted.addAll(DelegatedClientSessionContext.PROTOCOL_SCOPES);
         if (context.getRestrictedScopes() != null) {
             restricted.retainAll(context.getRestrictedScopes());
         }
@@ -382,7 +386,7 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
                 AgentPolicy agent = AgentPolicy.enabledAgent(realm, issuedChain.current().clientId()).orElse(null);
                 aud = agent == null ? List.of() : DelegatedTokens.allowedAudience(realm, agent, List.of(at.getAudience()));
             }
-            Set<String> scope = DelegatedTokens.shape(at, issuedChain, hostClientId, narrowedScope, aud, subjectRoles);
+            Set<String> scope = DelegatedTokens.shape(at, issuedChain, hostClientId, issuedGrants, narrowedScope, aud, subjectRoles);
             event.detail(DETAIL_SCOPE, String.join(" ", scope));
         } catch (ProtocolError e) {
             Audit.refused(event, e);

@@ -1,16 +1,13 @@
 package org.agentauth.keycloak.delegation.exchange;
 
+import org.agentauth.keycloak.token.DelegatedClientSessionContext;
 import org.agentauth.keycloak.token.DelegatedTokens;
 import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.UriInfo;
-import java.util.LinkedHashSet;
-import java.util.Set;
-import java.util.stream.Collectors;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.common.ClientConnection;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.models.ClientModel;
-import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.protocol.oidc.TokenManager;
@@ -18,14 +15,13 @@ import org.keycloak.protocol.oidc.refresh.DefaultRefreshTokenProvider;
 import org.keycloak.protocol.oidc.refresh.InitialRefreshTokenContext;
 import org.keycloak.protocol.oidc.refresh.RefreshTokenContext;
 import org.keycloak.representations.RefreshToken;
-import org.keycloak.services.util.DefaultClientSessionContext;
 import org.keycloak.util.TokenUtil;
 
 /**
  * Refresh of a delegated refresh token (one carrying {@code act}): Keycloak's refresh, except that the client scopes
- * whose protocol mappers run are restricted to the scope the delegated token was issued with (plus the technical
- * scopes {@code basic}, {@code acr}, {@code roles}), as the exchange restricts them at issue (DESIGN section 3, rule 8:
- * Keycloak re-adds the client's default scopes at refresh, and their claims must not reach a delegated token). The
+ * whose protocol mappers run are restricted to the scope the delegated token was issued with (plus the protocol
+ * scopes {@code basic}, {@code acr}, {@code roles}: {@link DelegatedClientSessionContext}), as at issue (DESIGN section 3,
+ * rules 5 and 8: Keycloak re-adds the client's default scopes at refresh, and their claims must not reach a delegated token). The
  * grant, agent and policy checks and the narrowing of {@code aud} and roles stay in {@link DelegatedTokenPostProcessor}.
  */
 public class DelegatedRefreshTokenProvider extends DefaultRefreshTokenProvider {
@@ -52,12 +48,7 @@ public class DelegatedRefreshTokenProvider extends DefaultRefreshTokenProvider {
             RefreshToken oldToken, HttpHeaders headers, String scope, ClientModel client, TokenManager tokenManager, EventBuilder event)
             throws OAuthErrorException {
         TokenManager.TokenValidation v = super.validateToken(session, uriInfo, connection, realm, oldToken, headers, scope, client, tokenManager, event);
-        Set<String> restricted = new LinkedHashSet<>(DelegatedTokens.issuedScope(oldToken));
-        restricted.addAll(AgentDelegationTokenExchangeProvider.TECHNICAL_SCOPES);
-        Set<ClientScopeModel> scopes = v.clientSessionCtx.getClientScopesStream()
-                .filter(s -> s instanceof ClientModel || restricted.contains(s.getName()))
-                .collect(Collectors.toSet());
         return new TokenManager.TokenValidation(v.user, v.userSession,
-                DefaultClientSessionContext.fromClientSessionAndClientScopes(v.clientSessionCtx.getClientSession(), scopes, restricted, session));
+                DelegatedClientSessionContext.restrict(session, v.clientSessionCtx, DelegatedTokens.issuedScope(oldToken)));
     }
 }

@@ -33,8 +33,8 @@ import org.keycloak.util.TokenUtil;
 
 /**
  * Keeps delegation across refresh (DESIGN section 3, rule 8). When a delegated exchange issues a refresh token, the
- * refresh token records the act chain, host, audience and roles (it is signed by the realm, so it cannot be
- * altered). When such a refresh token is used, the grant(s), their expiry, the agents and their policies are checked
+ * refresh token records the act chain, host, the grants it is bound to, audience and roles (it is signed by the realm, so it cannot be
+ * altered). When such a refresh token is used, the exact grant(s) it is bound to, their expiry, the agents and their policies are checked
  * again and the new access token gets the same {@code act} and narrowing; any failure is {@code invalid_grant}.
  * Refresh tokens never outlive the grant.
  *
@@ -65,7 +65,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
                 ctx.refreshToken().setOtherClaims(ResourceIndicators.REFRESH_CLAIM, resources);
             }
             DelegatedTokens.capExpiry(ctx.refreshToken(), check(ctx, ctx.accessToken().getOtherClaims().get(ActChain.ACT),
-                    ctx.accessToken().getOtherClaims().get(DelegatedTokens.HOST_CLAIM)).expiresAt());
+                    ctx.accessToken().getOtherClaims().get(DelegatedTokens.HOST_CLAIM), DelegatedTokens.boundGrants(ctx.accessToken())).expiresAt());
         }
     }
 
@@ -76,7 +76,8 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
 
     private void refreshed(TokenPostProcessorContext ctx, RefreshToken old) {
         Object act = old.getOtherClaims().get(ActChain.ACT);
-        DelegationRules.ChainCheck check = check(ctx, act, old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM));
+        List<String> bound = DelegatedTokens.boundGrants(old);
+        DelegationRules.ChainCheck check = check(ctx, act, old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), bound);
         ActChain chain = ActChain.parse(act);
         AgentPolicy current = AgentPolicy.enabledAgent(realm(), chain.current().clientId()).orElseThrow();
         if (!current.refreshAllowed()) {
@@ -99,7 +100,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         DelegatedTokens.noteGrantConnectors(session, connectors);
         List<String> aud = DelegatedTokens.allowedAudience(realm(), current, Strings.strings(old.getOtherClaims().get(DelegatedTokens.AUD_CLAIM)));
         try {
-            DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), allowedScope, aud,
+            DelegatedTokens.shape(at, chain, (String) old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM), bound, allowedScope, aud,
                     DelegatedTokens.Roles.fromClaim(old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM)));
         } catch (ProtocolError e) {
             throw refused(ctx, act, e.description());
@@ -108,6 +109,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
             RefreshToken rt = ctx.refreshToken();
             rt.setOtherClaims(ActChain.ACT, act);
             rt.setOtherClaims(DelegatedTokens.HOST_CLAIM, old.getOtherClaims().get(DelegatedTokens.HOST_CLAIM));
+            rt.setOtherClaims(DelegatedTokens.GRANTS_CLAIM, bound);
             rt.setOtherClaims(DelegatedTokens.AUD_CLAIM, aud);
             rt.setOtherClaims(DelegatedTokens.ROLES_CLAIM, old.getOtherClaims().get(DelegatedTokens.ROLES_CLAIM));
             rt.setOtherClaims(DelegatedTokens.SCOPE_CLAIM, String.join(" ", DelegatedTokens.issuedScope(old)));
@@ -116,8 +118,8 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
         new DelegationRules(session, realm()).touch(check.grants());
     }
 
-    /** Re-checks the whole chain; every failure is {@code invalid_grant}. */
-    private DelegationRules.ChainCheck check(TokenPostProcessorContext ctx, Object act, Object host) {
+    /** Re-checks the whole chain against the grants the token is bound to; every failure is {@code invalid_grant}. */
+    private DelegationRules.ChainCheck check(TokenPostProcessorContext ctx, Object act, Object host, List<String> boundGrants) {
         try {
             ActChain chain = ActChain.parse(act);
             RealmModel realm = realm();
@@ -126,7 +128,7 @@ public class DelegatedTokenPostProcessor implements TokenPostProcessor {
                 throw ProtocolError.invalidRequest("The delegated token names no host client");
             }
             UserModel user = ctx.clientSessionCtx().getClientSession().getUserSession().getUser();
-            return new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
+            return new DelegationRules(session, realm).verifyChain(user, hostClient, chain, boundGrants);
         } catch (ProtocolError e) {
             throw refused(ctx, act, e.description());
         } catch (IllegalArgumentException e) {

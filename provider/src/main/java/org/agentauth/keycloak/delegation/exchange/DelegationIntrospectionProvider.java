@@ -6,6 +6,10 @@ import org.agentauth.keycloak.token.ActChain;
 import org.agentauth.keycloak.agent.ResourceServers;
 import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.agentauth.keycloak.token.TokenContainment;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import jakarta.ws.rs.core.Response;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import org.keycloak.events.Details;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.Errors;
@@ -17,11 +21,12 @@ import org.keycloak.models.UserSessionModel;
 import org.keycloak.protocol.oidc.AccessTokenIntrospectionProvider;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.JsonWebToken;
+import org.keycloak.util.JsonSerialization;
 
 /**
- * Access-token introspection that knows delegated tokens (DESIGN section 3, rule 7): the response shows {@code act},
- * and a delegated token whose grant was revoked (or whose agent or policy no longer allows it) is
- * {@code active: false}. A resource URI in {@code aud} counts as its owning client for the audience check.
+ * Access-token introspection that knows delegated tokens (DESIGN section 3, rules 5 and 7): the response shows
+ * {@code act} and nothing beyond the token's granted scopes, and a delegated token whose grant (the exact one it was issued
+ * under) was revoked or expired, or whose agent or policy no longer allows it, is {@code active: false}. A resource URI in {@code aud} counts as its owning client for the audience check.
  */
 public class DelegationIntrospectionProvider extends AccessTokenIntrospectionProvider<AccessToken> {
 
@@ -41,11 +46,39 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
         return false;
     }
 
+    @Override
+    public Response introspect(String tokenStr, EventBuilder eventBuilder) {
+        return withinGrant(super.introspect(tokenStr, eventBuilder), transformedToken);
+    }
+
     /**
-     * True for a token without {@code act}, or one whose whole chain is still consented and allowed. Otherwise
+     * Keycloak's introspection answer adds {@code username} (the user's username) to a token that carries no
+     * {@code preferred_username}. A token carrying {@code act} answers only within its granted scopes (DESIGN section 3
+     * rule 5, "Claims too"): the username is the {@code profile} scope's claim, so it is left out unless the token
+     * carries it.
+     */
+    static Response withinGrant(Response response, AccessToken introspected) {
+        if (introspected == null || !DelegatedTokens.isDelegated(introspected) || introspected.getPreferredUsername() != null
+                || !(response.getEntity() instanceof byte[] body)) {
+            return response;
+        }
+        try {
+            ObjectNode answer = JsonSerialization.readValue(body, ObjectNode.class);
+            if (answer.remove("username") == null) {
+                return response;
+            }
+            return Response.fromResponse(response).entity(JsonSerialization.writeValueAsBytes(answer)).build();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * True for a token without {@code act}, or one whose whole chain is still consented (by the exact grants it is bound
+     * to) and allowed. Otherwise
      * records why on the introspection event (an {@code INTROSPECT_TOKEN_ERROR}).
      */
-    static boolean stillDelegated(KeycloakSession session, RealmModel realm, UserModel user, JsonWebToken token, EventBuilder event) {
+    public static boolean stillDelegated(KeycloakSession session, RealmModel realm, UserModel user, JsonWebToken token, EventBuilder event) {
         if (!DelegatedTokens.isDelegated(token)) {
             return true;
         }
@@ -56,7 +89,7 @@ public class DelegationIntrospectionProvider extends AccessTokenIntrospectionPro
             if (hostClient == null || user == null) {
                 throw ProtocolError.invalidToken("delegated token without a known host client or user");
             }
-            new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
+            new DelegationRules(session, realm).verifyChain(user, hostClient, chain, DelegatedTokens.boundGrants(token));
             return true;
         } catch (ProtocolError | IllegalArgumentException e) {
             event.detail(Details.REASON, "delegation no longer valid: " + e.getMessage());

@@ -10,7 +10,7 @@ import jakarta.persistence.Version;
 
 /**
  * A user's delegation grant: "agent A may act for me via host client C with scopes S until T" (DESIGN section 2).
- * Keyed by internal ids; one row per (realm, user, agent, host). Table {@code AGENT_AUTH_DELEGATION_GRANT}.
+ * Keyed by internal ids; one row per (realm, user, agent, host); a consent after the grant expired stores a new row (new id). Table {@code AGENT_AUTH_DELEGATION_GRANT}.
  */
 @Entity
 @Table(name = "AGENT_AUTH_DELEGATION_GRANT")
@@ -22,7 +22,8 @@ import jakarta.persistence.Version;
     @NamedQuery(name = "agentAuthGrant.deleteByClient", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and (g.agentClientId = :clientId or g.hostClientId = :clientId)"),
     @NamedQuery(name = "agentAuthGrant.deleteByRealm", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId"),
     @NamedQuery(name = "agentAuthGrant.deleteById", query = "delete from AgentAuthDelegationGrantEntity g where g.realmId = :realmId and g.id = :id"),
-    // replaces a grant's content without a version check: parallel grants for one (user, agent, host) never fail, the last one stands
+    // renews an active grant's content without a version check: parallel grants for one (user, agent, host) never fail, the
+    // last one stands; an expired grant is never renewed (a new row with a new id: tokens are bound to the id)
     @NamedQuery(name = "agentAuthGrant.replace", query = "update AgentAuthDelegationGrantEntity g set g.scope = :scope, g.connectors = :connectors, g.connections = :connections, g.downstreamAgents = :downstreamAgents, g.updatedAt = :now, g.expiresAt = :expiresAt, g.origin = :origin, g.version = g.version + 1 where g.id = :id"),
     // the coarse last-used time: only when not set within the interval, and without bumping the version
     @NamedQuery(name = "agentAuthGrant.touch", query = "update AgentAuthDelegationGrantEntity g set g.lastUsedAt = :now where g.id = :id and (g.lastUsedAt is null or g.lastUsedAt < :cutoff)")

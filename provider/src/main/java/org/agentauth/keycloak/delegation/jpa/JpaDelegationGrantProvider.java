@@ -84,10 +84,14 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
     }
 
     /**
-     * Inserts or replaces the row of (realm, user, agent, host) in a transaction of its own. Two parallel calls for the
-     * same triple (a double-submitted consent) both find no row and both insert: the unique key
-     * {@code UK_AGENT_AUTH_GRANT_TRIPLE} lets one commit, the other fails in its own transaction only and tries again,
-     * now replacing the committed row (an update without a version check, which cannot lose). The calling request's
+     * Records the user's consent for (realm, user, agent, host) in a transaction of its own. An active grant for the same
+     * triple is renewed in place (same id: its tokens stay valid while it stays active, and are checked against its new
+     * content). Otherwise (no grant, or an expired one) a row with a new id is stored and the expired row deleted: tokens
+     * are bound to the id of the grant they were issued under (DESIGN section 3 rule 5, "Bound to its grant"), so a
+     * consent after a revocation or an expiry never revives the earlier grant's tokens. Two parallel calls for the same
+     * triple (a double-submitted consent) may both find no active row and both insert: the unique key
+     * {@code UK_AGENT_AUTH_GRANT_TRIPLE} lets one commit, the other fails in its own transaction only and tries again, now
+     * renewing the committed row (an update without a version check, which cannot lose). The calling request's
      * transaction is never touched by the race.
      */
     @Override
@@ -121,38 +125,42 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         // the expiry counts from the moment the grant is stored: createdAt (or updatedAt) + lifetime, one clock read
         Long expiresAt = row.lifetimeSeconds() == null ? null : now + row.lifetimeSeconds() * 1000;
         AgentAuthDelegationGrantEntity e = findEntity(em, row.realmId(), row.userId(), row.agentId(), row.hostId()).orElse(null);
-        if (e == null) {
-            e = new AgentAuthDelegationGrantEntity();
-            e.setId(KeycloakModelUtils.generateId());
-            e.setRealmId(row.realmId());
-            e.setUserId(row.userId());
-            e.setAgentClientId(row.agentId());
-            e.setHostClientId(row.hostId());
-            e.setCreatedAt(now);
-            e.setScope(row.scope());
-            e.setConnectors(row.connectors());
-            e.setConnections(row.connections());
-            e.setDownstreamAgents(row.downstreamAgents());
-            e.setUpdatedAt(now);
-            e.setExpiresAt(expiresAt);
-            e.setOrigin(row.origin());
-            em.persist(e);
-            return toModel(e);
+        if (e != null && (e.getExpiresAt() == null || e.getExpiresAt() > now)) {
+            em.createNamedQuery("agentAuthGrant.replace")
+                    .setParameter("id", e.getId())
+                    .setParameter("scope", row.scope())
+                    .setParameter("connectors", row.connectors())
+                    .setParameter("connections", row.connections())
+                    .setParameter("downstreamAgents", row.downstreamAgents())
+                    .setParameter("now", now)
+                    .setParameter("expiresAt", expiresAt)
+                    .setParameter("origin", row.origin())
+                    .executeUpdate();
+            return new DelegationGrant(e.getId(), row.userId(), row.agentId(), row.hostId(), split(row.scope()),
+                    split(row.connectors()), splitPairs(row.connections()), split(row.downstreamAgents()), e.getCreatedAt(), expiresAt,
+                    e.getLastUsedAt(), row.origin());
         }
-        em.createNamedQuery("agentAuthGrant.replace")
-                .setParameter("id", e.getId())
-                .setParameter("scope", row.scope())
-                .setParameter("connectors", row.connectors())
-                .setParameter("connections", row.connections())
-                .setParameter("downstreamAgents", row.downstreamAgents())
-                .setParameter("now", now)
-                .setParameter("expiresAt", expiresAt)
-                .setParameter("origin", row.origin())
-                .executeUpdate();
-        return new DelegationGrant(e.getId(), row.userId(), row.agentId(), row.hostId(), split(row.scope()),
-                split(row.connectors()), splitPairs(row.connections()), split(row.downstreamAgents()), e.getCreatedAt(), expiresAt,
-                e.getLastUsedAt(),
-                row.origin());
+        if (e != null) {
+            // expired: its tokens stay refused, so the new consent is a new grant with a new id
+            em.createNamedQuery("agentAuthGrant.deleteById").setParameter("realmId", row.realmId()).setParameter("id", e.getId())
+                    .executeUpdate();
+        }
+        e = new AgentAuthDelegationGrantEntity();
+        e.setId(KeycloakModelUtils.generateId());
+        e.setRealmId(row.realmId());
+        e.setUserId(row.userId());
+        e.setAgentClientId(row.agentId());
+        e.setHostClientId(row.hostId());
+        e.setCreatedAt(now);
+        e.setScope(row.scope());
+        e.setConnectors(row.connectors());
+        e.setConnections(row.connections());
+        e.setDownstreamAgents(row.downstreamAgents());
+        e.setUpdatedAt(now);
+        e.setExpiresAt(expiresAt);
+        e.setOrigin(row.origin());
+        em.persist(e);
+        return toModel(e);
     }
 
     /**

@@ -99,7 +99,7 @@ final class BrokeredAccess {
                 throw ProtocolError.invalidToken("The delegated token names no agent or host client");
             }
             Audit.agent(event, chain.current().clientId(), chain.describe());
-            check = new DelegationRules(session, realm).verifyChain(user, hostClient, chain);
+            check = new DelegationRules(session, realm).verifyChain(user, hostClient, chain, DelegatedTokens.boundGrants(token));
             agent = AgentPolicy.enabledAgent(realm, chain.current().clientId())
                     .orElseThrow(() -> ProtocolError.invalidToken("The acting agent is gone"));
         } catch (ProtocolError | IllegalArgumentException e) {

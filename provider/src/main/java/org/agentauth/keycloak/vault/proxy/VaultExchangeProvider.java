@@ -58,7 +58,8 @@ public class VaultExchangeProvider implements TokenExchangeProvider {
         EventBuilder event = context.getEvent().event(EventType.IDENTITY_PROVIDER_RETRIEVE_TOKEN)
                 .detail(AgentAuthEvents.OPERATION, "vault_exchange");
         String alias = context.getFormParams().getFirst(OAuth2Constants.REQUESTED_ISSUER);
-        event.detail(AgentAuthEvents.CONNECTOR, alias);
+        // a token sent as requested_issuer must not reach the event (and so the log): the alias as an id, masked
+        event.detail(AgentAuthEvents.CONNECTOR, org.agentauth.keycloak.support.Strings.safeId(alias));
         try {
             String subjectType = context.getParams().getSubjectTokenType();
             if (subjectType != null && !OAuth2Constants.ACCESS_TOKEN_TYPE.equals(subjectType)) {
