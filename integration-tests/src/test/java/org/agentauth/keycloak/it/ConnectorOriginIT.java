@@ -18,6 +18,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.agentauth.keycloak.it.support.Browser;
 import org.agentauth.keycloak.it.support.DemoUsers;
 import org.agentauth.keycloak.it.support.Http;
@@ -161,6 +162,72 @@ class ConnectorOriginIT {
             String alice = users.accessToken("alice");
             Http.Response gone = http.delete(vault.accountConnections(Oidc.DEMO) + "/" + connection, alice);
             assertEquals(204, gone.status(), gone.body());
+            assertEquals(List.of(), recorder.received(), "the other origin received nothing");
+        } finally {
+            http.delete(connectors() + "/" + alias, admin);
+        }
+    }
+
+    /**
+     * Finding 3 raced: connection checks run in parallel (16 at a time, by an admin with manage-users) while the
+     * userinfo and revocation URLs move to another origin. A check reads its connection, then the connector; one whose
+     * connection was read before the change committed and whose connector after it would send the user's token to the
+     * new origin, so a check reads the connection again after the connector. Both sides of the change must be seen (a
+     * check that worked, one that said connect again), and the other origin receives nothing.
+     */
+    @Test
+    void checksRacingAnOriginChangeNeverReachTheNewOrigin() throws Exception {
+        String admin = oidc.adminToken();
+        String alias = "it-origin-race";
+        allowCallback(admin, alias);
+        assertEquals(201, http.postJson(connectors(), admin, connector(alias)).status());
+        try {
+            String connection;
+            try (Browser browser = new Browser()) {
+                connection = Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, alias, "prompt=login"),
+                        "alice", "alice-work", null));
+            }
+            String check = server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/users/" + users.userId(admin, "alice")
+                    + "/connections/" + connection + "/check";
+            String manager = users.loginToHost("agent-admin", "agent-admin", "openid").get("access_token").asText();
+            Map<String, Object> moved = connector(alias);
+            moved.put("userinfoUrl", recorder.url("/userinfo"));
+            moved.put("revocationUrl", recorder.url("/revoke"));
+            moved.put("clientSecret", "typed-by-the-admin");
+
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            Map<String, Integer> outcomes = new java.util.concurrent.ConcurrentHashMap<>();
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(16);
+            List<java.util.concurrent.Future<?>> checkers = new ArrayList<>();
+            for (int i = 0; i < 16; i++) {
+                checkers.add(pool.submit(() -> {
+                    while (!stop.get()) {
+                        Http.Response r = http.postJson(check, manager, "");
+                        String outcome = r.status() != 200 ? "HTTP " + r.status()
+                                : r.json().path("ok").asBoolean() ? "ok" : r.json().path("problem").asText();
+                        outcomes.merge(outcome, 1, Integer::sum);
+                    }
+                    return null;
+                }));
+            }
+            try {
+                Thread.sleep(1500);
+                Http.Response saved = http.putJson(connectors() + "/" + alias, admin, moved);
+                assertEquals(200, saved.status(), saved.body());
+                assertTrue(saved.json().path("connectionsExpired").asBoolean(), saved.body());
+                Thread.sleep(1500);
+            } finally {
+                stop.set(true);
+                pool.shutdown();
+            }
+            for (java.util.concurrent.Future<?> f : checkers) {
+                f.get();
+            }
+            System.out.printf("[origin] connection checks racing the origin change: %s; the other origin received %d requests%n",
+                    new java.util.TreeMap<>(outcomes), recorder.received().size());
+            assertTrue(outcomes.getOrDefault("ok", 0) > 0, "checks before the change worked: " + outcomes);
+            assertTrue(outcomes.getOrDefault("connection_required", 0) > 0, "checks after it say connect again: " + outcomes);
+            assertEquals(Set.of("ok", "connection_required"), outcomes.keySet(), "nothing else: " + outcomes);
             assertEquals(List.of(), recorder.received(), "the other origin received nothing");
         } finally {
             http.delete(connectors() + "/" + alias, admin);

@@ -15,6 +15,7 @@ import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
+import org.keycloak.models.utils.KeycloakModelUtils;
 
 /** What users and admins do with a connection: check it against the upstream, and revoke it. */
 public final class ConnectionService {
@@ -38,7 +39,7 @@ public final class ConnectionService {
         Connector connector = Connector.byId(realm, c.connectorId()).orElse(null);
         boolean upstreamRevoked = false;
         String problem = null;
-        if (connector != null && connector.revocationUrl() != null && c.active()) {
+        if (connector != null && connector.revocationUrl() != null && activeNow(session, realm, c)) {
             try {
                 TokenSet tokens = session.getProvider(UpstreamConnectionProvider.class).tokens(realm, c);
                 UpstreamClient client = new UpstreamClient(session, connector);
@@ -75,6 +76,12 @@ public final class ConnectionService {
             out.put("problem", "the connector is gone");
             return out;
         }
+        if (!activeNow(session, realm, c)) {
+            out.put("ok", false);
+            out.put("problem", "connection_required");
+            out.put("detail", "The connection is not active: connect the account again");
+            return out;
+        }
         try {
             String access = ConnectionTokens.tokens(session, realm, connector, c).accessToken();
             session.getProvider(UpstreamConnectionProvider.class).touch(c);
@@ -99,5 +106,22 @@ public final class ConnectionService {
             out.put("detail", e.getMessage());
         }
         return out;
+    }
+
+    /**
+     * Whether the connection is ACTIVE as committed now, read after its connector. A change of the connector's origins
+     * commits the connector and its connections' EXPIRED status together (DESIGN section 5), so a connection read
+     * before the connector could be ACTIVE under the old origins while the connector just read names new ones; read
+     * again after the connector, an ACTIVE row was stored for the origins of that connector (or of an older one, the
+     * ones its tokens came from). In a transaction of its own: the request's persistence context would hand back the row
+     * as first read.
+     */
+    private static boolean activeNow(KeycloakSession session, RealmModel realm, UpstreamConnection c) {
+        String realmId = realm.getId();
+        return KeycloakModelUtils.runJobInTransactionWithResult(session.getKeycloakSessionFactory(), s -> {
+            RealmModel r = s.realms().getRealm(realmId);
+            return r != null && s.getProvider(UpstreamConnectionProvider.class).byId(r, c.id())
+                    .filter(now -> now.active() && now.connectorId().equals(c.connectorId())).isPresent();
+        });
     }
 }
