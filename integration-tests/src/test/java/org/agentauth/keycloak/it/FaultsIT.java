@@ -27,7 +27,6 @@ import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
 import org.agentauth.keycloak.it.support.LogWindows;
 import org.agentauth.keycloak.it.support.Oidc;
-import org.agentauth.keycloak.it.support.Oidc.Form;
 import org.agentauth.keycloak.it.support.TestDatabase;
 import org.agentauth.keycloak.it.support.Vault;
 import org.junit.jupiter.api.AfterAll;
@@ -111,9 +110,9 @@ class FaultsIT {
         Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/clients", admin, client);
         assertTrue(c.status() == 201 || c.status() == 409, c.toString());
         for (String u : List.of("faults-a", "faults-b", "faults-c", "faults-d")) {
-            createUser(admin, Vault.UPSTREAM, u);
+            users.create(admin, Vault.UPSTREAM, u, "Faults");
         }
-        createUser(admin, Oidc.DEMO, USER);
+        users.create(admin, Oidc.DEMO, USER, "Faults");
         userId = users.userId(admin, USER);
 
         String upstream = "http://localhost:" + relay.port() + "/realms/" + Vault.UPSTREAM + "/protocol/openid-connect";
@@ -424,13 +423,7 @@ class FaultsIT {
 
     /** calendar-agent's delegated exchange of the user's agent-host token, for the connector's resource URI. */
     private String proxyToken() {
-        Http.Response t = new Http().postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), Form.of(
-                "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token", users.accessToken(USER),
-                "subject_token_type", "urn:ietf:params:oauth:token-type:access_token",
-                "actor_token", flows.agentToken("calendar-agent"), "actor_token_type", "urn:ietf:params:oauth:token-type:access_token",
-                "resource", connectorUri).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
-        assertEquals(200, t.status(), t.toString());
-        return t.json().get("access_token").asText();
+        return flows.connectorToken(users.accessToken(USER), connectorUri);
     }
 
     private Map<String, String> row(String id) {
@@ -460,19 +453,6 @@ class FaultsIT {
         ((ObjectNode) changed.get("attributes")).put("access.token.lifespan", seconds);
         Http.Response r = http.putJson(clients + "/" + c.get("id").asText(), admin, changed);
         assertEquals(204, r.status(), r.toString());
-    }
-
-    private void createUser(String admin, String realm, String username) {
-        Map<String, Object> u = new LinkedHashMap<>();
-        u.put("username", username);
-        u.put("enabled", true);
-        u.put("email", username + "@faults.example.com");
-        u.put("emailVerified", true);
-        u.put("firstName", "Faults");
-        u.put("lastName", username);
-        u.put("credentials", List.of(Map.of("type", "password", "value", username, "temporary", false)));
-        Http.Response r = http.postJson(server.baseUrl() + "/admin/realms/" + realm + "/users", admin, u);
-        assertTrue(r.status() == 201 || r.status() == 409, r.toString());
     }
 
     private String connectors() {

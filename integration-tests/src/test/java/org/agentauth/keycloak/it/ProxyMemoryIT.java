@@ -33,7 +33,6 @@ import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
 import org.agentauth.keycloak.it.support.Oidc;
-import org.agentauth.keycloak.it.support.Oidc.Form;
 import org.agentauth.keycloak.it.support.Vault;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -116,7 +115,7 @@ class ProxyMemoryIT {
         client.put("attributes", Map.of("pkce.code.challenge.method", "S256", "access.token.lifespan", "1800"));
         Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/clients", admin, client);
         assertTrue(c.status() == 201 || c.status() == 409, c.toString());
-        createUser(admin, Oidc.DEMO, USER);
+        users.create(admin, Oidc.DEMO, USER, "Bulk");
 
         String upstream = server.realmUrl(Vault.UPSTREAM) + "/protocol/openid-connect";
         Map<String, Object> connector = new LinkedHashMap<>();
@@ -215,26 +214,7 @@ class ProxyMemoryIT {
     }
 
     private String proxyToken() {
-        Http.Response t = http.postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), Form.of(
-                "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token", users.accessToken(USER),
-                "subject_token_type", "urn:ietf:params:oauth:token-type:access_token",
-                "actor_token", flows.agentToken("calendar-agent"), "actor_token_type", "urn:ietf:params:oauth:token-type:access_token",
-                "resource", connectorUri()).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
-        assertEquals(200, t.status(), t.toString());
-        return t.json().get("access_token").asText();
-    }
-
-    private void createUser(String admin, String realm, String username) {
-        Map<String, Object> u = new LinkedHashMap<>();
-        u.put("username", username);
-        u.put("enabled", true);
-        u.put("email", username + "@bulk.example.com");
-        u.put("emailVerified", true);
-        u.put("firstName", "Bulk");
-        u.put("lastName", username);
-        u.put("credentials", List.of(Map.of("type", "password", "value", username, "temporary", false)));
-        Http.Response r = http.postJson(server.baseUrl() + "/admin/realms/" + realm + "/users", admin, u);
-        assertTrue(r.status() == 201 || r.status() == 409, r.toString());
+        return flows.connectorToken(users.accessToken(USER), connectorUri());
     }
 
     private String connectorUri() {

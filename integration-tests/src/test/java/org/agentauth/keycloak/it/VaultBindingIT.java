@@ -23,7 +23,6 @@ import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
 import org.agentauth.keycloak.it.support.Oidc;
-import org.agentauth.keycloak.it.support.Oidc.Form;
 import org.agentauth.keycloak.it.support.Vault;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -94,9 +93,9 @@ class VaultBindingIT {
         Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/clients", admin, client);
         assertTrue(c.status() == 201 || c.status() == 409, c.toString());
         for (String u : List.of("binding-a", "binding-b", "binding-c")) {
-            createUser(admin, Vault.UPSTREAM, u);
+            users.create(admin, Vault.UPSTREAM, u, "Binding");
         }
-        createUser(admin, Oidc.DEMO, USER);
+        users.create(admin, Oidc.DEMO, USER, "Binding");
         userId = users.userId(admin, USER);
 
         String upstream = "http://localhost:" + relay.port() + "/realms/" + Vault.UPSTREAM + "/protocol/openid-connect";
@@ -277,13 +276,7 @@ class VaultBindingIT {
 
     /** calendar-agent's delegated exchange of the user's agent-host token, for the connector's resource URI. */
     private String proxyToken(String alias) {
-        Http.Response t = http.postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), Form.of(
-                "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token", users.accessToken(USER),
-                "subject_token_type", "urn:ietf:params:oauth:token-type:access_token",
-                "actor_token", flows.agentToken("calendar-agent"), "actor_token_type", "urn:ietf:params:oauth:token-type:access_token",
-                "resource", connectorUri(alias)).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
-        assertEquals(200, t.status(), t.toString());
-        return t.json().get("access_token").asText();
+        return flows.connectorToken(users.accessToken(USER), connectorUri(alias));
     }
 
     private Map<String, String> row(String id) {
@@ -291,19 +284,6 @@ class VaultBindingIT {
         assertEquals(1, rows.size(), id);
         assertNotEquals(null, rows.get(0).get("TOKENS"));
         return rows.get(0);
-    }
-
-    private void createUser(String admin, String realm, String username) {
-        Map<String, Object> u = new LinkedHashMap<>();
-        u.put("username", username);
-        u.put("enabled", true);
-        u.put("email", username + "@binding.example.com");
-        u.put("emailVerified", true);
-        u.put("firstName", "Binding");
-        u.put("lastName", username);
-        u.put("credentials", List.of(Map.of("type", "password", "value", username, "temporary", false)));
-        Http.Response r = http.postJson(server.baseUrl() + "/admin/realms/" + realm + "/users", admin, u);
-        assertTrue(r.status() == 201 || r.status() == 409, r.toString());
     }
 
     private String connectorUri(String alias) {

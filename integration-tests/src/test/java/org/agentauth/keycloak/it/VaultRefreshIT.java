@@ -72,14 +72,8 @@ class VaultRefreshIT {
         users.adminGrant(admin, users.userId(admin, "bob"), java.util.Map.of("agent", "calendar-agent", "host", "agent-host",
                 "connectors", List.of(Vault.CONNECTOR)));
         String connectorUri = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR;
-        Http.Response exchanged = new Http().postForm(vault.oidc().tokenEndpoint(Oidc.DEMO), Oidc.Form.of(
-                "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token", users.accessToken("bob"),
-                "subject_token_type", "urn:ietf:params:oauth:token-type:access_token",
-                "actor_token", new org.agentauth.keycloak.it.support.AgentFlows(server).agentToken("calendar-agent"),
-                "actor_token_type", "urn:ietf:params:oauth:token-type:access_token", "resource", connectorUri).list(),
-                Http.basic("calendar-agent", "calendar-agent-secret"));
-        assertEquals(200, exchanged.status(), exchanged.body());
-        Http.Response one = new Http().get(connectorUri + "/proxy/userinfo?connection_id=" + single, exchanged.json().get("access_token").asText());
+        String exchanged = new org.agentauth.keycloak.it.support.AgentFlows(server).connectorToken(users.accessToken("bob"), connectorUri);
+        Http.Response one = new Http().get(connectorUri + "/proxy/userinfo?connection_id=" + single, exchanged);
         assertEquals(200, one.status(), "a proxied use after expiry works: " + one.body());
         assertEquals("bob-cal", one.json().get("preferred_username").asText());
         assertEquals(bobRefreshes + 1, refreshes(admin, upstreamBob), "one refresh at the upstream");

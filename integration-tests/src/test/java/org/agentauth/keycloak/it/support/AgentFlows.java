@@ -131,6 +131,20 @@ public final class AgentFlows {
         return r.json().get("access_token").asText();
     }
 
+    /**
+     * {@code calendar-agent}'s delegated token for a connector's proxy: the exchange of {@code userToken} with the agent's
+     * own token as {@code actor_token} and {@code resource} = the connector's URI; the access token.
+     */
+    public String connectorToken(String userToken, String connectorUri) {
+        Http.Response t = new Http().postForm(oidc.tokenEndpoint(Oidc.DEMO), Form.of(
+                "grant_type", "urn:ietf:params:oauth:grant-type:token-exchange", "subject_token", userToken,
+                "subject_token_type", "urn:ietf:params:oauth:token-type:access_token",
+                "actor_token", agentToken("calendar-agent"), "actor_token_type", "urn:ietf:params:oauth:token-type:access_token",
+                "resource", connectorUri).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+        assertEquals(200, t.status(), t.toString());
+        return t.json().get("access_token").asText();
+    }
+
     /** The full delegated flow for {@code user} and {@code agent}: token response JSON. */
     public JsonNode delegatedTokens(String user, String agent) {
         Pkce pkce = Pkce.create();

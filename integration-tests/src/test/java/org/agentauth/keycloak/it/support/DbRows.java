@@ -33,20 +33,25 @@ public final class DbRows {
 
     public List<Map<String, String>> query(String sql) {
         try (Connection c = connect()) {
-            try (ResultSet rs = c.createStatement().executeQuery(sql)) {
-                ResultSetMetaData md = rs.getMetaData();
-                List<Map<String, String>> rows = new ArrayList<>();
-                while (rs.next()) {
-                    Map<String, String> row = new LinkedHashMap<>();
-                    for (int i = 1; i <= md.getColumnCount(); i++) {
-                        row.put(md.getColumnLabel(i).toUpperCase(), rs.getString(i));
-                    }
-                    rows.add(row);
-                }
-                return rows;
-            }
+            return rows(c, sql);
         } catch (SQLException e) {
             throw new IllegalStateException("SQL on the " + kind() + " database failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** The rows {@code sql} selects, column labels upper-cased. */
+    private static List<Map<String, String>> rows(Connection c, String sql) throws SQLException {
+        try (ResultSet rs = c.createStatement().executeQuery(sql)) {
+            ResultSetMetaData md = rs.getMetaData();
+            List<Map<String, String>> rows = new ArrayList<>();
+            while (rs.next()) {
+                Map<String, String> row = new LinkedHashMap<>();
+                for (int i = 1; i <= md.getColumnCount(); i++) {
+                    row.put(md.getColumnLabel(i).toUpperCase(), rs.getString(i));
+                }
+                rows.add(row);
+            }
+            return rows;
         }
     }
 
@@ -67,13 +72,16 @@ public final class DbRows {
      * {@link KeycloakServer#restart(List, List, Runnable)}'s {@code whileStopped}).
      */
     public int updateWhileStopped(String sql) {
-        try (Connection c = kind().equals("h2")
-                ? DriverManager.getConnection("jdbc:h2:file:" + server.home().resolve("data/h2/keycloakdb") + ";NON_KEYWORDS=VALUE", "", "")
-                : connect()) {
+        try (Connection c = kind().equals("h2") ? h2File() : connect()) {
             return c.createStatement().executeUpdate(sql);
         } catch (SQLException e) {
             throw new IllegalStateException("SQL on the " + kind() + " database failed: " + e.getMessage(), e);
         }
+    }
+
+    /** Dev mode's H2 file itself: only while the server is stopped (it holds the file's lock while it runs). */
+    private Connection h2File() throws SQLException {
+        return DriverManager.getConnection("jdbc:h2:file:" + server.home().resolve("data/h2/keycloakdb") + ";NON_KEYWORDS=VALUE", "", "");
     }
 
     /** A read beside a stopped server (see {@link #updateWhileStopped}). */
@@ -81,19 +89,8 @@ public final class DbRows {
         if (!kind().equals("h2")) {
             return query(sql);
         }
-        try (Connection c = DriverManager.getConnection("jdbc:h2:file:" + server.home().resolve("data/h2/keycloakdb") + ";NON_KEYWORDS=VALUE", "", "")) {
-            try (ResultSet rs = c.createStatement().executeQuery(sql)) {
-                ResultSetMetaData md = rs.getMetaData();
-                List<Map<String, String>> rows = new ArrayList<>();
-                while (rs.next()) {
-                    Map<String, String> row = new LinkedHashMap<>();
-                    for (int i = 1; i <= md.getColumnCount(); i++) {
-                        row.put(md.getColumnLabel(i).toUpperCase(), rs.getString(i));
-                    }
-                    rows.add(row);
-                }
-                return rows;
-            }
+        try (Connection c = h2File()) {
+            return rows(c, sql);
         } catch (SQLException e) {
             throw new IllegalStateException("SQL on the " + kind() + " database failed: " + e.getMessage(), e);
         }

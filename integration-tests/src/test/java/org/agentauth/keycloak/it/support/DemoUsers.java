@@ -52,6 +52,23 @@ public final class DemoUsers {
         return r.json().get(0).get("id").asText();
     }
 
+    /**
+     * Creates user {@code username} (password = username) in {@code realm} through the admin REST API, named after the
+     * test {@code family} that owns it; an existing one is kept.
+     */
+    public void create(String adminToken, String realm, String username, String family) {
+        Map<String, Object> u = new java.util.LinkedHashMap<>();
+        u.put("username", username);
+        u.put("enabled", true);
+        u.put("email", username + "@" + family.toLowerCase(java.util.Locale.ROOT) + ".example.com");
+        u.put("emailVerified", true);
+        u.put("firstName", family);
+        u.put("lastName", username);
+        u.put("credentials", java.util.List.of(Map.of("type", "password", "value", username, "temporary", false)));
+        Http.Response r = new Http().postJson(server.baseUrl() + "/admin/realms/" + realm + "/users", adminToken, u);
+        org.junit.jupiter.api.Assertions.assertTrue(r.status() == 201 || r.status() == 409, r.toString());
+    }
+
     /** Creates a grant through the admin REST API; returns its id. */
     public String adminGrant(String adminToken, String userId, Map<String, Object> body) {
         Http.Response r = new Http().postJson(grantsUrl(userId), adminToken, body);
