@@ -344,6 +344,37 @@ class ConnectorOriginIT {
      * the realm, the connector, the URL and the option; the connector is kept disabled and the admin API says why, until
      * a save that passes the policy.
      */
+    /**
+     * Finding 7 as an admin would try it on the real server: connector URLs whose host is an IPv6 literal carrying a
+     * loopback or private IPv4 address (IPv4-compatible, IPv4-mapped, NAT64, 6to4, Teredo with a loopback client) or
+     * another special-purpose address. Each is refused with a 400 naming the address as non-public, and nothing is
+     * stored. (Before issue 21 the first four counted as public and were stored.)
+     */
+    @Test
+    void embeddedAndSpecialPurposeAddressesAreRefused() {
+        String admin = oidc.adminToken();
+        List<String> hosts = List.of("[::7f00:1]", "[::ffff:127.0.0.1]", "[64:ff9b::a00:1]", "[2002:7f00:1::1]",
+                // Teredo: server 65.54.227.120, client 127.0.0.1 stored inverted (0x80ff:0xfffe)
+                "[2001:0:4136:e378:8000:63bf:80ff:fffe]", "[2001:db8::1]", "192.0.2.10", "100.64.0.1");
+        Map<String, Integer> answers = new LinkedHashMap<>();
+        for (String host : hosts) {
+            Map<String, Object> c = connector("it-special");
+            for (String field : List.of("authorizationUrl", "tokenUrl", "revocationUrl", "userinfoUrl")) {
+                c.put(field, "https://" + host + "/" + field);
+            }
+            c.put("apiBaseUrl", "https://" + host + "/api");
+            Http.Response r = http.postJson(connectors(), admin, c);
+            answers.put(host, r.status());
+            if (r.status() == 201) {
+                http.delete(connectors() + "/it-special", admin);
+            }
+            assertEquals(400, r.status(), host + ": " + r.body());
+            assertTrue(r.body().contains("non-public"), host + ": " + r.body());
+        }
+        System.out.printf("[origin] connector URLs on embedded and special-purpose addresses: %s%n", answers);
+        assertEquals(404, http.get(connectors() + "/it-special", admin).status(), "nothing saved");
+    }
+
     @Test
     void aConnectorRefusedAtStartUpImportIsKeptDisabledAndKeycloakStarts() {
         List<String> warnings = server.logText().lines().filter(l -> l.contains("refused-at-import")).toList();
