@@ -96,19 +96,7 @@ class FaultsIT {
         relay = new FaultyRelay(java.net.URI.create(server.baseUrl()).getPort());
         String admin = vault.oidc().adminToken();
         // a dedicated upstream client (its own redirect URI and access token lifespan) and users of our own
-        Map<String, Object> client = new LinkedHashMap<>();
-        client.put("clientId", UPSTREAM_CLIENT);
-        client.put("enabled", true);
-        client.put("protocol", "openid-connect");
-        client.put("publicClient", false);
-        client.put("clientAuthenticatorType", "client-secret");
-        client.put("secret", UPSTREAM_SECRET);
-        client.put("standardFlowEnabled", true);
-        client.put("directAccessGrantsEnabled", false);
-        client.put("redirectUris", List.of(connectorUri + "/callback"));
-        client.put("attributes", Map.of("pkce.code.challenge.method", "S256", "access.token.lifespan", "1200"));
-        Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/clients", admin, client);
-        assertTrue(c.status() == 201 || c.status() == 409, c.toString());
+        vault.upstreamClient(admin, UPSTREAM_CLIENT, UPSTREAM_SECRET, connectorUri + "/callback", 1200);
         for (String u : List.of("faults-a", "faults-b", "faults-c", "faults-d")) {
             users.create(admin, Vault.UPSTREAM, u, "Faults");
         }
@@ -134,11 +122,7 @@ class FaultsIT {
         assertEquals(201, made.status(), made.toString());
 
         // calendar-agent may use it (restored afterwards); the user's grant includes it
-        originalPolicy = http.get(agentUrl(), admin).json().get("policy");
-        ObjectNode policy = originalPolicy.deepCopy();
-        policy.putArray("allowedConnectors").add(Vault.CONNECTOR).add(ALIAS);
-        Http.Response put = http.putJson(agentUrl(), admin, policy);
-        assertEquals(200, put.status(), put.toString());
+        originalPolicy = vault.allowConnector(admin, ALIAS);
         users.adminGrant(admin, userId, Map.of("agent", "calendar-agent", "host", "agent-host", "connectors", List.of(ALIAS)));
         System.out.println("[faults] relay on port " + relay.port() + " -> " + server.baseUrl());
     }
@@ -148,7 +132,7 @@ class FaultsIT {
         try {
             if (originalPolicy != null) {
                 String admin = vault.oidc().adminToken();
-                assertEquals(200, http.putJson(agentUrl(), admin, originalPolicy).status());
+                vault.restorePolicy(admin, originalPolicy);
                 http.delete(connectors() + "/" + ALIAS, admin);
             }
         } finally {
@@ -459,7 +443,4 @@ class FaultsIT {
         return server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/connectors";
     }
 
-    private String agentUrl() {
-        return server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/agents/calendar-agent";
-    }
 }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpServer;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -103,18 +102,7 @@ class ProxyMemoryIT {
         api.start();
 
         String admin = vault.oidc().adminToken();
-        Map<String, Object> client = new LinkedHashMap<>();
-        client.put("clientId", UPSTREAM_CLIENT);
-        client.put("enabled", true);
-        client.put("protocol", "openid-connect");
-        client.put("publicClient", false);
-        client.put("clientAuthenticatorType", "client-secret");
-        client.put("secret", UPSTREAM_SECRET);
-        client.put("standardFlowEnabled", true);
-        client.put("redirectUris", List.of(connectorUri() + "/callback"));
-        client.put("attributes", Map.of("pkce.code.challenge.method", "S256", "access.token.lifespan", "1800"));
-        Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/clients", admin, client);
-        assertTrue(c.status() == 201 || c.status() == 409, c.toString());
+        vault.upstreamClient(admin, UPSTREAM_CLIENT, UPSTREAM_SECRET, connectorUri() + "/callback", 1800);
         users.create(admin, Oidc.DEMO, USER, "Bulk");
 
         String upstream = server.realmUrl(Vault.UPSTREAM) + "/protocol/openid-connect";
@@ -135,10 +123,7 @@ class ProxyMemoryIT {
         Http.Response made = http.postJson(connectors(), admin, connector);
         assertEquals(201, made.status(), made.toString());
 
-        originalPolicy = http.get(agentUrl(), admin).json().get("policy");
-        ObjectNode policy = originalPolicy.deepCopy();
-        policy.putArray("allowedConnectors").add(Vault.CONNECTOR).add(ALIAS);
-        assertEquals(200, http.putJson(agentUrl(), admin, policy).status());
+        originalPolicy = vault.allowConnector(admin, ALIAS);
         users.adminGrant(admin, users.userId(admin, USER), Map.of("agent", "calendar-agent", "host", "agent-host", "connectors", List.of(ALIAS)));
     }
 
@@ -147,7 +132,7 @@ class ProxyMemoryIT {
         try {
             if (originalPolicy != null) {
                 String admin = vault.oidc().adminToken();
-                http.putJson(agentUrl(), admin, originalPolicy);
+                vault.restorePolicy(admin, originalPolicy);
                 http.delete(connectors() + "/" + ALIAS, admin);
             }
         } finally {
@@ -225,7 +210,4 @@ class ProxyMemoryIT {
         return server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/connectors";
     }
 
-    private String agentUrl() {
-        return server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/agents/calendar-agent";
-    }
 }

@@ -78,20 +78,8 @@ class VaultBindingIT {
     void setUp() throws Exception {
         relay = new FaultyRelay(java.net.URI.create(server.baseUrl()).getPort());
         String admin = vault.oidc().adminToken();
-        Map<String, Object> client = new LinkedHashMap<>();
-        client.put("clientId", UPSTREAM_CLIENT);
-        client.put("enabled", true);
-        client.put("protocol", "openid-connect");
-        client.put("publicClient", false);
-        client.put("clientAuthenticatorType", "client-secret");
-        client.put("secret", UPSTREAM_SECRET);
-        client.put("standardFlowEnabled", true);
-        client.put("directAccessGrantsEnabled", false);
-        client.put("redirectUris", List.of(connectorUri(ALIAS) + "/callback"));
         // 20 s: less than the 30 s before expiry at which the vault refreshes, so every use of a connection refreshes
-        client.put("attributes", Map.of("pkce.code.challenge.method", "S256", "access.token.lifespan", "20"));
-        Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Vault.UPSTREAM + "/clients", admin, client);
-        assertTrue(c.status() == 201 || c.status() == 409, c.toString());
+        vault.upstreamClient(admin, UPSTREAM_CLIENT, UPSTREAM_SECRET, connectorUri(ALIAS) + "/callback", 20);
         for (String u : List.of("binding-a", "binding-b", "binding-c")) {
             users.create(admin, Vault.UPSTREAM, u, "Binding");
         }
@@ -114,10 +102,7 @@ class VaultBindingIT {
         Http.Response made = http.postJson(connectors(), admin, connector);
         assertEquals(201, made.status(), made.toString());
 
-        originalPolicy = http.get(agentUrl(), admin).json().get("policy");
-        ObjectNode policy = originalPolicy.deepCopy();
-        policy.putArray("allowedConnectors").add(Vault.CONNECTOR).add(ALIAS);
-        assertEquals(200, http.putJson(agentUrl(), admin, policy).status());
+        originalPolicy = vault.allowConnector(admin, ALIAS);
         users.adminGrant(admin, userId, Map.of("agent", "calendar-agent", "host", "agent-host", "connectors", List.of(ALIAS, Vault.CONNECTOR)));
     }
 
@@ -126,7 +111,7 @@ class VaultBindingIT {
         try {
             if (originalPolicy != null) {
                 String admin = vault.oidc().adminToken();
-                assertEquals(200, http.putJson(agentUrl(), admin, originalPolicy).status());
+                vault.restorePolicy(admin, originalPolicy);
                 http.delete(connectors() + "/" + ALIAS, admin);
             }
         } finally {
@@ -294,7 +279,4 @@ class VaultBindingIT {
         return server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/connectors";
     }
 
-    private String agentUrl() {
-        return server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/agents/calendar-agent";
-    }
 }

@@ -5,7 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.microsoft.playwright.Page;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
 /** The vault's connect flow in a real browser, and its REST APIs (issue 13). */
@@ -127,6 +131,46 @@ public final class Vault {
         Http.Response r = new Http().get(server.baseUrl() + "/admin/realms/" + UPSTREAM + "/users?exact=true&username=" + username, admin);
         assertEquals(200, r.status(), r.body());
         return r.json().get(0).get("id").asText();
+    }
+
+    /**
+     * Creates a confidential client of the upstream realm for a test's own connector (kept if it exists): standard flow
+     * with PKCE S256, redirect to {@code callback}, its access tokens living {@code lifespanSeconds}.
+     */
+    public void upstreamClient(String admin, String clientId, String secret, String callback, int lifespanSeconds) {
+        Map<String, Object> client = new LinkedHashMap<>();
+        client.put("clientId", clientId);
+        client.put("enabled", true);
+        client.put("protocol", "openid-connect");
+        client.put("publicClient", false);
+        client.put("clientAuthenticatorType", "client-secret");
+        client.put("secret", secret);
+        client.put("standardFlowEnabled", true);
+        client.put("directAccessGrantsEnabled", false);
+        client.put("redirectUris", List.of(callback));
+        client.put("attributes", Map.of("pkce.code.challenge.method", "S256", "access.token.lifespan", String.valueOf(lifespanSeconds)));
+        Http.Response c = new Http().postJson(server.baseUrl() + "/admin/realms/" + UPSTREAM + "/clients", admin, client);
+        assertTrue(c.status() == 201 || c.status() == 409, c.toString());
+    }
+
+    /** Lets {@code calendar-agent} use connector {@code alias} besides the demo's; returns its policy as it was. */
+    public JsonNode allowConnector(String admin, String alias) {
+        Http http = new Http();
+        JsonNode original = http.get(calendarAgent(), admin).json().get("policy");
+        ObjectNode policy = original.deepCopy();
+        policy.putArray("allowedConnectors").add(CONNECTOR).add(alias);
+        Http.Response put = http.putJson(calendarAgent(), admin, policy);
+        assertEquals(200, put.status(), put.toString());
+        return original;
+    }
+
+    /** Puts back {@code calendar-agent}'s policy as {@link #allowConnector} found it. */
+    public void restorePolicy(String admin, JsonNode original) {
+        assertEquals(200, new Http().putJson(calendarAgent(), admin, original).status());
+    }
+
+    private String calendarAgent() {
+        return server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/agents/calendar-agent";
     }
 
     public Oidc oidc() {
