@@ -103,14 +103,8 @@ class ConnectorOriginIT {
     void movingUserinfoAndRevocationExpiresTheConnectionsAndNoTokenGoesThere() {
         String admin = oidc.adminToken();
         String alias = "it-origin";
-        allowCallback(admin, alias);
-        assertEquals(201, http.postJson(connectors(), admin, connector(alias)).status());
+        String connection = connectorWithAlicesAccount(admin, alias);
         try {
-            String connection;
-            try (Browser browser = new Browser()) {
-                connection = Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, alias, "prompt=login"),
-                        "alice", "alice-work", null));
-            }
             String aliceId = users.userId(admin, "alice");
             String adminConnections = server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/users/" + aliceId + "/connections";
             assertEquals("ACTIVE", status(admin, adminConnections, connection));
@@ -179,14 +173,8 @@ class ConnectorOriginIT {
     void checksRacingAnOriginChangeNeverReachTheNewOrigin() throws Exception {
         String admin = oidc.adminToken();
         String alias = "it-origin-race";
-        allowCallback(admin, alias);
-        assertEquals(201, http.postJson(connectors(), admin, connector(alias)).status());
+        String connection = connectorWithAlicesAccount(admin, alias);
         try {
-            String connection;
-            try (Browser browser = new Browser()) {
-                connection = Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, alias, "prompt=login"),
-                        "alice", "alice-work", null));
-            }
             String check = server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/users/" + users.userId(admin, "alice")
                     + "/connections/" + connection + "/check";
             String manager = users.loginToHost("agent-admin", "agent-admin", "openid").get("access_token").asText();
@@ -440,6 +428,15 @@ class ConnectorOriginIT {
             }
         }
         throw new AssertionError("no error on " + field + ": " + r.body());
+    }
+
+    /** Creates connector {@code alias} on {@code upstream-saas} and links alice's {@code alice-work} to it; the connection id. */
+    private String connectorWithAlicesAccount(String admin, String alias) {
+        allowCallback(admin, alias);
+        assertEquals(201, http.postJson(connectors(), admin, connector(alias)).status());
+        try (Browser browser = new Browser()) {
+            return Vault.connectionId(vault.connect(browser, vault.connectUrl(Oidc.DEMO, alias, "prompt=login"), "alice", "alice-work", null));
+        }
     }
 
     /** Lets the upstream's client redirect to this connector's callback too (as an upstream admin registers it). */
