@@ -1,0 +1,534 @@
+"""The protocol, without I/O.
+
+Every operation is a generator ("flow") that yields what it needs done -- a :class:`Call` (an HTTP request) or a
+:class:`Sleep` -- and receives the ``httpx.Response`` (or ``None``) back; its return value is the result. The sync
+client drives flows with ``httpx.Client`` and ``time.sleep``, the async client with ``httpx.AsyncClient`` and
+``asyncio.sleep``; the protocol logic (requests, caching, response and error mapping) exists once, here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Generator, Mapping, Sequence, Union
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import httpx
+from joserfc import jws, jwt
+from joserfc.errors import InvalidKeyIdError, JoseError
+from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey, import_key
+from joserfc.util import urlsafe_b64encode
+
+from .errors import (
+    AccessDenied,
+    AgentAuthError,
+    ConnectionNotFound,
+    ConnectionRequired,
+    GrantRevoked,
+    InsufficientScope,
+    UpstreamUnavailable,
+)
+from .models import AuthorizationRequest, Connection, ProviderMetadata, TokenSet, UpstreamToken, _utc
+
+log = logging.getLogger("keycloak_agent_auth")
+
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
+REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
+JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+CONNECTION_HEADER = "X-Connection-Id"
+
+#: renew cached tokens this many seconds before they expire
+RENEW_BEFORE = 30.0
+#: lifetime of a signed actor JWT and of a client assertion (the server accepts at most 300 s for an actor JWT)
+ASSERTION_LIFETIME = 120
+#: algorithms accepted on tokens the server issues (Keycloak's asymmetric ones)
+VERIFY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+
+UPSTREAM_CODES = frozenset({"upstream_unavailable", "upstream_unreachable", "upstream_timeout", "upstream_refused",
+                            "upstream_response_too_large", "upstream_error", "temporarily_unavailable"})
+# What the server says when the grant behind a token is gone (revoked, expired) or was never given. The code alone is
+# not enough (invalid_request/invalid_grant/invalid_token also mean other things), so these are matched on the
+# server's error_description; tests/e2e assert each one against the real server.
+GRANT_GONE = (
+    "The delegation is no longer valid",  # proxy, connection status, vault exchange: 401 invalid_token (bound grant)
+    "No active delegation grant",  # exchange: 400 invalid_request (no grant for user, agent, host)
+    "no longer valid",  # exchange/refresh of a token bound to a revoked grant
+    "grant is not active",
+    "grant was revoked",
+    "grant has expired",
+)
+
+Key = Union[RSAKey, ECKey, OKPKey]
+SubjectToken = Union[str, TokenSet]
+
+
+@dataclass(frozen=True)
+class Call:
+    """An HTTP request a flow needs sent. ``kwargs`` go to ``httpx.Client.request`` as they are."""
+
+    method: str
+    url: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    purpose: str = "request"
+
+
+@dataclass(frozen=True)
+class Sleep:
+    seconds: float
+
+
+Op = Union[Call, Sleep]
+Flow = Generator[Op, Any, Any]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# keys and signed JWTs
+
+
+def load_private_key(private_key: Any, key_id: str | None = None) -> Key:
+    """A joserfc key from a joserfc key, a JWK ``dict`` (or its JSON) or a PEM private key (``str``/``bytes``)."""
+    if isinstance(private_key, (RSAKey, ECKey, OKPKey)):
+        key = private_key
+    elif isinstance(private_key, Mapping):
+        key = import_key(dict(private_key), str(private_key.get("kty")))  # type: ignore[arg-type]
+    elif isinstance(private_key, (str, bytes)):
+        text = private_key.decode() if isinstance(private_key, bytes) else private_key
+        if text.lstrip().startswith("{"):
+            data = json.loads(text)
+            key = import_key(data, data.get("kty"))
+        else:
+            key = None
+            for kty in ("RSA", "EC", "OKP"):
+                try:
+                    key = import_key(text, kty)  # type: ignore[arg-type]
+                    break
+                except Exception:  # noqa: BLE001 - try the next key type
+                    continue
+            if key is None:
+                raise ValueError("private_key: not a PEM RSA, EC or OKP private key")
+    else:
+        raise TypeError("private_key must be a joserfc key, a JWK dict or a PEM string")
+    if not key.is_private:
+        raise ValueError("private_key: a public key cannot sign")
+    if key_id is not None:
+        key = import_key(key.as_dict(private=True) | {"kid": key_id}, key.key_type)  # type: ignore[arg-type]
+    return key  # type: ignore[return-value]
+
+
+def pick_alg(key: Key, alg: str | None) -> str:
+    if alg:
+        return alg
+    if key.get("alg"):
+        return str(key.get("alg"))
+    if isinstance(key, RSAKey):
+        return "RS256"
+    if isinstance(key, ECKey):
+        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[key.as_dict()["crv"]]
+    return "EdDSA"
+
+
+def sign(key: Key, alg: str, typ: str, claims: Mapping[str, Any]) -> str:
+    header: dict[str, Any] = {"alg": alg, "typ": typ}
+    if key.kid:
+        header["kid"] = key.kid
+    return jwt.encode(header, dict(claims), key, algorithms=[alg])
+
+
+def assertion_claims(client_id: str, aud: str, lifetime: int = ASSERTION_LIFETIME) -> dict[str, Any]:
+    now = int(time.time())
+    return {"iss": client_id, "sub": client_id, "aud": aud, "iat": now, "nbf": now, "exp": now + lifetime,
+            "jti": str(uuid.uuid4())}
+
+
+def jwt_header(token: str) -> dict[str, Any]:
+    """The protected header of a compact JWS (not verified; for display and tests)."""
+    return dict(jws.extract_compact(token.encode()).headers())
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# answers -> values and errors
+
+
+def _json(resp: httpx.Response) -> dict[str, Any] | None:
+    try:
+        body = resp.json()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def error_from(resp: httpx.Response, *, connector: str | None = None, connection_id: str | None = None,
+               context: str = "token") -> AgentAuthError:
+    """The error value for a refusal from the token endpoint, the proxy, the connection-status endpoint."""
+    body = _json(resp) or {}
+    code = str(body.get("error") or ("http_%d" % resp.status_code))
+    desc = body.get("error_description")
+    desc = str(desc) if desc is not None else None
+    status = resp.status_code
+    if code == "connection_required":
+        return ConnectionRequired(code, desc, status=status, connector=connector, connect_uri=body.get("connect_uri"))
+    if code == "connection_not_found":
+        return ConnectionNotFound(code, desc, status=status, connector=connector, connection_id=connection_id)
+    if desc and any(p.lower() in desc.lower() for p in GRANT_GONE) and code in (
+            "invalid_token", "invalid_request", "invalid_grant"):
+        return GrantRevoked(code, desc, status=status)
+    if code in ("access_denied", "unauthorized_client"):
+        return AccessDenied(code, desc, status=status)
+    if code in ("insufficient_scope", "invalid_scope"):
+        return InsufficientScope(code, desc, status=status)
+    if code in UPSTREAM_CODES or (context in ("proxy", "vault") and status in (502, 503, 504)):
+        return UpstreamUnavailable(code, desc, status=status)
+    return AgentAuthError(code, desc, status=status)
+
+
+def _scope_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [s for s in value.split(" ") if s]
+    return [str(s) for s in value]
+
+
+def _aud_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else [str(a) for a in value]
+
+
+def subject_value(token: SubjectToken) -> str:
+    return token.access_token if isinstance(token, TokenSet) else token
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)  # 64 characters of the unreserved set (RFC 7636 section 4.1)
+    challenge = urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode("ascii")
+    return verifier, challenge
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# the agent's protocol state and flows
+
+
+class AgentCore:
+    """Configuration, caches and flows of one agent (one client of one realm)."""
+
+    def __init__(self, metadata: ProviderMetadata, *, client_id: str, client_secret: str | None = None,
+                 private_key: Any = None, key_id: str | None = None, signing_alg: str | None = None,
+                 actor_token_type: str | None = None) -> None:
+        if (client_secret is None) == (private_key is None):
+            raise ValueError("give exactly one of client_secret or private_key")
+        self.metadata = metadata
+        self.issuer = metadata.issuer.rstrip("/")
+        self.client_id = client_id
+        self._secret = client_secret
+        self._key: Key | None = load_private_key(private_key, key_id) if private_key is not None else None
+        self._alg = signing_alg if self._key is None else pick_alg(self._key, signing_alg)
+        if actor_token_type is None:
+            actor_token_type = "jwt" if self._key is not None else "client_credentials"
+        if actor_token_type not in ("jwt", "client_credentials"):
+            raise ValueError("actor_token_type must be 'jwt' or 'client_credentials'")
+        if actor_token_type == "jwt" and self._key is None:
+            raise ValueError("a signed actor JWT needs private_key")
+        self.actor_token_type = actor_token_type
+        self._cc: TokenSet | None = None
+        self._jwks: KeySet | None = None
+
+    def __repr__(self) -> str:
+        auth = "private_key_jwt" if self._key is not None else "client_secret"
+        return f"AgentCore(issuer={self.issuer!r}, client_id={self.client_id!r}, auth={auth!r})"
+
+    # -- discovery
+
+    @staticmethod
+    def discover_flow(issuer: str) -> Flow:
+        issuer = issuer.rstrip("/")
+        resp = yield Call("GET", issuer + "/.well-known/openid-configuration", purpose="discovery")
+        if resp.status_code != 200:
+            raise error_from(resp, context="discovery")
+        body = _json(resp)
+        if body is None:
+            raise AgentAuthError("invalid_response", "the discovery document is not JSON", status=resp.status_code)
+        md = ProviderMetadata.from_json(body)
+        if md.issuer.rstrip("/") != issuer:
+            raise AgentAuthError("invalid_issuer", f"the discovery document names issuer {md.issuer}, not {issuer}")
+        return md
+
+    # -- client authentication and the token endpoint
+
+    def client_auth(self) -> dict[str, str]:
+        """Form fields that authenticate the agent: client_secret_post, or private_key_jwt (aud = the issuer)."""
+        if self._key is not None:
+            assertion = sign(self._key, self._alg or "RS256", "JWT", assertion_claims(self.client_id, self.issuer))
+            return {"client_id": self.client_id, "client_assertion_type": CLIENT_ASSERTION_TYPE,
+                    "client_assertion": assertion}
+        return {"client_id": self.client_id, "client_secret": self._secret or ""}
+
+    def token_call(self, form: Sequence[tuple[str, str]], purpose: str) -> Call:
+        data: dict[str, list[str]] = {}
+        for name, value in form:  # repeatable parameters (resource, audience) keep their order
+            data.setdefault(name, []).append(value)
+        return Call("POST", self.metadata.token_endpoint,
+                    {"data": data, "headers": {"Accept": "application/json"}}, purpose=purpose)
+
+    def token_flow(self, form: Sequence[tuple[str, str]], purpose: str, **error_kw: Any) -> Flow:
+        resp = yield self.token_call(form, purpose)
+        body = _json(resp)
+        if resp.status_code != 200 or body is None or not body.get("access_token"):
+            if resp.status_code == 200:
+                raise AgentAuthError("invalid_response", "the token endpoint answered without an access token",
+                                     status=resp.status_code)
+            raise error_from(resp, context="token", **error_kw)
+        return body
+
+    def keys_flow(self, refresh: bool = False) -> Flow:
+        if self._jwks is None or refresh:
+            resp = yield Call("GET", self.metadata.jwks_uri, purpose="jwks")
+            if resp.status_code != 200 or _json(resp) is None:
+                raise error_from(resp, context="jwks")
+            self._jwks = KeySet.import_key_set(resp.json())
+        return self._jwks
+
+    def claims_flow(self, token: str) -> Flow:
+        """The verified claims of an access token this realm issued (signature by the realm's JWKS, iss, exp)."""
+        keys = yield from self.keys_flow()
+        try:
+            try:
+                decoded = jwt.decode(token, keys, algorithms=VERIFY_ALGORITHMS)
+            except InvalidKeyIdError:  # the realm rotated its keys since we read them
+                keys = yield from self.keys_flow(refresh=True)
+                decoded = jwt.decode(token, keys, algorithms=VERIFY_ALGORITHMS)
+            jwt.JWTClaimsRegistry(leeway=60, iss={"essential": True, "value": self.issuer},
+                                  exp={"essential": True}).validate(decoded.claims)
+        except JoseError as e:
+            raise AgentAuthError("invalid_token_response", f"the issued token does not verify: {e.error}") from None
+        return dict(decoded.claims)
+
+    def token_set_flow(self, body: Mapping[str, Any]) -> Flow:
+        claims = yield from self.claims_flow(str(body["access_token"]))
+        if "exp" in claims:
+            expires_at = _utc(float(claims["exp"]))
+        else:
+            expires_at = _utc(time.time() + float(body.get("expires_in") or 60))
+        return TokenSet(access_token=str(body["access_token"]), expires_at=expires_at,
+                        scope=_scope_list(body.get("scope", claims.get("scope"))), aud=_aud_list(claims.get("aud")),
+                        act=claims.get("act") if isinstance(claims.get("act"), dict) else None, claims=claims,
+                        token_type=str(body.get("token_type") or "Bearer"), refresh_token=body.get("refresh_token"),
+                        issued_token_type=body.get("issued_token_type"))
+
+    # -- the actor token
+
+    def actor_token_flow(self) -> Flow:
+        """``(token, token_type)``: a fresh signed actor JWT, or the cached client-credentials token."""
+        if self.actor_token_type == "jwt":
+            assert self._key is not None
+            claims = assertion_claims(self.client_id, self.issuer + "/agent-auth/actor")
+            return sign(self._key, self._alg or "RS256", "actor+jwt", claims), JWT_TOKEN_TYPE
+        if self._cc is None or self._cc.expires_within(RENEW_BEFORE):
+            log.debug("client credentials token for %s", self.client_id)
+            body = yield from self.token_flow([("grant_type", "client_credentials"), *self.client_auth().items()],
+                                              "client_credentials")
+            self._cc = yield from self.token_set_flow(body)
+        return self._cc.access_token, ACCESS_TOKEN_TYPE
+
+    # -- the delegated exchange
+
+    def exchange_flow(self, subject_token: SubjectToken, *, resource: str | Sequence[str] | None = None,
+                      audience: str | Sequence[str] | None = None, scope: str | Sequence[str] | None = None,
+                      requested_token_type: str | None = None) -> Flow:
+        actor, actor_type = yield from self.actor_token_flow()
+        form: list[tuple[str, str]] = [
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", subject_value(subject_token)),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("actor_token", actor),
+            ("actor_token_type", actor_type),
+        ]
+        for name, value in (("resource", resource), ("audience", audience)):
+            for v in [value] if isinstance(value, str) else (value or []):
+                form.append((name, v))
+        if scope:
+            form.append(("scope", scope if isinstance(scope, str) else " ".join(scope)))
+        if requested_token_type:
+            form.append(("requested_token_type", requested_token_type))
+        form.extend(self.client_auth().items())
+        log.debug("delegated exchange by %s (resource=%s, audience=%s, scope=%s)", self.client_id, resource, audience,
+                  scope)
+        body = yield from self.token_flow(form, "exchange")
+        return (yield from self.token_set_flow(body))
+
+    def refresh_flow(self, refresh_token: str, *, scope: str | Sequence[str] | None = None) -> Flow:
+        form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)]
+        if scope:
+            form.append(("scope", scope if isinstance(scope, str) else " ".join(scope)))
+        form.extend(self.client_auth().items())
+        body = yield from self.token_flow(form, "refresh")
+        return (yield from self.token_set_flow(body))
+
+    # -- the host app's side of requested_actor
+
+    def authorization_request(self, *, client_id: str, redirect_uri: str, scope: str | Sequence[str] = "openid",
+                              resource: str | None = None, requested_actor: str | None = None,
+                              state: str | None = None, prompt: str | None = None,
+                              extra_params: Mapping[str, str] | None = None) -> AuthorizationRequest:
+        verifier, challenge = pkce_pair()
+        state = state or secrets.token_urlsafe(24)
+        params: dict[str, str] = {
+            "client_id": client_id,
+            "response_type": "code",
+            "redirect_uri": redirect_uri,
+            "scope": scope if isinstance(scope, str) else " ".join(scope),
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "requested_actor": requested_actor or self.client_id,
+        }
+        if resource:
+            params["resource"] = resource
+        if prompt:
+            params["prompt"] = prompt
+        params.update(extra_params or {})
+        url = self.metadata.authorization_endpoint + "?" + urlencode(params, quote_via=quote)
+        return AuthorizationRequest(url=url, state=state, code_verifier=verifier, redirect_uri=redirect_uri,
+                                    client_id=client_id)
+
+    def parse_callback(self, url: str, *, state: str) -> str:
+        """The code from the redirect URI the browser came back to; raises the error it carries instead."""
+        q = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        if q.get("iss") and q["iss"].rstrip("/") != self.issuer:
+            raise AgentAuthError("invalid_issuer", "the authorization response comes from another issuer")
+        if q.get("state") != state:
+            raise AgentAuthError("invalid_state", "the authorization response's state does not match the request")
+        if "error" in q:
+            code = q["error"]
+            cls = AccessDenied if code == "access_denied" else InsufficientScope if code == "invalid_scope" \
+                else AgentAuthError
+            raise cls(code, q.get("error_description"))
+        if not q.get("code"):
+            raise AgentAuthError("invalid_response", "the authorization response has no code")
+        return q["code"]
+
+    def redeem_code_flow(self, *, code: str, code_verifier: str, redirect_uri: str, client_id: str,
+                         client_secret: str | None = None, resource: str | Sequence[str] | None = None) -> Flow:
+        actor, actor_type = yield from self.actor_token_flow()
+        form: list[tuple[str, str]] = [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("code_verifier", code_verifier),
+            ("actor_token", actor),
+            ("actor_token_type", actor_type),
+            ("client_id", client_id),
+        ]
+        if client_secret is not None:
+            form.append(("client_secret", client_secret))
+        for v in [resource] if isinstance(resource, str) else (resource or []):
+            form.append(("resource", v))
+        log.debug("code redemption by host %s with the actor token of %s", client_id, self.client_id)
+        body = yield from self.token_flow(form, "redeem_code")
+        return (yield from self.token_set_flow(body))
+
+
+class ConnectorCore:
+    """One connector handle's state: alias, the user's token, the chosen connection, the cached resource token."""
+
+    def __init__(self, agent: AgentCore, alias: str, subject_token: SubjectToken, connection_id: str | None) -> None:
+        self.agent = agent
+        self.alias = alias
+        self.subject_token = subject_token
+        self.connection_id = connection_id
+        self.uri = f"{agent.issuer}/agent-auth/connectors/{quote(alias, safe='')}"
+        self._token: TokenSet | None = None
+        if isinstance(subject_token, TokenSet) and self.uri in subject_token.aud \
+                and subject_token.actor == agent.client_id:
+            self._token = subject_token  # already a connector-resource token of this agent (e.g. code flow)
+
+    @property
+    def connect_uri(self) -> str:
+        return f"{self.uri}/connect?" + urlencode({"client_id": self.agent.client_id})
+
+    def __repr__(self) -> str:
+        return f"Connector(alias={self.alias!r}, connection_id={self.connection_id!r}, uri={self.uri!r})"
+
+    def token_flow(self, *, fresh: bool = False) -> Flow:
+        """The connector-resource token, cached until ``RENEW_BEFORE`` seconds before it expires."""
+        if fresh or self._token is None or self._token.expires_within(RENEW_BEFORE):
+            self._token = yield from self.agent.exchange_flow(self.subject_token, resource=self.uri)
+        return self._token
+
+    def _headers(self, token: TokenSet, extra: Any = None) -> dict[str, str]:
+        headers = dict(extra or {})
+        headers["Authorization"] = f"Bearer {token.access_token}"
+        if self.connection_id:
+            headers[CONNECTION_HEADER] = self.connection_id
+        return headers
+
+    def _err(self, resp: httpx.Response, context: str) -> AgentAuthError:
+        return error_from(resp, connector=self.alias, connection_id=self.connection_id, context=context)
+
+    def request_flow(self, method: str, path: str, kwargs: dict[str, Any]) -> Flow:
+        url = f"{self.uri}/proxy/{path.lstrip('/')}"
+        retried = False
+        while True:
+            token = yield from self.token_flow(fresh=retried)
+            call_kwargs = dict(kwargs)
+            call_kwargs["headers"] = self._headers(token, kwargs.get("headers"))
+            resp = yield Call(method.upper(), url, call_kwargs, purpose="proxy")
+            log.debug("proxy %s %s/%s -> %s", method.upper(), self.alias, path.lstrip("/"), resp.status_code)
+            if resp.status_code < 400 or resp.headers.get(CONNECTION_HEADER):
+                return resp  # the upstream's answer (whatever its status): the proxy's own refusals name no connection
+            body = _json(resp)
+            if body is None or "error" not in body:
+                return resp
+            err = self._err(resp, "proxy")
+            replayable = isinstance(kwargs.get("content"), (type(None), bytes, str))
+            if (type(err) is AgentAuthError and err.code == "invalid_token" and not retried and replayable):
+                retried = True  # the cached token expired or was refused: once more with a new one
+                continue
+            raise err
+
+    def connection_flow(self) -> Flow:
+        token = yield from self.token_flow()
+        resp = yield Call("GET", f"{self.uri}/connection", {"headers": self._headers(token)}, purpose="connection")
+        if resp.status_code != 200:
+            raise self._err(resp, "status")
+        body = _json(resp)
+        if body is None:
+            raise AgentAuthError("invalid_response", "the connection status is not JSON", status=resp.status_code)
+        return Connection.from_json(body)
+
+    def wait_flow(self, timeout: float, interval: float) -> Flow:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return (yield from self.connection_flow())
+            except ConnectionRequired:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                yield Sleep(min(interval, left))
+
+    def upstream_token_flow(self) -> Flow:
+        token = yield from self.token_flow()
+        form: list[tuple[str, str]] = [
+            ("grant_type", TOKEN_EXCHANGE),
+            ("subject_token", token.access_token),
+            ("subject_token_type", ACCESS_TOKEN_TYPE),
+            ("requested_issuer", self.alias),
+        ]
+        if self.connection_id:
+            form.append(("connection_id", self.connection_id))
+        form.extend(self.agent.client_auth().items())
+        resp = yield self.agent.token_call(form, "vault_exchange")
+        body = _json(resp)
+        if resp.status_code != 200 or body is None or not body.get("access_token"):
+            raise self._err(resp, "vault")
+        exp = _utc(time.time() + float(body["expires_in"])) if body.get("expires_in") is not None else None
+        return UpstreamToken(access_token=str(body["access_token"]), connection_id=body.get("connection_id"),
+                             expires_at=exp, token_type=str(body.get("token_type") or "Bearer"))
