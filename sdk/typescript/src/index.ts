@@ -1,0 +1,34 @@
+// keycloak-agent-auth: the agent's half of Keycloak Agent Auth (DESIGN section 10).
+
+export { AgentAuth, HostApp, Realm } from './agent.js';
+export type {
+  AuthorizationRequest,
+  AuthorizationUrlOptions,
+  ConnectionSettings,
+  DiscoverOptions,
+  ExchangeOptions,
+  HostOptions,
+  PrivateKeyInput,
+  RedeemCodeOptions,
+} from './agent.js';
+export { Connector, CONNECTION_HEADER } from './connector.js';
+export type { ConnectionInfo, ConnectorOptions, WaitOptions } from './connector.js';
+export { TokenSet } from './tokens.js';
+export type { ActClaim, TokenResponse, TokenSetJSON } from './tokens.js';
+export {
+  AccessDenied,
+  AgentAuthError,
+  ConnectionRequired,
+  GrantRevoked,
+  InsufficientScope,
+  UpstreamUnavailable,
+  errorFromResponse,
+  isAccessDenied,
+  isAgentAuthError,
+  isConnectionRequired,
+  isGrantRevoked,
+  isInsufficientScope,
+  isUpstreamUnavailable,
+} from './errors.js';
+export type { AgentAuthErrorJSON, AgentAuthErrorOptions, ErrorContext } from './errors.js';
+export { ACCESS_TOKEN_TYPE, ACTOR_JWT_TYP, JWT_TOKEN_TYPE, REFRESH_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from './protocol.js';
