@@ -141,6 +141,22 @@ class BrokeredProxyIT {
         Http.Response latest = get(proxy + "/userinfo", token);
         assertEquals(200, latest.status(), latest.body());
         assertEquals(personal, latest.header("X-Connection-Id"));
+        // the connection status: the same choice of account, without an upstream call, never a token
+        Http.Response st = get(connectorUri + "/connection", token, "X-Connection-Id", work);
+        assertEquals(200, st.status(), st.body());
+        assertEquals(work, st.json().get("connection_id").asText(), st.body());
+        assertEquals("alice-work", st.json().get("account").asText(), st.body());
+        assertEquals("ACTIVE", st.json().get("status").asText(), st.body());
+        assertEquals(Vault.CONNECTOR, st.json().get("connector").asText(), st.body());
+        assertEquals("proxy_exchange", st.json().get("delivery_mode").asText(), st.body()); // the demo connector lets its agents take upstream tokens
+        assertFalse(st.body().contains("eyJ"), st.body());
+        assertEquals(personal, get(connectorUri + "/connection", token).json().get("connection_id").asText());
+        Http.Response stUnknown = get(connectorUri + "/connection?connection_id=no-such-connection", token);
+        assertEquals(404, stUnknown.status(), stUnknown.body());
+        assertEquals("connection_not_found", stUnknown.json().get("error").asText());
+        Http.Response stNoAct = get(connectorUri + "/connection", users.accessToken("alice"));
+        assertEquals(401, stNoAct.status(), stNoAct.body());
+        assertEquals("invalid_token", stNoAct.json().get("error").asText());
         // never a silent fallback: an unknown or foreign connection is 404
         Http.Response unknown = get(proxy + "/userinfo?connection_id=no-such-connection", token);
         assertEquals(404, unknown.status());
@@ -186,6 +202,9 @@ class BrokeredProxyIT {
         Http.Response revoked = get(proxy + "/userinfo", token);
         assertEquals(401, revoked.status(), revoked.body());
         assertEquals("invalid_token", revoked.json().get("error").asText());
+        Http.Response revokedStatus = get(connectorUri + "/connection", token);
+        assertEquals(401, revokedStatus.status(), revokedStatus.body());
+        assertTrue(revokedStatus.json().get("error_description").asText().startsWith("The delegation is no longer valid"), revokedStatus.body());
     }
 
     @Test
@@ -255,6 +274,11 @@ class BrokeredProxyIT {
         assertEquals(r.json().get("connect_uri").asText(), ex.json().get("connect_uri").asText());
         String connect = r.json().get("connect_uri").asText();
         assertTrue(connect.startsWith(connectorUri + "/connect?client_id=calendar-agent"), connect);
+        // what an agent polls while the user connects: the same refusal and link, until the account is there
+        Http.Response waiting = get(connectorUri + "/connection", token);
+        assertEquals(403, waiting.status(), waiting.body());
+        assertEquals("connection_required", waiting.json().get("error").asText(), waiting.body());
+        assertEquals(connect, waiting.json().get("connect_uri").asText(), waiting.body());
 
         // the user opens the link as it is: sign in, confirm, sign in upstream, a page that says it worked
         try (Browser b = new Browser()) {
@@ -272,8 +296,12 @@ class BrokeredProxyIT {
             assertTrue(p.locator("#agent-connect-result-message").innerText().contains("bob-cal"), p.content());
             System.out.println("[browser] screenshot " + b.screenshot("proxy-connect-done"));
         }
+        Http.Response connected = get(connectorUri + "/connection", token);
+        assertEquals(200, connected.status(), connected.body());
+        assertEquals("bob-cal", connected.json().get("account").asText(), connected.body());
         Http.Response again = get(proxy + "/userinfo", token);
         assertEquals(200, again.status(), again.body());
         assertEquals("bob-cal", again.json().get("preferred_username").asText());
+        assertEquals(connected.json().get("connection_id").asText(), again.header("X-Connection-Id"));
     }
 }

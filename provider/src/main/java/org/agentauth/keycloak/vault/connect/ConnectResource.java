@@ -29,6 +29,7 @@ import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.agentauth.keycloak.vault.VaultSettings;
 import org.agentauth.keycloak.vault.crypto.TokenCipher.VaultKeyException;
+import org.agentauth.keycloak.vault.proxy.ConnectionStatusResource;
 import org.agentauth.keycloak.vault.proxy.ProxyResource;
 import org.agentauth.keycloak.vault.upstream.UpstreamClient;
 import org.agentauth.keycloak.vault.upstream.UpstreamException;
@@ -81,6 +82,12 @@ public class ConnectResource {
     @Path("proxy{path:(/.*)?}")
     public ProxyResource proxy() {
         return new ProxyResource(session, alias);
+    }
+
+    /** Which account a brokered call would use now ({@code connection_required} when none), without an upstream call. */
+    @Path("connection")
+    public ConnectionStatusResource connection() {
+        return new ConnectionStatusResource(session, alias);
     }
 
     @GET

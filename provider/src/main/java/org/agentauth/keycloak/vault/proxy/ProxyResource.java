@@ -346,7 +346,7 @@ public class ProxyResource {
         }
     }
 
-    private static Response refused(EventBuilder event, BrokeredAccess.Refusal r) {
+    static Response refused(EventBuilder event, BrokeredAccess.Refusal r) {
         if (r.connectUri == null) {
             return error(event, r.status, r.error, r.getMessage(), r.eventError, null);
         }
@@ -358,7 +358,7 @@ public class ProxyResource {
         return Response.status(r.status).type(MediaType.APPLICATION_JSON).entity(body).header("Cache-Control", "no-store").build();
     }
 
-    private static Response error(EventBuilder event, Response.Status status, String error, String description, String eventError,
+    static Response error(EventBuilder event, Response.Status status, String error, String description, String eventError,
             Integer upstreamStatus) {
         if (upstreamStatus != null) {
             event.detail("upstream_status", String.valueOf(upstreamStatus));
