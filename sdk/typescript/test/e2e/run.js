@@ -1,0 +1,604 @@
+// End-to-end: the TypeScript SDK (the built dist/) against a real Keycloak with the Agent Auth extension and the demo
+// realms, the whole story for fresh users:
+//
+//   setup   a fresh user in agents-demo, two fresh users in upstream-saas, a temporary agent client with its own key
+//   a       requested_actor: the host's authorization URL (PKCE S256), login and the agent consent screen in Chromium,
+//           redeemCode with the agent's actor token -> a token with act
+//   b       the user's own token (a plain login of the host app, same browser)
+//   c       actor tokens both ways: calendar-agent's client credentials (cached), the temporary agent's signed actor+jwt
+//           (fresh jti each time; the client authenticates with private_key_jwt)
+//   d       exchange with act (both agents); a chain hop calendar-agent -> research-agent (nested act)
+//   e       the connector: connector token (aud = connector URI), connection_required (status endpoint and proxy),
+//           waitForConnection times out with ConnectionRequired
+//   f       connect in Chromium (connect page Allow, upstream-saas login) while waitForConnection polls: it resolves;
+//           the same proxied call (userinfo) now answers the fresh upstream account
+//   g       a second linked account; a chosen connectionId answers that account; an unknown one is connection_not_found
+//   h       the vault exchange (demo-calendar is proxy_exchange): an upstream token for the chosen account
+//   i       the user revokes the grant (account API): the proxy and the exchange give GrantRevoked
+//   cleanup every user and client this run created (also after a failure)
+//
+// stdout: one line `SDK-E2E-RESULT {json}`; progress on stderr. Exit 1 on the first failed assertion. Never prints a
+// token. Environment: KEYCLOAK_URL (http://localhost:8080), REALM (agents-demo), UPSTREAM_REALM (upstream-saas),
+// CHROMIUM (/usr/bin/chromium), SCREENSHOT_DIR (target/screenshots of this package), ADMIN_USER/ADMIN_PASSWORD
+// (admin/admin), E2E_STEP_TIMEOUT_MS (30000).
+
+import { createServer } from 'node:http';
+import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { chromium } from 'playwright-core';
+import {
+  AgentAuth,
+  AgentAuthError,
+  ConnectionRequired,
+  GrantRevoked,
+  TokenSet,
+  isConnectionRequired,
+  isGrantRevoked,
+} from '../../dist/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const env = process.env;
+const cfg = {
+  keycloakUrl: (env.KEYCLOAK_URL || 'http://localhost:8080').replace(/\/+$/, ''),
+  realm: env.REALM || 'agents-demo',
+  upstreamRealm: env.UPSTREAM_REALM || 'upstream-saas',
+  chromium: env.CHROMIUM || '/usr/bin/chromium',
+  screenshots: path.resolve(env.SCREENSHOT_DIR || path.join(here, '..', '..', 'target', 'screenshots')),
+  adminUser: env.ADMIN_USER || 'admin',
+  adminPassword: env.ADMIN_PASSWORD || 'admin',
+  timeoutMs: Number.parseInt(env.E2E_STEP_TIMEOUT_MS || '30000', 10),
+  host: 'agent-host',
+  hostSecret: 'agent-host-secret',
+  agent: 'calendar-agent',
+  agentSecret: 'calendar-agent-secret',
+  agentName: 'Calendar Agent',
+  downstream: 'research-agent',
+  downstreamSecret: 'research-agent-secret',
+  connector: 'demo-calendar',
+};
+cfg.issuer = `${cfg.keycloakUrl}/realms/${cfg.realm}`;
+cfg.connectorUri = `${cfg.issuer}/agent-auth/connectors/${cfg.connector}`;
+const RUN = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+const TOKEN_SHAPE = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
+
+// ---------------------------------------------------------------------------------------------------------------
+// reporting
+
+const t0 = Date.now();
+const summary = { ok: false, run: RUN, steps: {}, assertions: 0 };
+let currentStep = 'setup';
+class AssertionFailed extends Error {}
+
+function assert(condition, message) {
+  summary.assertions++;
+  if (!condition) throw new AssertionFailed(message);
+}
+function assertEq(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  assert(a === e, `${what}: expected ${e}, got ${a}`);
+}
+function log(line) {
+  process.stderr.write(`[sdk-e2e] ${line}\n`);
+}
+async function step(name, fn) {
+  currentStep = name;
+  const start = Date.now();
+  log(`-- ${name}`);
+  const r = await fn();
+  summary.steps[name] = Date.now() - start;
+  return r;
+}
+/** Runs fn, expects it to throw; returns the error. */
+async function rejects(fn, what) {
+  try {
+    await fn();
+  } catch (e) {
+    return e;
+  }
+  assert(false, `${what}: expected an error, got success`);
+}
+/** No token in anything the SDK lets a developer print. */
+function assertNoToken(value, what) {
+  for (const [how, text] of [
+    ['JSON', JSON.stringify(value)],
+    ['String', String(value)],
+    ['inspect', inspect(value, { depth: 6, showHidden: true })],
+  ]) {
+    assert(!TOKEN_SHAPE.test(text ?? ''), `${what}: a token in its ${how} form`);
+  }
+}
+function withTimeout(promise, what, ms = cfg.timeoutMs) {
+  let timer;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new AssertionFailed(`timed out after ${ms} ms: ${what}`)), ms);
+    }),
+  ]);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// admin REST API (setup and cleanup only)
+
+async function adminToken() {
+  const res = await fetch(`${cfg.keycloakUrl}/realms/master/protocol/openid-connect/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: cfg.adminUser, password: cfg.adminPassword }),
+  });
+  const body = await res.json().catch(() => ({}));
+  assert(res.ok && body.access_token, `admin token: HTTP ${res.status} ${body.error ?? ''}`);
+  return body.access_token;
+}
+async function admin(method, realm, p, body) {
+  const res = await fetch(`${cfg.keycloakUrl}/admin/realms/${realm}${p}`, {
+    method,
+    headers: { authorization: `Bearer ${await adminToken()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = { raw: text.slice(0, 200) };
+  }
+  return { status: res.status, body: json, location: res.headers.get('location') };
+}
+async function createUser(realm, username, first, last) {
+  const password = `pw-${randomBytes(9).toString('hex')}`;
+  const r = await admin('POST', realm, '/users', {
+    username,
+    enabled: true,
+    email: `${username}@example.com`,
+    emailVerified: true,
+    firstName: first,
+    lastName: last,
+    requiredActions: [],
+    credentials: [{ type: 'password', value: password, temporary: false }],
+  });
+  assertEq(r.status, 201, `admin: create user ${username} in ${realm}`);
+  const id = r.location.split('/').pop();
+  cleanups.push(async () => {
+    const d = await admin('DELETE', realm, `/users/${id}`);
+    if (d.status !== 204 && d.status !== 404) throw new Error(`delete user ${username}: HTTP ${d.status}`);
+  });
+  return { id, username, password };
+}
+const cleanups = [];
+
+// ---------------------------------------------------------------------------------------------------------------
+// browser and the loopback redirect
+
+function startCallbackServer() {
+  const waiters = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, `http://${req.headers.host}`);
+    if (url.pathname !== '/callback') return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><title>host app callback</title><h1>${url.searchParams.get('error') ? 'authorization failed' : 'authorization complete'}</h1>`);
+    waiters.shift()?.(url);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      resolve({
+        redirectUri: `http://127.0.0.1:${server.address().port}/callback`,
+        next: () => new Promise((r) => waiters.push(r)),
+        close: () => new Promise((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+async function launchBrowser() {
+  const userDataDir = await mkdtemp(path.join(tmpdir(), 'sdk-ts-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: cfg.chromium,
+    headless: true,
+    viewport: { width: 1100, height: 860 },
+    locale: 'en-US',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  context.setDefaultTimeout(cfg.timeoutMs);
+  return {
+    context,
+    close: async () => {
+      await context.close().catch(() => {});
+      await rm(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function shot(page, name) {
+  const file = path.join(cfg.screenshots, `sdk-ts-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  (summary.screenshots ??= []).push(file);
+  return file;
+}
+
+async function login(page, user) {
+  // a fresh login form, or (prompt=login over an existing session) the re-authentication form naming the signed-in
+  // user: "Restart login" first, to sign in as another user
+  const form = await Promise.race([
+    page.locator('#username').waitFor().then(() => 'login'),
+    page.locator('#reset-login').waitFor().then(() => 'reauth'),
+  ]);
+  if (form === 'reauth') {
+    await shot(page, 'reauthenticate');
+    await page.click('#reset-login');
+    await page.locator('#username').waitFor();
+  }
+  await page.fill('#username', user.username);
+  await page.fill('#password', user.password);
+  await page.click('#kc-login');
+}
+
+/** Opens a connect link and links the upstream account `up` (the connect page's Allow, then the upstream's login). */
+async function connectInBrowser(page, link, up, name) {
+  await page.goto(link);
+  await page.locator('#kc-agent-connect-form').waitFor();
+  const request = (await page.locator('#agent-connect-request').innerText()).replace(/\s+/g, ' ').trim();
+  assert(request.includes(cfg.agentName), `the connect page "${request}" does not name ${cfg.agentName}`);
+  await shot(page, `${name}-connect`);
+  await page.click('#kc-agent-connect-allow');
+  await page.waitForURL((u) => u.href.includes(`/realms/${cfg.upstreamRealm}/`));
+  await login(page, up);
+  await page.locator('#agent-connect-result-message').waitFor();
+  const message = (await page.locator('#agent-connect-result-message').innerText()).replace(/\s+/g, ' ').trim();
+  const ok = await page.locator('#agent-connect-result').getAttribute('data-ok');
+  await shot(page, `${name}-result`);
+  assertEq(ok, 'true', `connect result (${message})`);
+  assert(message.includes(up.username), `the result page "${message}" does not name ${up.username}`);
+  return message;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+async function main() {
+  await mkdir(cfg.screenshots, { recursive: true });
+  const callback = await startCallbackServer();
+  let browser;
+  try {
+    // ---- setup: fresh users, a temporary agent with its own key
+    const { user, upA, upB, keyAgentId, privateKey, kid } = await step('setup', async () => {
+      const user = await createUser(cfg.realm, `sdk-ts-${RUN}`, 'Sdk', `Ts ${RUN}`);
+      const upA = await createUser(cfg.upstreamRealm, `sdk-ts-${RUN}-work`, 'Work', `Ts ${RUN}`);
+      const upB = await createUser(cfg.upstreamRealm, `sdk-ts-${RUN}-home`, 'Home', `Ts ${RUN}`);
+      const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+      const kid = `sdk-ts-${RUN}`;
+      const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' };
+      const keyAgentId = `sdk-ts-agent-${RUN}`;
+      // the demo agent's policy (realm-exports/agents-demo.json, calendar-agent's agent_auth.* attributes), its own
+      // key instead of a secret, no resource URIs of its own (those belong to calendar-agent)
+      const created = await admin('POST', cfg.realm, '/clients', {
+        clientId: keyAgentId,
+        name: `SDK TS Agent ${RUN}`,
+        description: 'A temporary agent of the TypeScript SDK end-to-end test (signed actor tokens, private_key_jwt).',
+        enabled: true,
+        protocol: 'openid-connect',
+        publicClient: false,
+        clientAuthenticatorType: 'client-jwt',
+        standardFlowEnabled: false,
+        directAccessGrantsEnabled: false,
+        serviceAccountsEnabled: true,
+        attributes: {
+          'standard.token.exchange.enabled': 'true',
+          'use.jwks.string': 'true',
+          'jwks.string': JSON.stringify({ keys: [jwk] }),
+          'token.endpoint.auth.signing.alg': 'ES256',
+          'agent_auth.agent': 'true',
+          'agent_auth.allowed_scopes': 'openid profile email',
+          'agent_auth.allowed_audiences': 'plain-service',
+          'agent_auth.allowed_hosts': cfg.host,
+          'agent_auth.allowed_connectors': cfg.connector,
+          'agent_auth.max_depth': '3',
+          'agent_auth.grant_lifetime': '2592000',
+          'agent_auth.refresh_allowed': 'false',
+        },
+      });
+      assertEq(created.status, 201, `admin: create client ${keyAgentId}`);
+      const uuid = created.location.split('/').pop();
+      cleanups.push(async () => {
+        const d = await admin('DELETE', cfg.realm, `/clients/${uuid}`);
+        if (d.status !== 204 && d.status !== 404) throw new Error(`delete client ${keyAgentId}: HTTP ${d.status}`);
+      });
+      summary.created = { user: user.username, upstreamUsers: [upA.username, upB.username], agent: keyAgentId };
+      return { user, upA, upB, keyAgentId, privateKey, kid };
+    });
+
+    const calendar = await AgentAuth.discover({ issuer: cfg.issuer, clientId: cfg.agent, clientSecret: cfg.agentSecret });
+    const research = await AgentAuth.discover({ issuer: cfg.issuer, clientId: cfg.downstream, clientSecret: cfg.downstreamSecret });
+    const host = await AgentAuth.host({ issuer: cfg.issuer, clientId: cfg.host, clientSecret: cfg.hostSecret });
+    assertNoToken(calendar, 'AgentAuth');
+
+    browser = await launchBrowser();
+    const page = await browser.context.newPage();
+
+    // ---- a. requested_actor: authorization URL, login + consent in Chromium, redeemCode with the actor token
+    const delegated = await step('a_requested_actor_code_flow', async () => {
+      const req = await calendar.authorizationUrl({ clientId: cfg.host, redirectUri: callback.redirectUri, scope: 'openid profile' });
+      const u = new URL(req.url);
+      assertEq(u.searchParams.get('requested_actor'), cfg.agent, 'authorization URL requested_actor');
+      assertEq(u.searchParams.get('code_challenge_method'), 'S256', 'authorization URL code_challenge_method');
+      assertEq(u.searchParams.get('client_id'), cfg.host, 'authorization URL client_id');
+      assertEq(u.searchParams.get('state'), req.state, 'authorization URL state');
+      assert(/^[A-Za-z0-9_-]{43}$/.test(u.searchParams.get('code_challenge') ?? ''), 'authorization URL code_challenge is not S256');
+      const came = callback.next();
+      await page.goto(req.url);
+      await login(page, user);
+      await page.locator('#kc-agent-consent-form').waitFor();
+      const title = (await page.locator('#agent-consent-title').innerText()).replace(/\s+/g, ' ').trim();
+      assert(title.includes(cfg.agentName), `consent title "${title}" does not name ${cfg.agentName}`);
+      await shot(page, 'consent');
+      await page.click('#kc-agent-allow');
+      const back = await withTimeout(came, 'the redirect back after Allow');
+      assert(back.searchParams.get('code'), `no code: ${back.searchParams.get('error')} ${back.searchParams.get('error_description') ?? ''}`);
+      const tokens = await calendar.redeemCode({
+        callbackUrl: back,
+        state: req.state,
+        codeVerifier: req.codeVerifier,
+        redirectUri: callback.redirectUri,
+        clientId: cfg.host,
+        clientSecret: cfg.hostSecret,
+      });
+      assert(tokens instanceof TokenSet, 'redeemCode returns a TokenSet');
+      assertEq(tokens.sub, user.id, 'requested_actor token sub');
+      assertEq(tokens.act?.client_id, cfg.agent, 'requested_actor token act.client_id');
+      assertEq(tokens.act?.iss, cfg.issuer, 'requested_actor token act.iss');
+      assert(tokens.expiresAt instanceof Date && tokens.expiresAt.getTime() > Date.now(), 'requested_actor token expiresAt');
+      assert(tokens.scope.includes('openid'), `requested_actor token scope ${JSON.stringify(tokens.scope)}`);
+      assertNoToken(tokens, 'requested_actor TokenSet');
+      summary.requestedActor = { consentTitle: title, token: tokens.toJSON() };
+      return tokens;
+    });
+
+    // ---- b. the user's own token: a plain login of the host app (same browser: no login page, no consent)
+    const userToken = await step('b_user_token', async () => {
+      const req = await host.authorizationUrl({ redirectUri: callback.redirectUri, scope: 'openid profile email' });
+      assert(!new URL(req.url).searchParams.has('requested_actor'), 'a plain login carries requested_actor');
+      const came = callback.next();
+      await page.goto(req.url);
+      const back = await withTimeout(came, 'the plain login');
+      const tokens = await host.redeemCode({ callbackUrl: back, state: req.state, codeVerifier: req.codeVerifier, redirectUri: callback.redirectUri });
+      assertEq(tokens.sub, user.id, 'user token sub');
+      assertEq(tokens.claims.azp, cfg.host, 'user token azp');
+      assertEq(tokens.act, undefined, 'user token act');
+      // a wrong state is refused before any request
+      const wrong = await rejects(
+        () => host.redeemCode({ callbackUrl: back, state: 'not-the-state', codeVerifier: req.codeVerifier, redirectUri: callback.redirectUri }),
+        'redeemCode with a wrong state',
+      );
+      assert(wrong instanceof AgentAuthError, `wrong state: ${wrong?.name}`);
+      summary.userToken = tokens.toJSON();
+      return tokens.accessToken;
+    });
+
+    // ---- c. actor tokens both ways
+    const keyAgent = await step('c_actor_tokens', async () => {
+      const a1 = await calendar.actorToken();
+      const a2 = await calendar.actorToken();
+      assertEq(a1 === a2, true, 'the client-credentials actor token is cached');
+      const c = decodeJwt(a1);
+      assertEq(c.azp, cfg.agent, 'client-credentials actor token azp');
+      assertEq(c.act, undefined, 'client-credentials actor token act');
+      assertEq(calendar.actorTokenType, 'urn:ietf:params:oauth:token-type:access_token', 'calendar-agent actorTokenType');
+
+      const keyAgent = await AgentAuth.discover({ issuer: cfg.issuer, clientId: keyAgentId, privateKey, kid });
+      const j1 = await keyAgent.actorToken();
+      const j2 = await keyAgent.actorToken();
+      const h = decodeProtectedHeader(j1);
+      const p1 = decodeJwt(j1);
+      const p2 = decodeJwt(j2);
+      assertEq([h.typ, h.alg, h.kid], ['actor+jwt', 'ES256', kid], 'actor JWT header');
+      assertEq([p1.iss, p1.sub, p1.aud], [keyAgentId, keyAgentId, `${cfg.issuer}/agent-auth/actor`], 'actor JWT iss, sub, aud');
+      assert(p1.exp - p1.iat <= 300 && p1.exp > Date.now() / 1000, `actor JWT lifetime ${p1.exp - p1.iat}`);
+      assert(typeof p1.jti === 'string' && p1.jti !== p2.jti, 'actor JWTs need a fresh jti each');
+      assertEq(keyAgent.actorTokenType, 'urn:ietf:params:oauth:token-type:jwt', 'key agent actorTokenType');
+      // the same key for client credentials (private_key_jwt at the token endpoint)
+      const keyAgentCc = await AgentAuth.discover({ issuer: cfg.issuer, clientId: keyAgentId, privateKey, kid, actorTokenKind: 'client_credentials' });
+      const cc = decodeJwt(await keyAgentCc.actorToken());
+      assertEq(cc.azp, keyAgentId, 'private_key_jwt client-credentials token azp');
+      summary.actorTokens = { clientCredentials: { azp: c.azp, cached: true }, jwt: { header: h, iss: p1.iss, aud: p1.aud, lifetime: p1.exp - p1.iat, freshJti: true }, privateKeyJwt: { azp: cc.azp } };
+      return { keyAgent, keyAgentCc };
+    });
+
+    // ---- d. the delegated exchange (act), both agents, and a chain hop
+    const exchanged = await step('d_exchange_and_chain', async () => {
+      const t = await calendar.exchange({ subjectToken: userToken });
+      assertEq(t.sub, user.id, 'exchanged token sub');
+      assertEq(t.act?.client_id, cfg.agent, 'exchanged token act.client_id');
+      assertEq(t.act?.iss, cfg.issuer, 'exchanged token act.iss');
+      assert(typeof t.act?.sub === 'string', 'exchanged token act.sub');
+      assertEq(t.claims.azp, cfg.agent, 'exchanged token azp');
+      assertEq(t.actChain(), [cfg.agent], 'exchanged token actChain');
+      assertNoToken(t, 'exchanged TokenSet');
+      const narrowed = await calendar.exchange({ subjectToken: userToken, scope: ['openid'], audience: 'plain-service' });
+      assertEq(narrowed.aud, ['plain-service'], 'exchange with audience: aud');
+      assertEq(narrowed.scope, ['openid'], 'exchange with scope: scope');
+
+      // the temporary agent: the admin pre-authorises its grant (the user's consent to it), then both actor kinds
+      const g = await admin('POST', cfg.realm, `/agent-auth/users/${user.id}/delegations`, { agent: keyAgentId, host: cfg.host });
+      assertEq(g.status, 201, `admin: pre-authorise ${keyAgentId} for the user`);
+      const viaJwt = await exchanged_key(keyAgent.keyAgent, 'signed actor JWT');
+      const viaCc = await exchanged_key(keyAgent.keyAgentCc, 'private_key_jwt client credentials');
+      async function exchanged_key(agent, what) {
+        const k = await agent.exchange({ subjectToken: userToken });
+        assertEq([k.sub, k.act?.client_id], [user.id, keyAgentId], `exchange with ${what}: sub, act.client_id`);
+        return k.toJSON();
+      }
+
+      // the chain hop: research-agent exchanges calendar-agent's token (calendar-agent's policy lists it downstream, and
+      // the grant the consent screen recorded lists it: the user's consent to the hand-over)
+      const grants = await admin('GET', cfg.realm, `/agent-auth/users/${user.id}/delegations`);
+      const calGrant = grants.body.find((x) => x.agent === cfg.agent && x.host === cfg.host && x.active !== false);
+      assert(calGrant, `no grant from the consent screen: ${JSON.stringify(grants.body)}`);
+      assertEq(calGrant.origin, 'consent', 'the consent screen grant origin');
+      assert((calGrant.downstreamAgents ?? []).includes(cfg.downstream), `the consent screen's grant lists no ${cfg.downstream}: ${JSON.stringify(calGrant.downstreamAgents)}`);
+      assert((calGrant.connectors ?? []).includes(cfg.connector), `the consent screen's grant lists no ${cfg.connector}: ${JSON.stringify(calGrant.connectors)}`);
+      const hop = await research.exchange({ subjectToken: t.accessToken });
+      assertEq(hop.sub, user.id, 'chain hop sub');
+      assertEq(hop.actChain(), [cfg.downstream, cfg.agent], 'chain hop act chain (current first)');
+      assertEq(hop.act?.act?.client_id, cfg.agent, 'chain hop nested act.client_id');
+      summary.exchange = { calendar: t.toJSON(), narrowed: narrowed.toJSON(), keyAgentJwt: viaJwt, keyAgentClientCredentials: viaCc, chain: { token: hop.toJSON(), grant: { connectors: calGrant.connectors, downstreamAgents: calGrant.downstreamAgents } } };
+      return { t, hop };
+    });
+
+    // ---- e. the connector: its token, connection_required from the status endpoint and the proxy, a wait that times out
+    const conn = calendar.connector(cfg.connector, { subjectToken: userToken });
+    await step('e_connector_connection_required', async () => {
+      const ct = await conn.token();
+      assertEq(ct.aud, [cfg.connectorUri], 'connector token aud');
+      assertEq(ct.act?.client_id, cfg.agent, 'connector token act.client_id');
+      assert((await conn.token()) === ct, 'the connector token is cached');
+      const s = await rejects(() => conn.connection(), 'connection() before any account');
+      assert(s instanceof ConnectionRequired && isConnectionRequired(s), `connection(): expected ConnectionRequired, got ${s?.name} ${s?.message}`);
+      assertEq([s.code, s.status, s.connector], ['connection_required', 403, cfg.connector], 'status endpoint ConnectionRequired');
+      assert(s.connectUri.startsWith(`${cfg.connectorUri}/connect?`), `connectUri ${s.connectUri}`);
+      assertEq(new URL(s.connectUri).searchParams.get('client_id'), cfg.agent, 'connectUri client_id');
+      const p = await rejects(() => conn.fetch('userinfo'), 'fetch(userinfo) before any account');
+      assert(p instanceof ConnectionRequired, `fetch(): expected ConnectionRequired, got ${p?.name} ${p?.message}`);
+      assertEq(conn.connectUri, p.connectUri, 'connector.connectUri is the last connection_required link');
+      assertNoToken(p, 'ConnectionRequired');
+      const j = p.toJSON();
+      assertEq([j.name, j.code, j.connector, j.connectUri], ['ConnectionRequired', 'connection_required', cfg.connector, p.connectUri], 'ConnectionRequired.toJSON()');
+      assertEq(AgentAuthError.fromJSON(JSON.parse(JSON.stringify(p))) instanceof ConnectionRequired, true, 'fromJSON(toJSON()) is a ConnectionRequired');
+      const started = Date.now();
+      const w = await rejects(() => conn.waitForConnection({ timeoutMs: 1500, intervalMs: 400 }), 'waitForConnection with nothing connected');
+      const waited = Date.now() - started;
+      assert(w instanceof ConnectionRequired, `waitForConnection timeout: expected ConnectionRequired, got ${w?.name}`);
+      assert(waited >= 1400 && waited < 10_000, `waitForConnection gave up after ${waited} ms`);
+      summary.connectionRequired = { status: s.toJSON(), proxy: j, waitTimeoutMs: waited };
+    });
+
+    // ---- f. connect in Chromium while waitForConnection polls; the same call then succeeds
+    const first = await step('f_connect_wait_call', async () => {
+      const waiting = conn.waitForConnection({ timeoutMs: 120_000, intervalMs: 500 });
+      const message = await connectInBrowser(page, conn.connectUri, upA, 'first');
+      const info = await withTimeout(waiting, 'waitForConnection after connecting');
+      assertEq([info.connector, info.account, info.status, info.deliveryMode], [cfg.connector, upA.username, 'ACTIVE', 'proxy_exchange'], 'waitForConnection result');
+      assert(info.connectionId, 'waitForConnection: no connectionId');
+      const res = await conn.fetch('userinfo');
+      assertEq(res.status, 200, 'proxied userinfo status');
+      const body = await res.json();
+      assertEq(body.preferred_username, upA.username, 'proxied userinfo preferred_username');
+      assertEq(res.headers.get('x-connection-id'), info.connectionId, 'proxied call X-Connection-Id');
+      summary.connected = { message, connection: info, userinfo: { preferred_username: body.preferred_username } };
+      return info;
+    });
+
+    // ---- g. a second account; a chosen connectionId; an unknown one
+    const second = await step('g_second_account_connection_id', async () => {
+      // another upstream account: the browser forgets its upstream-saas session (it is not ended: re-authenticating
+      // as another user over it, prompt=login, would end it, and with it the first account's upstream tokens)
+      await browser.context.clearCookies({ path: new RegExp(`^/realms/${cfg.upstreamRealm}`) });
+      await connectInBrowser(page, conn.connectUri, upB, 'second');
+      const conns = await admin('GET', cfg.realm, `/agent-auth/users/${user.id}/connections`);
+      const mine = conns.body.filter((c) => c.connector === cfg.connector);
+      assertEq(mine.map((c) => c.account).sort(), [upA.username, upB.username].sort(), 'the user\'s two accounts');
+      const idB = mine.find((c) => c.account === upB.username).id;
+      const forB = calendar.connector(cfg.connector, { subjectToken: userToken, connectionId: idB });
+      const infoB = await forB.connection();
+      assertEq([infoB.connectionId, infoB.account], [idB, upB.username], 'connection() with connectionId B');
+      const resB = await forB.fetch('userinfo');
+      assertEq(resB.status, 200, 'proxied userinfo with connectionId B: status');
+      assertEq((await resB.json()).preferred_username, upB.username, 'proxied userinfo with connectionId B');
+      assertEq(resB.headers.get('x-connection-id'), idB, 'X-Connection-Id B');
+      const resA = await conn.withConnection(first.connectionId).fetch('userinfo');
+      assertEq(resA.status, 200, 'proxied userinfo with connectionId A: status');
+      assertEq((await resA.json()).preferred_username, upA.username, 'proxied userinfo with connectionId A');
+      const unknown = calendar.connector(cfg.connector, { subjectToken: userToken, connectionId: 'no-such-connection' });
+      const nf = await rejects(() => unknown.fetch('userinfo'), 'fetch with an unknown connectionId');
+      assertEq([nf.name, nf.code, nf.status], ['AgentAuthError', 'connection_not_found', 404], 'unknown connectionId at the proxy');
+      const nf2 = await rejects(() => unknown.connection(), 'connection() with an unknown connectionId');
+      assertEq([nf2.code, nf2.status], ['connection_not_found', 404], 'unknown connectionId at the status endpoint');
+      summary.connectionId = { accounts: mine.map((c) => c.account), chosen: infoB, unknown: nf.toJSON() };
+      return { idB, forB };
+    });
+
+    // ---- h. the vault exchange (demo-calendar's delivery mode is proxy_exchange)
+    await step('h_upstream_token', async () => {
+      const up = await second.forB.upstreamToken();
+      assertEq(up.connectionId, second.idB, 'upstream token connectionId');
+      assert(up.expiresAt.getTime() > Date.now(), 'upstream token expiresAt');
+      assertNoToken(up, 'upstream TokenSet');
+      const res = await fetch(`${cfg.keycloakUrl}/realms/${cfg.upstreamRealm}/protocol/openid-connect/userinfo`, { headers: { authorization: `Bearer ${up.accessToken}` } });
+      assertEq(res.status, 200, 'the upstream accepts the upstream token');
+      assertEq((await res.json()).preferred_username, upB.username, 'the upstream token is account B\'s');
+      summary.upstreamToken = up.toJSON();
+    });
+
+    // ---- i. the user revokes the grant: GrantRevoked from the proxy (cached connector token) and the exchange
+    await step('i_revoke_grant_revoked', async () => {
+      const acct = `${cfg.issuer}/agent-auth/account/delegations`;
+      const list = await fetch(acct, { headers: { authorization: `Bearer ${userToken}` } });
+      assertEq(list.status, 200, 'account API: list my delegations with the user\'s own token');
+      const grants = await list.json();
+      const mine = grants.filter((g) => g.agent === cfg.agent && g.host === cfg.host && g.active !== false);
+      assertEq(mine.length, 1, 'one active grant to calendar-agent');
+      const del = await fetch(`${acct}/${encodeURIComponent(mine[0].id)}`, { method: 'DELETE', headers: { authorization: `Bearer ${userToken}` } });
+      assertEq(del.status, 204, 'account API: revoke the grant');
+      const p = await rejects(() => conn.fetch('userinfo'), 'proxied call after revocation');
+      assert(p instanceof GrantRevoked && isGrantRevoked(p), `proxy after revocation: expected GrantRevoked, got ${p?.name} ${p?.message}`);
+      assertEq([p.code, p.status], ['invalid_token', 401], 'proxy GrantRevoked code and status');
+      const s = await rejects(() => conn.connection(), 'connection() after revocation');
+      assert(s instanceof GrantRevoked, `status endpoint after revocation: expected GrantRevoked, got ${s?.name}`);
+      const x = await rejects(() => calendar.exchange({ subjectToken: userToken }), 'exchange after revocation');
+      assert(x instanceof GrantRevoked, `exchange after revocation: expected GrantRevoked, got ${x?.name} ${x?.message}`);
+      assertEq([x.code, x.status], ['invalid_request', 400], 'exchange GrantRevoked code and status');
+      const v = await rejects(() => second.forB.upstreamToken(), 'vault exchange after revocation');
+      assert(v instanceof GrantRevoked, `vault exchange after revocation: expected GrantRevoked, got ${v?.name} ${v?.message}`);
+      const hop = await rejects(() => research.exchange({ subjectToken: exchanged.t.accessToken }), 'chain hop after revocation');
+      assert(hop instanceof GrantRevoked, `chain hop after revocation: expected GrantRevoked, got ${hop?.name} ${hop?.message}`);
+      for (const e of [p, s, x, v, hop]) assertNoToken(e, `${e.name} after revocation`);
+      summary.revoked = { proxy: p.toJSON(), status: s.toJSON(), exchange: x.toJSON(), vault: v.toJSON(), chain: hop.toJSON() };
+    });
+
+    summary.ok = true;
+  } finally {
+    if (browser) await browser.close();
+    await callback.close();
+  }
+}
+
+async function cleanup() {
+  const errors = [];
+  for (const fn of cleanups.reverse()) {
+    try {
+      await fn();
+    } catch (e) {
+      errors.push(e.message);
+    }
+  }
+  summary.cleanup = errors.length === 0 ? 'ok' : errors;
+  return errors.length === 0;
+}
+
+function printSummary() {
+  const line = JSON.stringify(summary).replace(/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*)?/g, '[token]');
+  process.stdout.write(`SDK-E2E-RESULT ${line}\n`);
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  code = 1;
+  summary.ok = false;
+  summary.failedStep = currentStep;
+  summary.failure = e instanceof AssertionFailed ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
+  log(`FAILED in ${currentStep}: ${summary.failure}`);
+  if (!(e instanceof AssertionFailed) && e?.stack) log(e.stack.split('\n').slice(1, 6).join('\n'));
+}
+if (!(await cleanup())) {
+  code = 1;
+  summary.ok = false;
+}
+summary.durationMs = Date.now() - t0;
+printSummary();
+process.exit(code);
