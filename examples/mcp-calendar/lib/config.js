@@ -39,7 +39,11 @@ export const config = Object.freeze({
   // is the upstream realm's openid-connect endpoint, so `userinfo`; GitHub's would be `user`).
   connector: env.CONNECTOR || 'demo-calendar',
   upstreamProfilePath: env.UPSTREAM_PROFILE_PATH || 'userinfo',
+  // Timeout of each request the SDK makes to Keycloak (exchange, proxy), ms.
   upstreamTimeoutMs: Number.parseInt(env.UPSTREAM_TIMEOUT_MS || '20000', 10),
+  // MCP sessions (stateful Streamable HTTP): at most this many at once; one idle this long ends.
+  maxSessions: Number.parseInt(env.MAX_SESSIONS || '1000', 10),
+  sessionIdleMs: Number.parseInt(env.SESSION_IDLE_MINUTES || '30', 10) * 60_000,
   // Leeway for exp/nbf/iat, seconds.
   clockTolerance: Number.parseInt(env.CLOCK_TOLERANCE || '5', 10),
 });

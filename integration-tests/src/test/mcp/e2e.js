@@ -7,11 +7,13 @@
 //   d. a token for another resource, and one without resource, get 401 from the MCP server
 //   e. a bad resource is invalid_target at the authorization endpoint (redirect with state and iss) and at the
 //      token endpoint (HTTP 400)
-//   f. the tool upstream_profile (the brokered proxy): alice has no connected account, so the tool answers
-//      connection_required with the connect link
+//   f. the tool upstream_profile (the brokered proxy): alice has no connected account, so a client that declared URL
+//      elicitation gets it (MCP error -32042 with the connect link), and one that did not gets a tool error
+//      (the SDK's ConnectionRequired JSON) carrying the link
 //   g. alice opens that link in the same browser: the connect page, the upstream's login (alice-work), the result page
-//   h. upstream_profile again: alice's upstream account, read through the proxy
-//   i. once the grant is revoked, the tools report Keycloak's refusal of the exchange as a tool error
+//   h. the eliciting client is told the elicitation is complete; upstream_profile again: alice's upstream account,
+//      read through the proxy
+//   i. once the grant is revoked, the tools report the SDK's GrantRevoked (Keycloak refused the exchange) as a tool error
 //   one line `MCP-E2E-RESULT {...}` on stdout; exit 1 on the first failed assertion.
 //
 // Never prints a token (nor a code or verifier). Configuration: see the README next to this file.
@@ -25,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { ElicitationCompleteNotificationSchema, ErrorCode, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import * as oidc from 'openid-client';
 import { chromium } from 'playwright-core';
 
@@ -711,20 +714,44 @@ async function main() {
       };
     });
 
-    // ---- f. the brokered proxy through the MCP server: no connected account yet -> connection_required + link
+    // ---- f. the brokered proxy through the MCP server: no connected account yet -> URL elicitation for a client that
+    // declared it, else a tool error carrying the link
     const client4 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
+    const clientEl = new Client({ name: 'agent-auth-mcp-e2e-elicitation', version: '0.1.0' }, { capabilities: { elicitation: { url: {} } } });
+    const elicitationsCompleted = [];
+    clientEl.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => elicitationsCompleted.push(n.params.elicitationId));
     const connectUri = await step('f_upstream_connection_required', async () => {
+      await clientEl.connect(new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch }));
+      let elErr;
+      try {
+        const r = await clientEl.callTool({ name: UPSTREAM_TOOL, arguments: {} });
+        elErr = new AssertionFailed(`${UPSTREAM_TOOL} for a client with URL elicitation: expected error -32042, got a result ${JSON.stringify(r).slice(0, 300)}`);
+      } catch (e) {
+        elErr = e;
+      }
+      if (elErr instanceof AssertionFailed) throw elErr;
+      assert(elErr instanceof UrlElicitationRequiredError, `${UPSTREAM_TOOL} with URL elicitation: expected UrlElicitationRequiredError, got ${elErr?.name}: ${elErr?.message}`);
+      assertEq(elErr.code, ErrorCode.UrlElicitationRequired, 'URL elicitation error code');
+      assertEq(elErr.elicitations.length, 1, 'number of URL elicitations');
+      const el = elErr.elicitations[0];
+      assertEq(el.mode, 'url', 'elicitation mode');
+      assert(typeof el.elicitationId === 'string' && el.elicitationId.length > 0, 'elicitation has no elicitationId');
+      assert(!TOKEN_SHAPE.test(JSON.stringify(el)) && !TOKEN_SHAPE.test(elErr.message), 'the URL elicitation contains a token');
+
       await client4.connect(new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch }));
       const r = await callToolText(client4, UPSTREAM_TOOL);
       assert(r.isError, `${UPSTREAM_TOOL} before any connected account: expected a tool error, got ${r.text.slice(0, 300)}`);
-      assertEq(r.body.error, 'connection_required', `${UPSTREAM_TOOL} error`);
-      assertEq(r.body.step, 'proxy', `${UPSTREAM_TOOL} error step`);
+      assertEq([r.body.name, r.body.code], ['ConnectionRequired', 'connection_required'], `${UPSTREAM_TOOL} error`);
       assertEq(r.body.status, 403, `${UPSTREAM_TOOL} error: the proxy's HTTP status`);
-      const link = r.body.connect_uri;
-      assert(typeof link === 'string' && link.startsWith(`${cfg.connectorUri}/connect?`), `connect_uri ${link} is not ${cfg.connectorUri}/connect?...`);
-      assertEq(new URL(link).searchParams.get('client_id'), cfg.agent, 'connect_uri client_id');
-      assert(r.body.message?.includes(link), `the message does not carry the link: ${r.body.message}`);
+      assertEq(r.body.connector, cfg.connector, `${UPSTREAM_TOOL} error connector`);
+      const link = r.body.connectUri;
+      assert(typeof link === 'string' && link.startsWith(`${cfg.connectorUri}/connect?`), `connectUri ${link} is not ${cfg.connectorUri}/connect?...`);
+      assertEq(new URL(link).searchParams.get('client_id'), cfg.agent, 'connectUri client_id');
+      assert(r.body.instructions?.includes(link), `the instructions do not carry the link: ${r.body.instructions}`);
+      assertEq(el.url, link, 'the URL elicitation\'s url (the same connect link)');
+      assert(elErr.message.includes(link), `the -32042 error message does not carry the link: ${elErr.message}`);
       summary.connectionRequired = r.body;
+      summary.urlElicitation = { code: elErr.code, mode: el.mode, url: el.url, message: el.message, elicitationId: el.elicitationId };
       return link;
     });
 
@@ -767,8 +794,18 @@ async function main() {
       summary.connected = { message, connection: conns[0] };
     });
 
-    // ---- h. the tool again: alice's upstream account through the proxy (the upstream token never left Keycloak)
+    // ---- h. the eliciting client hears that the elicitation is complete (the MCP server polled the connection status,
+    // no upstream call) and retries; the tool again: alice's upstream account through the proxy (the upstream token never
+    // left Keycloak)
     await step('h_upstream_profile', async () => {
+      const until = Date.now() + cfg.timeoutMs;
+      while (elicitationsCompleted.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+      assertEq(elicitationsCompleted, [summary.urlElicitation.elicitationId], 'notifications/elicitation/complete for the URL elicitation');
+      const retried = await callToolText(clientEl, UPSTREAM_TOOL);
+      assert(!retried.isError, `${UPSTREAM_TOOL} retried after the elicitation completed: ${retried.text.slice(0, 300)}`);
+      assertEq(retried.body.account, cfg.upstreamUser, `${UPSTREAM_TOOL} account (the eliciting client's retry)`);
+      await clientEl.close();
+      summary.elicitationCompleted = elicitationsCompleted[0];
       const r = await callToolText(client4, UPSTREAM_TOOL);
       assert(!r.isError, `${UPSTREAM_TOOL} after connecting: ${r.text.slice(0, 300)}`);
       assertEq(r.body.account, cfg.upstreamUser, `${UPSTREAM_TOOL} account`);
@@ -781,7 +818,7 @@ async function main() {
       assertEq(chosen.body.account, cfg.upstreamUser, `${UPSTREAM_TOOL} account (by connection_id)`);
       const unknown = await callToolText(client4, UPSTREAM_TOOL, { connection_id: 'no-such-connection' });
       assert(unknown.isError, `${UPSTREAM_TOOL} with an unknown connection_id: expected a tool error, got ${unknown.text.slice(0, 300)}`);
-      assertEq([unknown.body.step, unknown.body.status, unknown.body.error], ['proxy', 404, 'connection_not_found'], `${UPSTREAM_TOOL} unknown connection_id`);
+      assertEq([unknown.body.name, unknown.body.status, unknown.body.code], ['AgentAuthError', 404, 'connection_not_found'], `${UPSTREAM_TOOL} unknown connection_id`);
       await client4.close();
       summary.upstreamProfile = r.body;
       summary.upstreamUnknownConnection = unknown.body;
@@ -790,7 +827,7 @@ async function main() {
     });
 
     // ---- i. after revocation: the caller's token is still a valid token for the MCP server, but Keycloak refuses the
-    // exchange; the tools report Keycloak's OAuth error as a tool error
+    // exchange; the tools report the SDK's GrantRevoked (Keycloak's OAuth error and status) as a tool error
     await step('i_revoked_grant_tool_error', async () => {
       const revoked = await revokeEarlierGrants(await adminToken());
       assert(revoked >= 1, `expected to revoke the grant the consent screen recorded, revoked ${revoked}`);
@@ -802,9 +839,10 @@ async function main() {
       assert(result.isError === true, `callTool after revocation: expected a tool error, got ${text.slice(0, 200)}`);
       assert(!/eyJ[A-Za-z0-9_-]{8,}\.eyJ/.test(text), 'the tool error contains a token');
       const err = JSON.parse(text);
-      assertEq(err.step, 'token_exchange', 'tool error step');
+      assertEq(err.name, 'GrantRevoked', 'tool error name');
       assertEq(err.status, 400, 'tool error: Keycloak HTTP status');
-      assert(typeof err.error === 'string' && err.error.length > 0, `tool error has no OAuth error: ${text}`);
+      assert(['invalid_request', 'invalid_grant'].includes(err.code), `tool error code: expected Keycloak's invalid_request or invalid_grant: ${text}`);
+      assert(typeof err.description === 'string' && /grant|delegation/i.test(err.description), `tool error has no description naming the grant: ${text}`);
       summary.revokedGrantToolError = err;
       // the brokered proxy's tool too: no exchange, so no proxy call
       const client5 = new Client({ name: 'agent-auth-mcp-e2e', version: '0.1.0' });
@@ -812,7 +850,7 @@ async function main() {
       const up = await callToolText(client5, UPSTREAM_TOOL);
       await client5.close();
       assert(up.isError, `${UPSTREAM_TOOL} after revocation: expected a tool error, got ${up.text.slice(0, 200)}`);
-      assertEq([up.body.step, up.body.status], ['token_exchange', 400], `${UPSTREAM_TOOL} after revocation`);
+      assertEq([up.body.name, up.body.status], ['GrantRevoked', 400], `${UPSTREAM_TOOL} after revocation`);
       summary.revokedGrantUpstreamToolError = up.body;
     });
 

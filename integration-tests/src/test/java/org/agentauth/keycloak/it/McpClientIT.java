@@ -39,11 +39,13 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * {@code src/test/mcp/e2e.js}: SDK discovery, PKCE and {@code resource}, alice's login and the agent consent screen
  * in headless Chromium (Playwright), the SDK's token bound to the MCP server with {@code may_act}, the tool's token
  * exchange ({@code act}), 401 for tokens meant for another resource or none, and {@code invalid_target}; then the
- * brokered proxy through the MCP server: the tool {@code upstream_profile} answers {@code connection_required} with the
- * connect link, alice opens it in the same Chromium (connect page, upstream-saas login as alice-work, result page), and
- * the tool then returns her upstream account, {@code alice-work}; after the grant is revoked both tools report
- * Keycloak's refusal. Also runs the example's unit tests ({@code npm test}). Needs Node.js 20+ and npm (installs the pinned
- * packages with {@code npm ci}); output in target/mcp/.
+ * brokered proxy through the MCP server: the tool {@code upstream_profile} answers a client that declared URL elicitation
+ * with the elicitation (MCP error -32042, the connect link) and another with a tool error ({@code ConnectionRequired},
+ * the link), alice opens the link in the same Chromium (connect page, upstream-saas login as alice-work, result page),
+ * the eliciting client is told the elicitation is complete, and the tool then returns her upstream account,
+ * {@code alice-work}; after the grant is revoked both tools report the SDK's {@code GrantRevoked}. The example runs on
+ * the TypeScript SDK ({@code sdk/typescript}, {@code npm ci} there first: it builds the package the example installs).
+ * Needs Node.js 20+ and npm (installs the pinned packages with {@code npm ci}); output in target/mcp/.
  */
 @Order(40)
 @ExtendWith(KeycloakServerExtension.class)
@@ -77,12 +79,15 @@ class McpClientIT {
 
     @Test
     void mcpSdkClientConsentsAndTheServerActsForTheUser() throws Exception {
+        Path sdk = repo.resolve("sdk/typescript");
         Path example = repo.resolve("examples/mcp-calendar");
         Path e2e = repo.resolve("integration-tests/src/test/mcp");
         requireNode();
+        // the example depends on file:../../sdk/typescript, installed as a packed copy whose `prepare` builds it: the
+        // SDK's own dependencies (TypeScript) must be there first (its unit tests, the MCP helper's too, run in SdkIT)
+        npmCi(sdk, out.resolve("npm-ci-sdk-typescript.log"));
         npmCi(example, out.resolve("npm-ci-mcp-calendar.log"));
         npmCi(e2e, out.resolve("npm-ci-e2e.log"));
-        npm(example, out.resolve("npm-test-mcp-calendar.log"), "test"); // the verifier's unit tests (no network)
         assertPortFree(MCP_PORT);
 
         Path serverLog = out.resolve("mcp-server.log");
@@ -201,29 +206,39 @@ class McpClientIT {
         assertEquals(server.realmUrl("agents-demo"), it.path("authorize").path("iss").asText());
         assertEquals(400, it.path("token").path("status").asInt(), it.toString());
         assertEquals("invalid_target", it.path("token").path("error").asText(), it.toString());
-        // f. the brokered proxy's tool without a connected account: connection_required with this connector's connect link
+        // f. the brokered proxy's tool without a connected account: connection_required with this connector's connect link,
+        // as URL elicitation (MCP error -32042) for the client that declared it, else as a tool error
         assertTrue(r.path("grant").path("connectors").toString().contains("\"" + CONNECTOR + "\""), r.path("grant").toString());
         JsonNode cr = r.path("connectionRequired");
-        assertEquals("connection_required", cr.path("error").asText(), cr.toString());
-        assertEquals(403, cr.path("status").asInt(), cr.toString());
         String connectorUri = server.realmUrl("agents-demo") + "/agent-auth/connectors/" + CONNECTOR;
-        assertEquals(connectorUri + "/connect?client_id=calendar-agent", cr.path("connect_uri").asText(), cr.toString());
-        assertTrue(cr.path("message").asText().contains(cr.path("connect_uri").asText()), cr.toString());
+        String connectLink = connectorUri + "/connect?client_id=calendar-agent";
+        assertEquals("ConnectionRequired", cr.path("name").asText(), cr.toString());
+        assertEquals("connection_required", cr.path("code").asText(), cr.toString());
+        assertEquals(403, cr.path("status").asInt(), cr.toString());
+        assertEquals(CONNECTOR, cr.path("connector").asText(), cr.toString());
+        assertEquals(connectLink, cr.path("connectUri").asText(), cr.toString());
+        assertTrue(cr.path("instructions").asText().contains(connectLink), cr.toString());
+        JsonNode el = r.path("urlElicitation");
+        assertEquals(-32042, el.path("code").asInt(), el.toString());
+        assertEquals("url", el.path("mode").asText(), el.toString());
+        assertEquals(connectLink, el.path("url").asText(), el.toString());
         // g. alice connected alice-work through that link in Chromium
         assertEquals(UPSTREAM_ACCOUNT, r.path("connected").path("connection").path("account").asText(), r.path("connected").toString());
-        // h. the tool again: alice's upstream account through the proxy
+        // h. the eliciting client heard that its elicitation is complete; the tool again: alice's upstream account through the proxy
+        assertEquals(el.path("elicitationId").asText(), r.path("elicitationCompleted").asText(), r.toString());
         JsonNode up = r.path("upstreamProfile");
         assertEquals(UPSTREAM_ACCOUNT, up.path("account").asText(), up.toString());
         assertEquals(UPSTREAM_ACCOUNT, up.path("profile").path("preferred_username").asText(), up.toString());
         assertEquals(r.path("connected").path("connection").path("id").asText(), up.path("connection_id").asText(), up.toString());
-        assertEquals("connection_not_found", r.path("upstreamUnknownConnection").path("error").asText(), r.toString());
-        // i. Keycloak's refusal after revocation reaches the MCP client as a tool error with the OAuth error
+        assertEquals("connection_not_found", r.path("upstreamUnknownConnection").path("code").asText(), r.toString());
+        assertEquals(404, r.path("upstreamUnknownConnection").path("status").asInt(), r.toString());
+        // i. Keycloak's refusal after revocation reaches the MCP client as a tool error: the SDK's GrantRevoked with the OAuth error
         JsonNode te = r.path("revokedGrantToolError");
-        assertEquals("token_exchange", te.path("step").asText(), te.toString());
+        assertEquals("GrantRevoked", te.path("name").asText(), te.toString());
         assertEquals(400, te.path("status").asInt(), te.toString());
-        assertTrue(!te.path("error").asText().isEmpty(), te.toString());
+        assertTrue(List.of("invalid_request", "invalid_grant").contains(te.path("code").asText()), te.toString());
         JsonNode ute = r.path("revokedGrantUpstreamToolError");
-        assertEquals("token_exchange", ute.path("step").asText(), ute.toString());
+        assertEquals("GrantRevoked", ute.path("name").asText(), ute.toString());
         assertEquals(400, ute.path("status").asInt(), ute.toString());
         System.out.println("[mcp] screenshots: " + r.path("screenshots"));
     }
@@ -326,7 +341,8 @@ class McpClientIT {
     private static void clearOverrides(Map<String, String> env) {
         for (String k : List.of("SCOPES_SUPPORTED", "AUDIENCE_MODE", "CLIENT_ID", "CLIENT_SECRET", "HOST",
                 "MCP_CLIENT_ID", "OTHER_RESOURCE", "UNKNOWN_RESOURCE", "AGENT", "AGENT_NAME", "E2E_USERNAME", "E2E_PASSWORD",
-                "CONNECTOR", "UPSTREAM_PROFILE_PATH", "UPSTREAM_TIMEOUT_MS", "UPSTREAM_REALM", "UPSTREAM_USERNAME", "UPSTREAM_PASSWORD")) {
+                "CONNECTOR", "UPSTREAM_PROFILE_PATH", "UPSTREAM_TIMEOUT_MS", "UPSTREAM_REALM", "UPSTREAM_USERNAME", "UPSTREAM_PASSWORD",
+                "MAX_SESSIONS", "SESSION_IDLE_MINUTES")) {
             env.remove(k);
         }
     }
