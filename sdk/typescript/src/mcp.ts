@@ -26,32 +26,20 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { UrlElicitationRequiredError, type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { AgentAuthError, isAgentAuthError, isConnectionRequired, type AgentAuthErrorJSON, type ConnectionRequired } from './errors.js';
 import type { TokenSet } from './tokens.js';
+import type { AgentAuth, ExchangeOptions } from './agent.js';
+import type { Connector } from './connector.js';
 
 // ---------------------------------------------------------------------------------------------------------------
-// the agent, as far as this module uses it (AgentAuth from keycloak-agent-auth)
+// the agent, as far as this module uses it
 
 /** Options of the delegated exchange, without the subject token (the caller's token is it). */
-export interface McpExchangeOptions {
-  resource?: string | string[];
-  audience?: string | string[];
-  scope?: string | string[];
-}
+export type McpExchangeOptions = Omit<ExchangeOptions, 'subjectToken'>;
 
-/** A connector handle, as far as this module uses it. */
-export interface McpConnector {
-  fetch(path: string, init?: RequestInit): Promise<Response>;
-  waitForConnection(options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<unknown>;
-}
-
-/** The agent (AgentAuth.discover(...)), as far as this module uses it. */
-export interface McpAgent {
-  readonly issuer: string;
-  readonly clientId: string;
+/** The agent (`await AgentAuth.discover(...)`), as far as this module uses it. */
+export type McpAgent = Pick<AgentAuth, 'issuer' | 'clientId' | 'exchange' | 'connector'> & {
   /** The realm the agent discovered (its RFC 8414 metadata is reused instead of a second discovery). */
   readonly realm?: { readonly as: oauth.AuthorizationServer };
-  exchange(options: McpExchangeOptions & { subjectToken: string }): Promise<TokenSet>;
-  connector(alias: string, options: { subjectToken: string; connectionId?: string }): McpConnector;
-}
+};
 
 // ---------------------------------------------------------------------------------------------------------------
 // token verification
@@ -194,7 +182,7 @@ export interface AgentToolContext {
   /** The delegated exchange for the caller (RFC 8693 with the agent's actor token): `sub` the user, `act` this agent. */
   exchange(options?: McpExchangeOptions): Promise<TokenSet>;
   /** A connector handle for the caller (calls through Keycloak's brokered proxy). */
-  connector(alias: string, options?: { connectionId?: string }): McpConnector;
+  connector(alias: string, options?: { connectionId?: string }): Connector;
   /** The MCP SDK's request context. */
   readonly extra: RequestHandlerExtra<ServerRequest, ServerNotification>;
 }
@@ -348,14 +336,14 @@ export class McpAgentAuth {
   }
 
   /** The tool context for one call (throws AgentAuthError `invalid_token` when the request carries no verified caller). */
-  context(extra: RequestHandlerExtra<ServerRequest, ServerNotification>): AgentToolContext & { readonly connectors: Map<string, McpConnector> } {
+  context(extra: RequestHandlerExtra<ServerRequest, ServerNotification>): AgentToolContext & { readonly connectors: Map<string, Connector> } {
     const token = extra?.authInfo?.token;
     if (typeof token !== 'string' || token === '') {
       throw new AgentAuthError('invalid_token', { description: 'No authenticated caller (is bearerAuth() in front of the MCP endpoint?)' });
     }
     const caller = ((extra.authInfo?.extra as { claims?: CallerClaims } | undefined)?.claims ?? {}) as CallerClaims;
     const agent = this.agent;
-    const connectors = new Map<string, McpConnector>();
+    const connectors = new Map<string, Connector>();
     return {
       caller,
       user: typeof caller.sub === 'string' ? caller.sub : undefined,
@@ -378,7 +366,7 @@ export class McpAgentAuth {
   toolErrorFor(
     server: McpServer,
     error: unknown,
-    info: { tool?: string; user?: string; connector?: McpConnector; sessionId?: string } = {},
+    info: { tool?: string; user?: string; connector?: Connector; sessionId?: string } = {},
   ): CallToolResult {
     if (!isAgentAuthError(error)) throw error;
     const report = (via: ToolErrorEvent['via'], json: AgentAuthErrorJSON, elicitationId?: string) => {
@@ -415,7 +403,7 @@ export class McpAgentAuth {
     return toolError(json);
   }
 
-  #notifyWhenConnected(server: McpServer, elicitationId: string, connector: McpConnector | undefined, sessionId: string | undefined): void {
+  #notifyWhenConnected(server: McpServer, elicitationId: string, connector: Connector | undefined, sessionId: string | undefined): void {
     const waitMs = this.#options.elicitationWaitMs ?? 600_000;
     // only a stateful session outlives the request: a stateless server is gone once it answered
     if (!connector || !sessionId || waitMs <= 0) return;
