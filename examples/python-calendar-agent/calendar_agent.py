@@ -125,6 +125,9 @@ async def login(agent: AsyncAgentAuth, open_url: Callable[[str], Awaitable[None]
 
     class Callback(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            if not self.path.startswith("/callback?") or "url" in got:
+                self.send_error(404)  # e.g. the browser's /favicon.ico
+                return
             got["url"] = f"http://127.0.0.1:{self.server.server_port}{self.path}"
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
