@@ -53,16 +53,18 @@ VERIFY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES25
 
 UPSTREAM_CODES = frozenset({"upstream_unavailable", "upstream_unreachable", "upstream_timeout", "upstream_refused",
                             "upstream_response_too_large", "upstream_error", "temporarily_unavailable"})
-# What the server says when the grant behind a token is gone (revoked, expired) or was never given. The code alone is
-# not enough (invalid_request/invalid_grant/invalid_token also mean other things), so these are matched on the
-# server's error_description; tests/e2e assert each one against the real server.
+# What the server says when the grant behind a token is gone (revoked, expired), or the user never gave one. The code
+# alone does not tell (invalid_request/invalid_token/invalid_grant also mean other things), so the server's
+# error_description decides; tests/e2e/test_3_revoke.py asserts each against the real server:
 GRANT_GONE = (
-    "The delegation is no longer valid",  # proxy, connection status, vault exchange: 401 invalid_token (bound grant)
-    "No active delegation grant",  # exchange: 400 invalid_request (no grant for user, agent, host)
-    "no longer valid",  # exchange/refresh of a token bound to a revoked grant
-    "grant is not active",
-    "grant was revoked",
-    "grant has expired",
+    # proxy and connection status: 401 invalid_token; vault exchange: 400 invalid_request
+    "The delegation is no longer valid",
+    # delegated exchange: 400 invalid_request (no active grant for user, agent, host)
+    "No active delegation grant",
+    # exchange (chain hop) or refresh of a token bound to a grant that ended; /userinfo
+    "is no longer active",
+    # chain hop: the user never consented to the next agent
+    "The user has not consented to agent",
 )
 
 Key = Union[RSAKey, ECKey, OKPKey]

@@ -40,7 +40,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 
 try:
@@ -168,10 +168,8 @@ class KeycloakTokenVerifier(TokenVerifier):
         try:
             try:
                 decoded = jwt.decode(token, keys, algorithms=self._algorithms)
-            except (ValueError, JoseError) as e:
-                # a key rotated since the last fetch: read the keys again, once
-                if "kid" not in str(e).lower() and "key" not in str(e).lower():
-                    raise
+            except InvalidKeyIdError:
+                # signed with a key published since the last fetch (rotation): read the keys again, once
                 decoded = jwt.decode(token, await self._key_set(refresh=True), algorithms=self._algorithms)
             claims = decoded.claims
             self._claims_registry().validate(claims)
