@@ -281,3 +281,13 @@ async def test_the_decorated_tool_keeps_its_parameters_and_declares_no_output_sc
     assert set(schema["properties"]) == {"connection_id", "limit"}
     assert tools[0].outputSchema is None
     assert json.loads(text_of(result)) == {"connection_id": "c1", "limit": 5}
+
+
+async def test_verifier_raises_when_the_realm_keys_cannot_be_read():
+    from keycloak_agent_auth.mcp import KeysUnavailable
+
+    down = httpx.AsyncClient(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
+    v = KeycloakTokenVerifier(ISSUER, RESOURCE, http_client=down)
+    with pytest.raises(KeysUnavailable) as info:
+        await v.verify_token(Realm().token())
+    assert "eyJ" not in str(info.value)

@@ -62,6 +62,7 @@ __all__ = [
     "AgentAuthMCP",
     "CallerToken",
     "KeycloakTokenVerifier",
+    "KeysUnavailable",
     "connection_required_result",
     "error_result",
 ]
@@ -82,6 +83,10 @@ class CallerToken(AccessToken):
 
     def __str__(self) -> str:
         return f"CallerToken(subject={self.subject!r}, client_id={self.client_id!r}, resource={self.resource!r})"
+
+
+class KeysUnavailable(RuntimeError):
+    """The realm's discovery document or JWKS could not be read."""
 
 
 class KeycloakTokenVerifier(TokenVerifier):
@@ -132,6 +137,12 @@ class KeycloakTokenVerifier(TokenVerifier):
         return body
 
     async def _key_set(self, refresh: bool = False) -> KeySet:
+        try:
+            return await self._fetch_key_set(refresh)
+        except (httpx.HTTPError, ValueError, KeyError) as e:
+            raise KeysUnavailable(f"cannot read the realm's keys ({type(e).__name__})") from None
+
+    async def _fetch_key_set(self, refresh: bool) -> KeySet:
         async with self._lock:
             if self._keys is not None and not refresh:
                 return self._keys
@@ -159,12 +170,11 @@ class KeycloakTokenVerifier(TokenVerifier):
         )
 
     async def verify_claims(self, token: str) -> dict[str, Any] | None:
-        """The verified claims of ``token``, or ``None`` when it is not a valid access token for this resource."""
-        try:
-            keys = await self._key_set()
-        except (httpx.HTTPError, ValueError, KeyError) as e:
-            log.warning("cannot read the realm's keys: %s", type(e).__name__)
-            return None
+        """The verified claims of ``token``, or ``None`` when it is not a valid access token for this resource.
+
+        Raises :class:`KeysUnavailable` when the realm's keys cannot be read (FastMCP answers 500, not a 401 that
+        would send the client to log in again for a token that may well be valid)."""
+        keys = await self._key_set()
         try:
             try:
                 decoded = jwt.decode(token, keys, algorithms=self._algorithms)
@@ -173,7 +183,7 @@ class KeycloakTokenVerifier(TokenVerifier):
                 decoded = jwt.decode(token, await self._key_set(refresh=True), algorithms=self._algorithms)
             claims = decoded.claims
             self._claims_registry().validate(claims)
-        except (ValueError, JoseError, httpx.HTTPError) as e:
+        except (ValueError, JoseError) as e:
             log.info("bearer token refused: %s", type(e).__name__)
             return None
         typ = claims.get("typ")

@@ -52,10 +52,20 @@ from keycloak_agent_auth.mcp import AgentAuthMCP
 pytestmark = pytest.mark.e2e
 set_tracing_disabled(True)
 
-EXAMPLE = Path(__file__).resolve().parents[4] / "examples" / "python-calendar-agent" / "calendar_agent.py"
+EXAMPLE_DIR = Path(__file__).resolve().parents[4] / "examples" / "python-calendar-agent"
 MCP_REDIRECT = "http://127.0.0.1:9/sdk-python-mcp/callback"  # answered by Playwright (page.route), never reached
 STEP_MS = 30_000
 JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ")
+
+
+def load_example(name: str = "calendar_agent"):
+    """A module of examples/python-calendar-agent, as its README runs it."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLE_DIR / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def free_port() -> int:
@@ -136,32 +146,15 @@ class ServerThread(threading.Thread):
 
 
 def build_server(agent: AsyncAgentAuth, a: McpAgent) -> FastMCP:
-    """What an agent developer writes: FastMCP with AgentAuthMCP (the README's example, plus a strict tool)."""
-    auth = AgentAuthMCP(agent, resource=a.resource, connect_timeout=90)
+    """The example's MCP server (examples/python-calendar-agent/mcp_server.py) for the test agent, plus a tool that
+    answers URLElicitationRequiredError (-32042) instead of waiting."""
+    mcp, auth = load_example("mcp_server").build_server(agent, a.resource, port=a.port, connect_timeout=90)
     strict = AgentAuthMCP(agent, resource=a.resource, elicitation="error", verifier=auth.token_verifier)
-    mcp = FastMCP("py-sdk-e2e", host="127.0.0.1", port=a.port, **auth.fastmcp_settings())
-
-    @mcp.tool()
-    @auth.tool
-    async def whoami() -> dict:
-        """The caller, and the token the agent got for them (claims only)."""
-        delegated = await auth.exchange()
-        caller = auth.caller()
-        return {"delegated": delegated.to_dict(), "caller": {"sub": caller.subject, "aud": caller.claims.get("aud"),
-                                                             "may_act": caller.claims.get("may_act")}}
-
-    @mcp.tool()
-    @auth.tool
-    async def calendar(connection_id: str | None = None) -> dict:
-        """The user's calendar account through the proxy (URL elicitation when not connected)."""
-        r = await auth.connector("demo-calendar", connection_id).get("userinfo")
-        return {"status": r.status_code, "connection_id": r.headers.get("X-Connection-Id"),
-                "account": r.json().get("preferred_username")}
 
     @mcp.tool()
     @strict.tool
     async def calendar_strict() -> dict:
-        """The same, answering URLElicitationRequiredError (-32042) when not connected."""
+        """The calendar, answering URLElicitationRequiredError (-32042) when not connected."""
         r = await strict.connector("demo-calendar").get("userinfo")
         return {"account": r.json().get("preferred_username")}
 
@@ -495,15 +488,6 @@ async def test_mcp_helper_story(cfg, mcp_agent: McpAgent, user: User, browser: B
         unknown = await s.call_tool("calendar", {"connection_id": "no-such-connection"})
     assert plain["account"] == chosen["account"] == user.upstream and chosen["connection_id"] == cal["connection_id"]
     assert unknown.isError and tool_json(unknown)["code"] == "connection_not_found"
-
-
-def load_example():
-    spec = importlib.util.spec_from_file_location("calendar_agent_example", EXAMPLE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 async def host_login(example: Any, agent: AsyncAgentAuth, u: User, browser: Browser, agent_name: str):
