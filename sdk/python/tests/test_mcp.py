@@ -4,6 +4,7 @@ scripted agent in place of the server (the end-to-end file runs it all against K
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -134,6 +135,7 @@ class ScriptedConnector:
 
     async def wait_for_connection(self, timeout: float = 300.0) -> dict[str, Any]:
         self.agent.waits.append(timeout)
+        await asyncio.sleep(self.agent.wait_delay)
         if self.agent.connect_on_wait:
             self.agent.connected = True
         if not self.agent.connected:
@@ -148,6 +150,7 @@ class ScriptedAgent:
     def __init__(self) -> None:
         self.connected = False
         self.connect_on_wait = True
+        self.wait_delay = 0.0
         self.waits: list[float] = []
         self.subject_tokens: list[str] = []
 
@@ -157,7 +160,8 @@ class ScriptedAgent:
 
 
 def server(agent: ScriptedAgent, elicitation: str = "request") -> tuple[FastMCP, AgentAuthMCP]:
-    auth = AgentAuthMCP(agent, resource=RESOURCE, elicitation=elicitation, connect_timeout=7)  # type: ignore[arg-type]
+    auth = AgentAuthMCP(agent, resource=RESOURCE, elicitation=elicitation, connect_timeout=7,  # type: ignore[arg-type]
+                        progress_interval=0.05)
     mcp = FastMCP("unit")
 
     @mcp.tool()
@@ -291,3 +295,23 @@ async def test_verifier_raises_when_the_realm_keys_cannot_be_read():
     with pytest.raises(KeysUnavailable) as info:
         await v.verify_token(Realm().token())
     assert "eyJ" not in str(info.value)
+
+
+async def test_progress_notifications_while_waiting_for_the_user(caller):
+    agent = ScriptedAgent()
+    agent.wait_delay = 0.4
+    mcp, _ = server(agent)
+    progress: list[tuple[float, str | None]] = []
+
+    async def on_elicit(ctx, params):
+        return types.ElicitResult(action="accept")
+
+    async def on_progress(value: float, total: float | None, message: str | None) -> None:
+        progress.append((value, message))
+
+    async with create_connected_server_and_client_session(mcp, elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("calendar", {}, progress_callback=on_progress)
+    assert not result.isError
+    assert len(progress) >= 2, progress
+    assert [v for v, _ in progress] == sorted(v for v, _ in progress)
+    assert "demo-calendar" in (progress[0][1] or "")

@@ -48,7 +48,7 @@ try:
     from mcp.server.auth.provider import AccessToken, TokenVerifier
     from mcp.server.auth.settings import AuthSettings
     from mcp.server.lowlevel.server import request_ctx
-    from mcp.shared.exceptions import UrlElicitationRequiredError
+    from mcp.shared.exceptions import McpError, UrlElicitationRequiredError
     from mcp.types import CallToolResult, ElicitRequestURLParams, TextContent
 except ImportError as e:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -254,7 +254,8 @@ class AgentAuthMCP:
     * ``"request"`` (default): the tool sends ``elicitation/create`` (``mode: "url"``, the connect link) and, once
       the user accepts, waits (up to ``connect_timeout`` seconds, polling the connection status endpoint, no
       upstream call) until the account is connected, sends ``notifications/elicitation/complete`` and runs the tool
-      again, so the same ``tools/call`` returns the result;
+      again, so the same ``tools/call`` returns the result (with progress notifications every
+      ``progress_interval`` seconds while it waits, when the client sent a ``progressToken``);
     * ``"error"``: the call fails with ``URLElicitationRequiredError`` (JSON-RPC error -32042) carrying the link;
       the client opens it and calls the tool again.
 
@@ -270,6 +271,7 @@ class AgentAuthMCP:
         scopes: list[str] | None = None,
         elicitation: Literal["request", "error"] = "request",
         connect_timeout: float = 300.0,
+        progress_interval: float = 10.0,
         verifier: KeycloakTokenVerifier | None = None,
     ) -> None:
         if elicitation not in ("request", "error"):
@@ -281,6 +283,7 @@ class AgentAuthMCP:
         self.scopes = list(scopes) if scopes is not None else [f"delegation:client:{client_id}"]
         self.elicitation = elicitation
         self.connect_timeout = connect_timeout
+        self.progress_interval = progress_interval
         self.token_verifier = verifier or KeycloakTokenVerifier(self.issuer, resource)
 
     def __repr__(self) -> str:
@@ -365,13 +368,17 @@ class AgentAuthMCP:
                 message=f"Connecting a {err.connector} account is required",
             )
         ctx = request_ctx.get()
-        answer = await ctx.session.elicit_url(
-            message=message, url=err.connect_uri, elicitation_id=elicitation_id, related_request_id=ctx.request_id
-        )
+        try:
+            answer = await ctx.session.elicit_url(
+                message=message, url=err.connect_uri, elicitation_id=elicitation_id, related_request_id=ctx.request_id
+            )
+        except McpError as e:  # e.g. a stateless server cannot send requests to the client: the link as text
+            log.info("URL elicitation failed: %s", type(e).__name__)
+            return connection_required_result(err)
         if answer.action != "accept":
             return error_result(err, f"The user did not connect ({answer.action}). " + _connect_message(err))
         try:
-            await self._wait_for_connection(err)
+            await self._wait_with_progress(err, ctx)
         except ConnectionRequired as still:
             return error_result(still, "The account was not connected in time. " + _connect_message(still))
         except AgentAuthError as other:
@@ -386,6 +393,27 @@ class AgentAuthMCP:
             return connection_required_result(again)
         except AgentAuthError as other:
             return error_result(other)
+
+    async def _wait_with_progress(self, err: ConnectionRequired, ctx: Any) -> None:
+        """Waits for the connection; meanwhile, when the client asked for progress (a ``progressToken``), sends a
+        progress notification every ``progress_interval`` seconds (clients that reset their request timeout on
+        progress then keep waiting for the user)."""
+        token = getattr(ctx.meta, "progressToken", None) if ctx.meta is not None else None
+        waiter = asyncio.ensure_future(self._wait_for_connection(err))
+        try:
+            beat = 0
+            while token is not None and not waiter.done():
+                done, _ = await asyncio.wait({waiter}, timeout=self.progress_interval)
+                if not done:
+                    beat += 1
+                    await ctx.session.send_progress_notification(
+                        token, progress=beat, message=f"Waiting for the user to connect a {err.connector} account",
+                        related_request_id=ctx.request_id,
+                    )
+            await waiter
+        finally:
+            if not waiter.done():
+                waiter.cancel()
 
     async def _wait_for_connection(self, err: ConnectionRequired) -> None:
         handle = self.agent.connector(

@@ -67,6 +67,10 @@ class ConnectionGate:
 
     ``connector`` maps the run context to the user's (async) connector handle, e.g.
     ``lambda ctx: agent.connector("demo-calendar", subject_token=ctx.context.user_token)``.
+
+    The gate remembers which pending calls wait for a connection in memory: call :meth:`pending` and
+    :meth:`approve_when_connected` in the process that ran the agent (a ``RunState`` resumed elsewhere can still be
+    approved with ``state.approve(item)`` after the user connected).
     """
 
     def __init__(self, connector: Callable[[RunContextWrapper[Any]], Any], *, timeout: float = 300.0) -> None:
