@@ -106,6 +106,11 @@ class AsyncAgentAuth:
         """A handle on connector ``alias`` for the user of ``subject_token`` (optionally one chosen account)."""
         return AsyncConnector(self, ConnectorCore(self._core, alias, subject_token, connection_id))
 
+    def connector_uri(self, alias: str) -> str:
+        """Connector ``alias``'s resource URI, ``{issuer}/agent-auth/connectors/{alias}``: the ``resource`` of an
+        authorization request whose token goes straight to the proxy."""
+        return self._core.connector_uri(alias)
+
     # -- the host app's side of requested_actor
 
     def authorization_url(self, *, client_id: str, redirect_uri: str, scope: str | Sequence[str] = "openid",

@@ -373,6 +373,9 @@ class AgentCore:
         body = yield from self.token_flow(form, "refresh")
         return (yield from self.token_set_flow(body))
 
+    def connector_uri(self, alias: str) -> str:
+        return f"{self.issuer}/agent-auth/connectors/{quote(alias, safe='')}"
+
     # -- the host app's side of requested_actor
 
     def authorization_request(self, *, client_id: str, redirect_uri: str, scope: str | Sequence[str] = "openid",
@@ -445,11 +448,14 @@ class ConnectorCore:
         self.alias = alias
         self.subject_token = subject_token
         self.connection_id = connection_id
-        self.uri = f"{agent.issuer}/agent-auth/connectors/{quote(alias, safe='')}"
+        self.uri = agent.connector_uri(alias)
         self._token: TokenSet | None = None
-        if isinstance(subject_token, TokenSet) and self.uri in subject_token.aud \
-                and subject_token.actor == agent.client_id:
-            self._token = subject_token  # already a connector-resource token of this agent (e.g. code flow)
+        # already a connector-resource token of this agent (the requested_actor code flow with resource = the
+        # connector's URI): used as it is, until it expires (it cannot be exchanged again: the agent is in its act)
+        self._given = isinstance(subject_token, TokenSet) and self.uri in subject_token.aud \
+            and subject_token.actor == agent.client_id
+        if self._given:
+            self._token = subject_token  # type: ignore[assignment]
 
     @property
     def connect_uri(self) -> str:
@@ -461,6 +467,11 @@ class ConnectorCore:
     def token_flow(self, *, fresh: bool = False) -> Flow:
         """The connector-resource token, cached until ``RENEW_BEFORE`` seconds before it expires."""
         if fresh or self._token is None or self._token.expires_within(RENEW_BEFORE):
+            if self._given:
+                if self._token is not None and not self._token.expires_within(0) and not fresh:
+                    return self._token
+                raise AgentAuthError("expired_token", f"the token for connector {self.alias} has expired; get a new "
+                                     "one (the host refreshes it, or pass the user's own token to connector())")
             self._token = yield from self.agent.exchange_flow(self.subject_token, resource=self.uri)
         return self._token
 
