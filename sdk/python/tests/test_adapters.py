@@ -167,6 +167,27 @@ def test_langgraph_sync_helper_and_other_errors_pass_through():
         call_with_connection(c, revoked)
 
 
+def test_langgraph_sync_graph_interrupt_and_resume():
+    connector = SyncScriptedConnector()
+
+    def read(state: MessagesState) -> dict:
+        result = call_with_connection(connector, lambda: connector.get_sync("userinfo"), timeout=5)
+        return {"messages": [AIMessage(content=json.dumps(result))]}
+
+    g = StateGraph(MessagesState)
+    g.add_node("read", read)
+    g.add_edge(START, "read")
+    g.add_edge("read", END)
+    graph = g.compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    state = graph.invoke({"messages": [HumanMessage("calendar?")]}, config)
+    assert [e.connect_uri for e in connection_interrupts(state)] == [LINK]
+    connector.connect()
+    state = graph.invoke(resume_connected(), config)
+    assert json.loads(state["messages"][-1].content) == {"account": "alice-work"}
+    assert connector.calls == 2
+
+
 def test_connection_interrupts_ignores_other_interrupts():
     from langgraph.types import Interrupt
 
