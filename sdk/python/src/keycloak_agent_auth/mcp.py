@@ -247,7 +247,9 @@ class AgentAuthMCP:
 
     ``agent`` is an ``AsyncAgentAuth``. ``resource`` is this MCP server's URL, one of the agent's
     ``agent_auth.resource_uris``. ``scopes`` are the scopes a caller's token must carry, listed as
-    ``scopes_supported`` in the protected resource metadata (default ``["delegation:client:<agent>"]``).
+    ``scopes_supported`` in the protected resource metadata (default ``["delegation:client:<agent>"]``: an MCP
+    client asks for it, so the user's login shows the agent consent screen and records the grant the exchange
+    needs; FastMCP answers ``403 insufficient_scope`` to a token without it). ``scopes=[]`` requires none.
 
     ``elicitation`` chooses how a ``ConnectionRequired`` reaches a client that declared ``elicitation.url``:
 

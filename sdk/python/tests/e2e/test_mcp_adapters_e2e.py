@@ -393,7 +393,7 @@ async def raw_mcp_post(a: McpAgent, token: str | None) -> httpx.Response:
 # ------------------------------------------------------------------------------------------------------ tests
 
 
-async def test_mcp_helper_story(cfg, mcp_agent: McpAgent, user: User, browser: Browser):
+async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, browser: Browser):
     a = mcp_agent
     connector_uri = f"{cfg.issuer}/agent-auth/connectors/{cfg.connector}"
     await browser.intercept(MCP_REDIRECT)
@@ -488,6 +488,20 @@ async def test_mcp_helper_story(cfg, mcp_agent: McpAgent, user: User, browser: B
         unknown = await s.call_tool("calendar", {"connection_id": "no-such-connection"})
     assert plain["account"] == chosen["account"] == user.upstream and chosen["connection_id"] == cal["connection_id"]
     assert unknown.isError and tool_json(unknown)["code"] == "connection_not_found"
+
+    # the user revokes the grant: the caller's token still gets in (it is a valid token for this server), but the
+    # agent can no longer act: GrantRevoked as a tool error, for the exchange and for the proxy
+    grants = admin.call("GET", cfg.realm, f"/agent-auth/users/{user.id}/delegations").json()
+    mine = [g for g in grants if g["agent"] == a.client_id and g.get("active") is not False]
+    assert [g["host"] for g in mine] == ["mcp-client"] and mine[0]["origin"] == "consent_scope"
+    assert admin.call("DELETE", cfg.realm, f"/agent-auth/users/{user.id}/delegations/{mine[0]['id']}").status_code == 204
+    async with mcp_user.session() as s:
+        who = await s.call_tool("whoami", {})
+        cal_after = await s.call_tool("calendar", {})
+    for result in (who, cal_after):
+        assert result.isError
+        body = tool_json(result)
+        assert body["type"] == "GrantRevoked" and body["code"] in ("invalid_request", "invalid_grant", "invalid_token")
 
 
 async def host_login(example: Any, agent: AsyncAgentAuth, u: User, browser: Browser, agent_name: str):
