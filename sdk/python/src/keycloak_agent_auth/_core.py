@@ -358,6 +358,9 @@ class AgentCore:
         if scope:
             form.append(("scope", scope if isinstance(scope, str) else " ".join(scope)))
         if requested_token_type:
+            # "refresh_token" / "access_token" are short for the RFC 8693 token type URNs
+            requested_token_type = {"refresh_token": REFRESH_TOKEN_TYPE, "access_token": ACCESS_TOKEN_TYPE}.get(
+                requested_token_type, requested_token_type)
             form.append(("requested_token_type", requested_token_type))
         form.extend(self.client_auth().items())
         log.debug("delegated exchange by %s (resource=%s, audience=%s, scope=%s)", self.client_id, resource, audience,

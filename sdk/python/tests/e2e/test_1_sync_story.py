@@ -6,6 +6,7 @@ Order matters: each test hands state to the next through ``story.data``.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -120,6 +121,16 @@ def test_exchange_gives_act(agent, story, cfg):
     story.data["delegated"] = ts
 
 
+def test_exchange_with_a_refresh_token_then_refresh(agent, story, cfg):
+    ts = agent.exchange(subject_token=story.data["user_token"], scope="openid", requested_token_type="refresh_token")
+    assert ts.refresh_token and ts.refresh_token not in repr(ts)
+    refreshed = agent.refresh(ts.refresh_token)
+    assert refreshed.actor == cfg.agent and refreshed.subject == story.user_id
+    assert refreshed.access_token != ts.access_token
+    assert set(refreshed.scope) <= set(ts.scope)
+    story.data["refresh_token"] = refreshed.refresh_token or ts.refresh_token
+
+
 def test_chain_hop_to_the_downstream_agent(research, story, cfg):
     hop = research.exchange(subject_token=story.data["delegated"])
     assert hop.actor_chain == [cfg.downstream, cfg.agent]
@@ -225,3 +236,17 @@ def test_unknown_connector_is_an_error_value(agent, story):
     with pytest.raises(AgentAuthError) as raised:
         conn.get("userinfo")
     assert raised.value.code == "invalid_target" and raised.value.status == 400
+
+
+def test_logs_carry_no_token(agent, story, cfg, caplog):
+    caplog.set_level(logging.DEBUG)
+    ts = agent.exchange(subject_token=story.data["user_token"], scope="openid")
+    conn = agent.connector(cfg.connector, subject_token=story.data["user_token"])
+    assert conn.get("userinfo").status_code == 200
+    conn.connection()
+    sdk_lines = [r for r in caplog.records if r.name.startswith("keycloak_agent_auth")]
+    assert sdk_lines, "the SDK logs its calls at debug level"
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert ts.access_token not in text and story.data["user_token"] not in text
+    assert conn.token().access_token not in text
+    assert_no_token(text)

@@ -50,6 +50,9 @@ def test_sync_client_sees_grant_revoked(story, cfg, agent, research):
     with pytest.raises(GrantRevoked) as hop:
         research.exchange(subject_token=story.data["delegated"])
     _check(hop.value, "invalid_request", 400)
+    with pytest.raises(GrantRevoked) as refresh:
+        agent.refresh(story.data["refresh_token"])
+    assert refresh.value.status == 400 and refresh.value.code in ("invalid_grant", "invalid_request")
     fresh = agent.connector(cfg.connector, subject_token=story.data["user_token"])
     with pytest.raises(GrantRevoked):
         fresh.get("userinfo")  # a new handle cannot even get its connector token
