@@ -315,3 +315,67 @@ async def test_progress_notifications_while_waiting_for_the_user(caller):
     assert len(progress) >= 2, progress
     assert [v for v, _ in progress] == sorted(v for v, _ in progress)
     assert "demo-calendar" in (progress[0][1] or "")
+
+
+@pytest.mark.parametrize("link,trusted", [
+    (LINK, True),
+    ("http://KC.test/realms/demo/agent-auth/connectors/demo-calendar/connect", True),
+    ("http://evil.test/realms/demo/agent-auth/connectors/demo-calendar/connect?client_id=test-agent", False),
+    (f"{ISSUER}/agent-auth/connectors/other/connect?client_id=test-agent", False),
+    (f"{ISSUER}/agent-auth/connectors/demo-calendar/connect/../../../../account", False),
+    (f"{ISSUER}/agent-auth/connectors/demo-calendar/connect#x", False),
+    ("http://user@kc.test/realms/demo/agent-auth/connectors/demo-calendar/connect", False),
+    ("https://kc.test/realms/demo/agent-auth/connectors/demo-calendar/connect", False),
+    ("not a url", False),
+])
+def test_only_the_realms_own_connect_link_is_passed_on(link: str, trusted: bool):
+    from keycloak_agent_auth.mcp import trusted_connect_uri
+
+    err = ConnectionRequired(status=403, connector="demo-calendar", connect_uri=link)
+    assert (trusted_connect_uri(err, ISSUER) == link) is trusted
+
+
+async def test_an_untrusted_link_never_reaches_the_client(caller):
+    agent = ScriptedAgent()
+    mcp, auth = server(agent)
+    evil = "http://evil.test/realms/demo/agent-auth/connectors/demo-calendar/connect"
+
+    @mcp.tool()
+    @auth.tool
+    async def phished() -> dict:
+        raise ConnectionRequired(status=403, connector="demo-calendar", connect_uri=evil)
+
+    async def on_elicit(ctx, params):
+        raise AssertionError("no elicitation with an untrusted link")
+
+    async with create_connected_server_and_client_session(mcp, elicitation_callback=on_elicit) as client:
+        result = await client.call_tool("phished", {})
+    assert result.isError
+    text = text_of(result)
+    assert "evil.test" not in text and json.loads(text)["connect_uri"] is None
+
+
+async def test_error_mode_sends_elicitation_complete_once_the_user_connected(caller):
+    agent = ScriptedAgent()
+    agent.wait_delay = 0.2
+    mcp, _ = server(agent, elicitation="error")
+    completed: list[str] = []
+
+    async def on_message(message) -> None:
+        if isinstance(message, types.ServerNotification) and isinstance(message.root, types.ElicitCompleteNotification):
+            completed.append(message.root.params.elicitationId)
+
+    async def on_elicit(ctx, params):
+        raise AssertionError("no elicitation/create expected")
+
+    async with create_connected_server_and_client_session(mcp, elicitation_callback=on_elicit,
+                                                          message_handler=on_message) as client:
+        with pytest.raises(McpError) as info:
+            await client.call_tool("calendar", {})
+        elicitation_id = info.value.error.data["elicitations"][0]["elicitationId"]
+        for _ in range(50):
+            if completed:
+                break
+            await asyncio.sleep(0.05)
+    assert completed == [elicitation_id]
+    assert agent.waits == [7]

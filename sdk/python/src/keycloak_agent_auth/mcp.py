@@ -35,6 +35,7 @@ import json
 import logging
 import time
 import uuid
+from urllib.parse import quote
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypeVar
 
@@ -64,6 +65,7 @@ __all__ = [
     "KeycloakTokenVerifier",
     "KeysUnavailable",
     "connection_required_result",
+    "trusted_connect_uri",
     "error_result",
 ]
 
@@ -216,6 +218,24 @@ def error_result(error: AgentAuthError | dict[str, Any], message: str | None = N
     return CallToolResult(content=[TextContent(type="text", text=json.dumps(body))], isError=True)
 
 
+def trusted_connect_uri(err: ConnectionRequired, issuer: str) -> str | None:
+    """The error's connect link if it is the connector's own connect endpoint on the realm
+    (``{issuer}/agent-auth/connectors/{alias}/connect``, same origin, no user info or fragment), else ``None``:
+    the link is shown to a user, so it must lead where the realm says it does."""
+    if not err.connect_uri or not err.connector:
+        return None
+    try:
+        got = httpx.URL(err.connect_uri)
+        expected = httpx.URL(f"{issuer.rstrip('/')}/agent-auth/connectors/{quote(err.connector, safe='')}/connect")
+    except (httpx.InvalidURL, TypeError):
+        return None
+    if (got.scheme, got.host, got.port, got.raw_path.split(b"?")[0]) != (
+        expected.scheme, expected.host, expected.port, expected.raw_path
+    ) or got.userinfo or got.fragment:
+        return None
+    return err.connect_uri
+
+
 def _connect_message(err: ConnectionRequired) -> str:
     if not err.connect_uri:
         return f"No {err.connector} account is connected for this user yet; the server gave no connect link."
@@ -259,7 +279,11 @@ class AgentAuthMCP:
       again, so the same ``tools/call`` returns the result (with progress notifications every
       ``progress_interval`` seconds while it waits, when the client sent a ``progressToken``);
     * ``"error"``: the call fails with ``URLElicitationRequiredError`` (JSON-RPC error -32042) carrying the link;
-      the client opens it and calls the tool again.
+      the client opens it and calls the tool again (the server sends ``notifications/elicitation/complete`` once the
+      user has connected, waiting in the background up to ``connect_timeout`` seconds).
+
+    The link is passed on only if it is the connector's own connect endpoint on the realm (see
+    :func:`trusted_connect_uri`); otherwise the tool error says the server gave no usable link.
 
     A client without ``elicitation.url`` gets a tool error (``isError: true``) whose text carries the link.
     """
@@ -286,6 +310,7 @@ class AgentAuthMCP:
         self.elicitation = elicitation
         self.connect_timeout = connect_timeout
         self.progress_interval = progress_interval
+        self._background: set[asyncio.Task[None]] = set()
         self.token_verifier = verifier or KeycloakTokenVerifier(self.issuer, resource)
 
     def __repr__(self) -> str:
@@ -360,11 +385,16 @@ class AgentAuthMCP:
         self, err: ConnectionRequired, retry: Callable[[], Awaitable[Any]] | None = None
     ) -> Any:
         """What :meth:`tool` does with a ``ConnectionRequired`` (usable from a hand-written tool too)."""
-        if not err.connect_uri or not _client_supports_url_elicitation():
+        if trusted_connect_uri(err, self.issuer) is None:
+            log.warning("connect link of connector %r dropped: not the realm's connect endpoint", err.connector)
+            err = ConnectionRequired(err.code, err.description, status=err.status, connector=err.connector)
+            return connection_required_result(err)
+        if not _client_supports_url_elicitation():
             return connection_required_result(err)
         elicitation_id = str(uuid.uuid4())
         message = f"Connect your {err.connector} account so the agent can use it for you."
         if self.elicitation == "error" or retry is None:
+            self._notify_when_connected(request_ctx.get().session, elicitation_id, err)
             raise UrlElicitationRequiredError(
                 [ElicitRequestURLParams(mode="url", message=message, url=err.connect_uri, elicitationId=elicitation_id)],
                 message=f"Connecting a {err.connector} account is required",
@@ -395,6 +425,24 @@ class AgentAuthMCP:
             return connection_required_result(again)
         except AgentAuthError as other:
             return error_result(other)
+
+    def _notify_when_connected(self, session: Any, elicitation_id: str, err: ConnectionRequired) -> None:
+        """After a -32042 answer: wait in the background (up to ``connect_timeout``, polling the connection status)
+        and send ``notifications/elicitation/complete`` once the user has connected, so the client may retry."""
+        handle = self.agent.connector(err.connector, subject_token=self.caller().token)
+
+        async def run() -> None:
+            try:
+                await handle.wait_for_connection(timeout=self.connect_timeout)
+                await session.send_elicit_complete(elicitation_id)
+            except AgentAuthError as e:
+                log.info("no elicitation/complete for %s: %s", err.connector, e.code)
+            except Exception as e:  # the session may be gone: nothing to tell
+                log.info("no elicitation/complete for %s: %s", err.connector, type(e).__name__)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _wait_with_progress(self, err: ConnectionRequired, ctx: Any) -> None:
         """Waits for the connection; meanwhile, when the client asked for progress (a ``progressToken``), sends a

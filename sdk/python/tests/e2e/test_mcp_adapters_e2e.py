@@ -346,8 +346,8 @@ class McpUser:
                                                 response_types=["code"], client_name="py-sdk-e2e"),
             storage=self.storage, redirect_handler=redirect, callback_handler=callback, timeout=120)
 
-    def session(self, elicitation_callback: Any = None):
-        return _Session(self, elicitation_callback)
+    def session(self, elicitation_callback: Any = None, message_handler: Any = None):
+        return _Session(self, elicitation_callback, message_handler)
 
     @property
     def access_token(self) -> str:
@@ -356,14 +356,14 @@ class McpUser:
 
 
 class _Session:
-    def __init__(self, owner: McpUser, elicitation_callback: Any) -> None:
-        self.owner, self.cb = owner, elicitation_callback
+    def __init__(self, owner: McpUser, elicitation_callback: Any, message_handler: Any) -> None:
+        self.owner, self.cb, self.handler = owner, elicitation_callback, message_handler
 
     async def __aenter__(self) -> ClientSession:
         self._http = httpx.AsyncClient(auth=self.owner.provider, timeout=httpx.Timeout(120.0, connect=10.0))
         self._transport = streamable_http_client(self.owner.a.resource, http_client=self._http)
         read, write, _ = await self._transport.__aenter__()
-        self._session = ClientSession(read, write, elicitation_callback=self.cb)
+        self._session = ClientSession(read, write, elicitation_callback=self.cb, message_handler=self.handler)
         s = await self._session.__aenter__()
         await s.initialize()
         return s
@@ -459,12 +459,19 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
         connecting.append(asyncio.create_task(browser.connect(params.url, user, a.name)))
         return types.ElicitResult(action="accept")
 
-    async with mcp_user.session(on_elicit) as s:
+    completed: list[str] = []
+
+    async def on_message(message: Any) -> None:
+        if isinstance(message, types.ServerNotification) and isinstance(message.root, types.ElicitCompleteNotification):
+            completed.append(message.root.params.elicitationId)
+
+    async with mcp_user.session(on_elicit, on_message) as s:
         # the strict tool answers JSON-RPC -32042 with the URL elicitation
         with pytest.raises(McpError) as info:
             await s.call_tool("calendar_strict", {})
         assert info.value.error.code == types.URL_ELICITATION_REQUIRED
-        assert [(e["mode"], e["url"]) for e in info.value.error.data["elicitations"]] == [("url", link)]
+        strict_elicitations = info.value.error.data["elicitations"]
+        assert [(e["mode"], e["url"]) for e in strict_elicitations] == [("url", link)]
         assert elicited == []
 
         # elicitation/create mode url -> the user connects in Chromium -> the same tools/call answers
@@ -477,6 +484,11 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
         assert elicited[0].elicitationId
         await connecting[0]
         print(f"elicitation -> connected -> result in {time.monotonic() - started:.1f}s")
+        # both elicitations are reported complete: the in-band one, and the -32042 one by the background wait
+        deadline = time.monotonic() + 15
+        while len(completed) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert sorted(completed) == sorted([elicited[0].elicitationId, strict_elicitations[0]["elicitationId"]])
 
         again = tool_json(await s.call_tool("calendar_strict", {}))
         assert again["account"] == user.upstream
