@@ -279,6 +279,8 @@ export class McpAgentAuth {
   readonly resourceMetadataUrl: string;
   readonly scopesSupported: string[];
   readonly #options: McpAgentAuthOptions;
+  /** Pending waits for a connection after URL elicitations: session + connector -> the completion notifiers. */
+  readonly #waiting = new Map<string, Array<() => Promise<void>>>();
 
   private constructor(options: McpAgentAuthOptions, metadata: oauth.AuthorizationServer) {
     this.#options = options;
@@ -413,11 +415,33 @@ export class McpAgentAuth {
     } catch {
       return;
     }
+    // one wait per session and connector: a further elicitation for the same account joins it
+    const key = `${sessionId}\u0000${connector.alias}\u0000${connector.connectionId ?? ''}`;
+    const waiting = this.#waiting.get(key);
+    if (waiting) {
+      waiting.push(notify);
+      return;
+    }
+    const notifiers = [notify];
+    this.#waiting.set(key, notifiers);
+    // stop when the session ends
+    const stop = new AbortController();
+    const watch = setInterval(() => {
+      if (!server.isConnected()) stop.abort(new Error('session closed'));
+    }, 1000);
+    watch.unref?.();
     connector
-      .waitForConnection({ timeoutMs: waitMs })
-      .then(() => (server.isConnected() ? notify() : undefined))
+      .waitForConnection({ timeoutMs: waitMs, signal: stop.signal })
+      .then(async () => {
+        this.#waiting.delete(key);
+        if (server.isConnected()) for (const n of notifiers) await n();
+      })
       .catch(() => {
         // timed out, the grant ended or the session closed: the client retries on its own
+      })
+      .finally(() => {
+        clearInterval(watch);
+        if (this.#waiting.get(key) === notifiers) this.#waiting.delete(key);
       });
   }
 

@@ -146,12 +146,14 @@ function recordingAgent() {
     connector(alias, options) {
       agent.calls.push({ kind: 'connector', alias, options });
       return {
+        alias,
+        connectionId: options.connectionId,
         async fetch(path, init) {
           agent.calls.push({ kind: 'fetch', alias, path });
           return agent.behaviour[alias](path, init, options);
         },
         waitForConnection(o) {
-          agent.calls.push({ kind: 'wait', alias, timeoutMs: o?.timeoutMs });
+          agent.calls.push({ kind: 'wait', alias, timeoutMs: o?.timeoutMs, signal: o?.signal instanceof AbortSignal });
           return new Promise((resolve) => agent.waits.push(resolve));
         },
       };
@@ -345,12 +347,15 @@ test('ConnectionRequired with elicitation.url: URL elicitation (-32042), then no
   const client = await connect({ capabilities: { elicitation: { url: {} } } });
   const completed = [];
   client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => completed.push(n.params.elicitationId));
-  let err;
-  try {
-    await client.callTool({ name: 'profile', arguments: {} });
-  } catch (e) {
-    err = e;
-  }
+  const elicit = async () => {
+    try {
+      await client.callTool({ name: 'profile', arguments: {} });
+    } catch (e) {
+      return e;
+    }
+    assert.fail('expected an error');
+  };
+  const err = await elicit();
   assert.ok(err instanceof UrlElicitationRequiredError, `expected UrlElicitationRequiredError, got ${err}`);
   assert.equal(err.code, ErrorCode.UrlElicitationRequired);
   assert.equal(err.code, -32042);
@@ -362,13 +367,20 @@ test('ConnectionRequired with elicitation.url: URL elicitation (-32042), then no
   assert.match(el.message, /demo-calendar/);
   assert.ok(err.message.includes(connectUri), err.message);
   assert.deepEqual(toolErrors.map((e) => [e.via, e.error.code, e.elicitationId]), [['elicitation', 'connection_required', el.elicitationId]]);
+  toolErrors.length = 0;
   // the helper waits for the connection (connection status, no upstream call) and then tells the client
-  assert.deepEqual(agent.calls.at(-1), { kind: 'wait', alias: connector, timeoutMs: 600_000 });
+  assert.deepEqual(agent.calls.at(-1), { kind: 'wait', alias: connector, timeoutMs: 600_000, signal: true });
   assert.equal(agent.waits.length, 1);
+  // the model calls again before the user connected: another elicitation, the same wait
+  const again = await elicit();
+  assert.ok(again instanceof UrlElicitationRequiredError);
+  const id2 = again.elicitations[0].elicitationId;
+  assert.notEqual(id2, el.elicitationId);
+  assert.equal(agent.waits.length, 1, 'one wait per session and connector');
   agent.waits[0]({ connectionId: 'c-1', status: 'ACTIVE' });
   const deadline = Date.now() + 5000;
-  while (completed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  assert.deepEqual(completed, [el.elicitationId]);
+  while (completed.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(completed, [el.elicitationId, id2]);
   // the client retries: now the call goes through
   agent.behaviour[connector] = async () => Response.json({ preferred_username: 'alice-work' });
   const r = await client.callTool({ name: 'profile', arguments: {} });
