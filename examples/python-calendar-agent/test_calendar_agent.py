@@ -1,5 +1,7 @@
 """The example's graph offline: a scripted agent in place of Keycloak (the end-to-end run against the real server is
-sdk/python/tests/e2e/test_mcp_adapters_e2e.py). Run: ``pytest examples/python-calendar-agent`` (in the venv of the README)."""
+sdk/python/tests/e2e/test_mcp_adapters_e2e.py).
+
+Run: ``pytest examples/python-calendar-agent`` (in the venv of the README)."""
 
 from __future__ import annotations
 

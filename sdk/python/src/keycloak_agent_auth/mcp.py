@@ -345,7 +345,8 @@ class AgentAuthMCP:
         return CallerToken(**token.model_dump())
 
     async def exchange(self, **kwargs: Any) -> Any:
-        """The RFC 8693 exchange of the caller's token for the user (``AsyncAgentAuth.exchange``): a token with ``act``."""
+        """The RFC 8693 exchange of the caller's token for the user (``AsyncAgentAuth.exchange``): a token with
+        ``act``."""
         return await self.agent.exchange(subject_token=self.caller().token, **kwargs)
 
     def connector(self, alias: str, connection_id: str | None = None) -> Any:
@@ -396,7 +397,9 @@ class AgentAuthMCP:
         if self.elicitation == "error" or retry is None:
             self._notify_when_connected(request_ctx.get().session, elicitation_id, err)
             raise UrlElicitationRequiredError(
-                [ElicitRequestURLParams(mode="url", message=message, url=err.connect_uri, elicitationId=elicitation_id)],
+                [ElicitRequestURLParams(
+                    mode="url", message=message, url=err.connect_uri, elicitationId=elicitation_id
+                )],
                 message=f"Connecting a {err.connector} account is required",
             )
         ctx = request_ctx.get()

@@ -385,7 +385,8 @@ async def raw_mcp_post(a: McpAgent, token: str | None) -> httpx.Response:
     if token:
         headers["authorization"] = f"Bearer {token}"
     body = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
-            "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "0"}}}
+            "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                       "clientInfo": {"name": "raw", "version": "0"}}}
     async with httpx.AsyncClient(timeout=30) as http:
         return await http.post(a.resource, json=body, headers=headers)
 
@@ -446,7 +447,8 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
         err = tool_json(r)
         assert err["code"] == "connection_required" and err["connector"] == cfg.connector
         link = err["connect_uri"]
-        assert link.startswith(f"{connector_uri}/connect?") and parse_qs(urlsplit(link).query)["client_id"] == [a.client_id]
+        assert link.startswith(f"{connector_uri}/connect?")
+        assert parse_qs(urlsplit(link).query)["client_id"] == [a.client_id]
         assert link in err["message"]
 
     # a client that declared elicitation.url
@@ -506,7 +508,8 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
     grants = admin.call("GET", cfg.realm, f"/agent-auth/users/{user.id}/delegations").json()
     mine = [g for g in grants if g["agent"] == a.client_id and g.get("active") is not False]
     assert [g["host"] for g in mine] == ["mcp-client"] and mine[0]["origin"] == "consent_scope"
-    assert admin.call("DELETE", cfg.realm, f"/agent-auth/users/{user.id}/delegations/{mine[0]['id']}").status_code == 204
+    revoked = admin.call("DELETE", cfg.realm, f"/agent-auth/users/{user.id}/delegations/{mine[0]['id']}")
+    assert revoked.status_code == 204
     async with mcp_user.session() as s:
         who = await s.call_tool("whoami", {})
         cal_after = await s.call_tool("calendar", {})

@@ -134,7 +134,9 @@ class ConnectionGate:
                 out.append((item, self._pending[call_id]))
         return out
 
-    async def approve_when_connected(self, result: RunResultBase | RunState, *, timeout: float | None = None) -> RunState:
+    async def approve_when_connected(
+        self, result: RunResultBase | RunState, *, timeout: float | None = None
+    ) -> RunState:
         """Wait until the user has connected (each pending call's connector), approve those calls, and return the
         ``RunState`` to pass to ``Runner.run``. Raises ``ConnectionRequired`` when the wait times out."""
         state = result if isinstance(result, RunState) else result.to_state()
