@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeVar
 
 import httpx
 
 from ._core import AgentCore, Call, ConnectorCore, Flow, SubjectToken, log
+
+T = TypeVar("T")
 from .errors import NetworkError
 from .models import AuthorizationRequest, Connection, ProviderMetadata, TokenSet, UpstreamToken
 
@@ -16,7 +18,7 @@ __all__ = ["AsyncAgentAuth", "AsyncConnector"]
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 
-async def _drive(http: httpx.AsyncClient, flow: Flow) -> Any:
+async def _drive(http: httpx.AsyncClient, flow: Flow[T]) -> T:
     try:
         op = next(flow)
         while True:
@@ -33,7 +35,7 @@ async def _drive(http: httpx.AsyncClient, flow: Flow) -> Any:
                 result = None
             op = flow.send(result)
     except StopIteration as stop:
-        return stop.value
+        return stop.value  # type: ignore[no-any-return]
 
 
 class AsyncAgentAuth:

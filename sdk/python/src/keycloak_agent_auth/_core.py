@@ -15,7 +15,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Generator, Mapping, Sequence, Union
+from typing import Any, Generator, Mapping, Sequence, TypeVar, Union
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
@@ -87,7 +87,9 @@ class Sleep:
 
 
 Op = Union[Call, Sleep]
-Flow = Generator[Op, Any, Any]
+T = TypeVar("T")
+#: a flow yields Calls and Sleeps, receives the httpx.Response (or None), returns T
+Flow = Generator[Op, Any, T]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -96,10 +98,11 @@ Flow = Generator[Op, Any, Any]
 
 def load_private_key(private_key: Any, key_id: str | None = None) -> Key:
     """A joserfc key from a joserfc key, a JWK ``dict`` (or its JSON) or a PEM private key (``str``/``bytes``)."""
+    key: Any
     if isinstance(private_key, (RSAKey, ECKey, OKPKey)):
         key = private_key
     elif isinstance(private_key, Mapping):
-        key = import_key(dict(private_key), str(private_key.get("kty")))  # type: ignore[arg-type]
+        key = import_key(dict(private_key), str(private_key.get("kty")))  # type: ignore[call-overload]
     elif isinstance(private_key, (str, bytes)):
         text = private_key.decode() if isinstance(private_key, bytes) else private_key
         if text.lstrip().startswith("{"):
@@ -109,7 +112,7 @@ def load_private_key(private_key: Any, key_id: str | None = None) -> Key:
             key = None
             for kty in ("RSA", "EC", "OKP"):
                 try:
-                    key = import_key(text, kty)  # type: ignore[arg-type]
+                    key = import_key(text, kty)
                     break
                 except Exception:  # noqa: BLE001 - try the next key type
                     continue
@@ -117,11 +120,13 @@ def load_private_key(private_key: Any, key_id: str | None = None) -> Key:
                 raise ValueError("private_key: not a PEM RSA, EC or OKP private key")
     else:
         raise TypeError("private_key must be a joserfc key, a JWK dict or a PEM string")
+    if not isinstance(key, (RSAKey, ECKey, OKPKey)):
+        raise ValueError("private_key: an RSA, EC or OKP key is needed")
     if not key.is_private:
         raise ValueError("private_key: a public key cannot sign")
     if key_id is not None:
-        key = import_key(key.as_dict(private=True) | {"kid": key_id}, key.key_type)  # type: ignore[arg-type]
-    return key  # type: ignore[return-value]
+        key = import_key(dict(key.as_dict(private=True), kid=key_id), key.key_type)  # type: ignore[call-overload]
+    return key  # type: ignore[no-any-return]
 
 
 def pick_alg(key: Key, alg: str | None) -> str:
@@ -132,7 +137,7 @@ def pick_alg(key: Key, alg: str | None) -> str:
     if isinstance(key, RSAKey):
         return "RS256"
     if isinstance(key, ECKey):
-        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[key.as_dict()["crv"]]
+        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}[str(key.as_dict()["crv"])]
     return "EdDSA"
 
 
@@ -249,7 +254,7 @@ class AgentCore:
     # -- discovery
 
     @staticmethod
-    def discover_flow(issuer: str) -> Flow:
+    def discover_flow(issuer: str) -> Flow[ProviderMetadata]:
         issuer = issuer.rstrip("/")
         resp = yield Call("GET", issuer + "/.well-known/openid-configuration", purpose="discovery")
         if resp.status_code != 200:
@@ -279,7 +284,7 @@ class AgentCore:
         return Call("POST", self.metadata.token_endpoint,
                     {"data": data, "headers": {"Accept": "application/json"}}, purpose=purpose)
 
-    def token_flow(self, form: Sequence[tuple[str, str]], purpose: str, **error_kw: Any) -> Flow:
+    def token_flow(self, form: Sequence[tuple[str, str]], purpose: str, **error_kw: Any) -> Flow[dict[str, Any]]:
         resp = yield self.token_call(form, purpose)
         body = _json(resp)
         if resp.status_code != 200 or body is None or not body.get("access_token"):
@@ -289,7 +294,7 @@ class AgentCore:
             raise error_from(resp, context="token", **error_kw)
         return body
 
-    def keys_flow(self, refresh: bool = False) -> Flow:
+    def keys_flow(self, refresh: bool = False) -> Flow[KeySet]:
         if self._jwks is None or refresh:
             resp = yield Call("GET", self.metadata.jwks_uri, purpose="jwks")
             if resp.status_code != 200 or _json(resp) is None:
@@ -297,7 +302,7 @@ class AgentCore:
             self._jwks = KeySet.import_key_set(resp.json())
         return self._jwks
 
-    def claims_flow(self, token: str) -> Flow:
+    def claims_flow(self, token: str) -> Flow[dict[str, Any]]:
         """The verified claims of an access token this realm issued (signature by the realm's JWKS, iss, exp)."""
         keys = yield from self.keys_flow()
         try:
@@ -312,7 +317,7 @@ class AgentCore:
             raise AgentAuthError("invalid_token_response", f"the issued token does not verify: {e.error}") from None
         return dict(decoded.claims)
 
-    def token_set_flow(self, body: Mapping[str, Any]) -> Flow:
+    def token_set_flow(self, body: Mapping[str, Any]) -> Flow[TokenSet]:
         claims = yield from self.claims_flow(str(body["access_token"]))
         if "exp" in claims:
             expires_at = _utc(float(claims["exp"]))
@@ -326,7 +331,7 @@ class AgentCore:
 
     # -- the actor token
 
-    def actor_token_flow(self) -> Flow:
+    def actor_token_flow(self) -> Flow[tuple[str, str]]:
         """``(token, token_type)``: a fresh signed actor JWT, or the cached client-credentials token."""
         if self.actor_token_type == "jwt":
             assert self._key is not None
@@ -343,7 +348,7 @@ class AgentCore:
 
     def exchange_flow(self, subject_token: SubjectToken, *, resource: str | Sequence[str] | None = None,
                       audience: str | Sequence[str] | None = None, scope: str | Sequence[str] | None = None,
-                      requested_token_type: str | None = None) -> Flow:
+                      requested_token_type: str | None = None) -> Flow[TokenSet]:
         actor, actor_type = yield from self.actor_token_flow()
         form: list[tuple[str, str]] = [
             ("grant_type", TOKEN_EXCHANGE),
@@ -368,7 +373,7 @@ class AgentCore:
         body = yield from self.token_flow(form, "exchange")
         return (yield from self.token_set_flow(body))
 
-    def refresh_flow(self, refresh_token: str, *, scope: str | Sequence[str] | None = None) -> Flow:
+    def refresh_flow(self, refresh_token: str, *, scope: str | Sequence[str] | None = None) -> Flow[TokenSet]:
         form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)]
         if scope:
             form.append(("scope", scope if isinstance(scope, str) else " ".join(scope)))
@@ -423,7 +428,7 @@ class AgentCore:
         return q["code"]
 
     def redeem_code_flow(self, *, code: str, code_verifier: str, redirect_uri: str, client_id: str,
-                         client_secret: str | None = None, resource: str | Sequence[str] | None = None) -> Flow:
+                         client_secret: str | None = None, resource: str | Sequence[str] | None = None) -> Flow[TokenSet]:
         actor, actor_type = yield from self.actor_token_flow()
         form: list[tuple[str, str]] = [
             ("grant_type", "authorization_code"),
@@ -467,7 +472,7 @@ class ConnectorCore:
     def __repr__(self) -> str:
         return f"Connector(alias={self.alias!r}, connection_id={self.connection_id!r}, uri={self.uri!r})"
 
-    def token_flow(self, *, fresh: bool = False) -> Flow:
+    def token_flow(self, *, fresh: bool = False) -> Flow[TokenSet]:
         """The connector-resource token, cached until ``RENEW_BEFORE`` seconds before it expires."""
         if fresh or self._token is None or self._token.expires_within(RENEW_BEFORE):
             if self._given:
@@ -488,14 +493,14 @@ class ConnectorCore:
     def _err(self, resp: httpx.Response, context: str) -> AgentAuthError:
         return error_from(resp, connector=self.alias, connection_id=self.connection_id, context=context)
 
-    def request_flow(self, method: str, path: str, kwargs: dict[str, Any]) -> Flow:
+    def request_flow(self, method: str, path: str, kwargs: dict[str, Any]) -> Flow[httpx.Response]:
         url = f"{self.uri}/proxy/{path.lstrip('/')}"
         retried = False
         while True:
             token = yield from self.token_flow(fresh=retried)
             call_kwargs = dict(kwargs)
             call_kwargs["headers"] = self._headers(token, kwargs.get("headers"))
-            resp = yield Call(method.upper(), url, call_kwargs, purpose="proxy")
+            resp: httpx.Response = yield Call(method.upper(), url, call_kwargs, purpose="proxy")
             log.debug("proxy %s %s/%s -> %s", method.upper(), self.alias, path.lstrip("/"), resp.status_code)
             if resp.status_code < 400 or resp.headers.get(CONNECTION_HEADER):
                 return resp  # the upstream's answer (whatever its status): the proxy's own refusals name no connection
@@ -509,7 +514,7 @@ class ConnectorCore:
                 continue
             raise err
 
-    def connection_flow(self) -> Flow:
+    def connection_flow(self) -> Flow[Connection]:
         token = yield from self.token_flow()
         resp = yield Call("GET", f"{self.uri}/connection", {"headers": self._headers(token)}, purpose="connection")
         if resp.status_code != 200:
@@ -519,7 +524,7 @@ class ConnectorCore:
             raise AgentAuthError("invalid_response", "the connection status is not JSON", status=resp.status_code)
         return Connection.from_json(body)
 
-    def wait_flow(self, timeout: float, interval: float) -> Flow:
+    def wait_flow(self, timeout: float, interval: float) -> Flow[Connection]:
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -530,7 +535,7 @@ class ConnectorCore:
                     raise
                 yield Sleep(min(interval, left))
 
-    def upstream_token_flow(self) -> Flow:
+    def upstream_token_flow(self) -> Flow[UpstreamToken]:
         token = yield from self.token_flow()
         form: list[tuple[str, str]] = [
             ("grant_type", TOKEN_EXCHANGE),

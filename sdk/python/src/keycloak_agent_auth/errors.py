@@ -62,7 +62,7 @@ class AgentAuthError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, description={self.description!r})"
 
-    def __reduce__(self):  # pickling (e.g. across processes) keeps the class and fields
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:  # pickling (e.g. across processes) keeps the class and fields
         return (from_dict, (self.to_dict(),))
 
 
