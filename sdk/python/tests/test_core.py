@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import json
 import pickle
+import secrets
 import time
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
@@ -121,7 +122,7 @@ def test_no_token_in_an_error_even_if_the_description_had_one():
 
 
 def make_token(claims: dict[str, Any], key: RSAKey = REALM_KEY) -> str:
-    base = {"iss": ISSUER, "iat": int(time.time()), "exp": int(time.time()) + 300}
+    base = {"iss": ISSUER, "iat": int(time.time()), "exp": int(time.time()) + 300, "jti": secrets.token_hex(8)}
     return jwt.encode({"alg": "RS256", "kid": key.kid, "typ": "JWT"}, base | claims, key)
 
 
@@ -262,18 +263,36 @@ def offline_agent(server: FakeServer | None = None, **kw: Any) -> AgentAuth:
                               **kw)
 
 
+def near_expiry(ts: TokenSet, seconds_left: float) -> TokenSet:
+    """The same token set as if issued long ago: ``seconds_left`` until it expires."""
+    import dataclasses
+    from datetime import datetime, timezone
+
+    exp = time.time() + seconds_left
+    return dataclasses.replace(ts, expires_at=datetime.fromtimestamp(exp, tz=timezone.utc),
+                               claims=ts.claims | {"iat": int(exp) - 300, "exp": int(exp)})
+
+
 def test_client_credentials_cached_and_renewed_30s_before_expiry():
     server = FakeServer()
     agent = offline_agent(server)
     first = agent.actor_token()
     assert agent.actor_token() == first and server.counts["client_credentials"] == 1
     assert server.counts["jwks"] == 1
-    server.cc_lifetime = 20  # the next token lives 20 s: inside the 30 s margin, so it is renewed every time
-    agent._core._cc = None
-    agent.actor_token()
-    agent.actor_token()
-    assert server.counts["client_credentials"] == 3
+    agent._core._cc = near_expiry(agent._core._cc, 35)
+    assert agent.actor_token() == first and server.counts["client_credentials"] == 1
+    agent._core._cc = near_expiry(agent._core._cc, 25)
+    assert agent.actor_token() != first and server.counts["client_credentials"] == 2
     assert server.forms[0]["client_secret"] == ["s3cret"] and server.forms[0]["client_id"] == ["agent"]
+
+
+def test_short_lived_tokens_are_renewed_within_half_their_lifetime():
+    server = FakeServer()
+    server.cc_lifetime = 20  # shorter than the 30 s margin: kept for 10 s, not renewed at every call
+    agent = offline_agent(server)
+    agent.actor_token()
+    agent.actor_token()
+    assert server.counts["client_credentials"] == 1
 
 
 def test_exchange_sends_actor_token_and_parses_the_token_set():
@@ -327,10 +346,13 @@ def test_connector_token_cached_and_proxy_headers():
 
 def test_connector_token_renewed_near_expiry():
     server = FakeServer()
-    server.connector_lifetime = 10
     conn = offline_agent(server).connector("cal", subject_token="u")
     conn.get("a")
+    conn._core._token = near_expiry(conn._core._token, 40)
     conn.get("b")
+    assert server.counts["token-exchange"] == 1
+    conn._core._token = near_expiry(conn._core._token, 20)
+    conn.get("c")
     assert server.counts["token-exchange"] == 2
 
 
@@ -433,3 +455,29 @@ def test_async_client_shares_the_flows():
 
     asyncio.run(run())
     assert server.counts["client_credentials"] == 1
+
+
+def test_parallel_first_calls_share_one_actor_token_and_one_exchange():
+    server = FakeServer()
+
+    async def run() -> None:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(server))
+        async with await AsyncAgentAuth.discover(ISSUER, client_id="agent", client_secret="s",
+                                                 http_client=http) as agent:
+            conn = agent.connector("cal", subject_token="u")
+            answers = await asyncio.gather(*(conn.get(f"x{i}") for i in range(6)))
+            assert all(a.status_code == 200 for a in answers)
+        await http.aclose()
+
+    asyncio.run(run())
+    assert (server.counts["client_credentials"], server.counts["token-exchange"], server.counts["proxy"]) == (1, 1, 6)
+
+
+def test_parallel_threads_share_one_exchange():
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = FakeServer()
+    conn = offline_agent(server).connector("cal", subject_token="u")
+    with ThreadPoolExecutor(6) as pool:
+        assert all(r.status_code == 200 for r in pool.map(lambda i: conn.get(f"x{i}"), range(6)))
+    assert (server.counts["client_credentials"], server.counts["token-exchange"]) == (1, 1)

@@ -67,6 +67,18 @@ GRANT_GONE = (
     "The user has not consented to agent",
 )
 
+def stale(ts: TokenSet | None) -> bool:
+    """True when a cached token must be renewed: missing, or expiring within ``RENEW_BEFORE`` seconds (within half
+    its lifetime for a token that lives less than a minute)."""
+    if ts is None:
+        return True
+    margin = RENEW_BEFORE
+    iat, exp = ts.claims.get("iat"), ts.claims.get("exp")
+    if isinstance(iat, (int, float)) and isinstance(exp, (int, float)) and exp > iat:
+        margin = min(RENEW_BEFORE, (exp - iat) / 2)
+    return ts.expires_within(margin)
+
+
 Key = Union[RSAKey, ECKey, OKPKey]
 SubjectToken = Union[str, TokenSet]
 
@@ -331,18 +343,23 @@ class AgentCore:
 
     # -- the actor token
 
+    def actor_token_ready(self) -> bool:
+        """True when :meth:`actor_token_flow` needs no request (a signed JWT, or a fresh cached token)."""
+        return self.actor_token_type == "jwt" or not stale(self._cc)
+
     def actor_token_flow(self) -> Flow[tuple[str, str]]:
         """``(token, token_type)``: a fresh signed actor JWT, or the cached client-credentials token."""
         if self.actor_token_type == "jwt":
             assert self._key is not None
             claims = assertion_claims(self.client_id, self.issuer + "/agent-auth/actor")
             return sign(self._key, self._alg or "RS256", "actor+jwt", claims), JWT_TOKEN_TYPE
-        if self._cc is None or self._cc.expires_within(RENEW_BEFORE):
+        cc = self._cc
+        if cc is None or stale(cc):
             log.debug("client credentials token for %s", self.client_id)
             body = yield from self.token_flow([("grant_type", "client_credentials"), *self.client_auth().items()],
                                               "client_credentials")
-            self._cc = yield from self.token_set_flow(body)
-        return self._cc.access_token, ACCESS_TOKEN_TYPE
+            cc = self._cc = yield from self.token_set_flow(body)
+        return cc.access_token, ACCESS_TOKEN_TYPE
 
     # -- the delegated exchange
 
@@ -472,16 +489,21 @@ class ConnectorCore:
     def __repr__(self) -> str:
         return f"Connector(alias={self.alias!r}, connection_id={self.connection_id!r}, uri={self.uri!r})"
 
+    def token_ready(self) -> bool:
+        """True when the cached connector-resource token can be used as it is."""
+        return not stale(self._token)
+
     def token_flow(self, *, fresh: bool = False) -> Flow[TokenSet]:
         """The connector-resource token, cached until ``RENEW_BEFORE`` seconds before it expires."""
-        if fresh or self._token is None or self._token.expires_within(RENEW_BEFORE):
+        token = self._token
+        if token is None or fresh or stale(token):
             if self._given:
-                if self._token is not None and not self._token.expires_within(0) and not fresh:
-                    return self._token
+                if token is not None and not token.expires_within(0) and not fresh:
+                    return token
                 raise AgentAuthError("expired_token", f"the token for connector {self.alias} has expired; get a new "
                                      "one (the host refreshes it, or pass the user's own token to connector())")
-            self._token = yield from self.agent.exchange_flow(self.subject_token, resource=self.uri)
-        return self._token
+            token = self._token = yield from self.agent.exchange_flow(self.subject_token, resource=self.uri)
+        return token
 
     def _headers(self, token: TokenSet, extra: Any = None) -> dict[str, str]:
         headers = dict(extra or {})

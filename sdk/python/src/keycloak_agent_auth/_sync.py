@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Mapping, Sequence, TypeVar
 
@@ -49,6 +50,7 @@ class AgentAuth:
         self._core = AgentCore(metadata, client_id=client_id, client_secret=client_secret, private_key=private_key,
                                key_id=key_id, signing_alg=signing_alg, actor_token_type=actor_token_type)
         self._own_http = http_client is None
+        self._lock = threading.Lock()  # one client-credentials request at a time (the others wait for its token)
         self._http = http_client or httpx.Client(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
 
     @classmethod
@@ -88,15 +90,22 @@ class AgentAuth:
 
     # -- the agent
 
+    def _actor_ready(self) -> None:
+        if not self._core.actor_token_ready():
+            with self._lock:
+                _drive(self._http, self._core.actor_token_flow())
+
     def actor_token(self) -> str:
         """The agent's actor token: a signed ``actor+jwt`` (fresh each call) or the client-credentials access token
         (cached, renewed 30 s before it expires)."""
+        self._actor_ready()
         return _drive(self._http, self._core.actor_token_flow())[0]
 
     def exchange(self, *, subject_token: SubjectToken, resource: str | Sequence[str] | None = None,
                  audience: str | Sequence[str] | None = None, scope: str | Sequence[str] | None = None,
                  requested_token_type: str | None = None) -> TokenSet:
         """The delegated exchange (RFC 8693 with ``actor_token``): a token for the user with ``act`` = this agent."""
+        self._actor_ready()
         return _drive(self._http, self._core.exchange_flow(subject_token, resource=resource, audience=audience,
                                                            scope=scope, requested_token_type=requested_token_type))
 
@@ -133,6 +142,7 @@ class AgentAuth:
                     client_secret: str | None = None, resource: str | Sequence[str] | None = None) -> TokenSet:
         """Redeems the code as host app ``client_id`` (its secret; none for a public host), sending this agent's
         actor token: a token for the user with ``act`` = this agent."""
+        self._actor_ready()
         return _drive(self._http, self._core.redeem_code_flow(code=code, code_verifier=code_verifier,
                                                               redirect_uri=redirect_uri, client_id=client_id,
                                                               client_secret=client_secret, resource=resource))
@@ -156,6 +166,13 @@ class Connector:
     def __init__(self, agent: AgentAuth, core: ConnectorCore) -> None:
         self._agent = agent
         self._core = core
+        self._lock = threading.Lock()  # one exchange for the connector token at a time (parallel calls share it)
+
+    def _token_ready(self) -> None:
+        if not self._core.token_ready():
+            with self._lock:
+                self._agent._actor_ready()
+                _drive(self._agent._http, self._core.token_flow())
 
     @property
     def alias(self) -> str:
@@ -184,11 +201,13 @@ class Connector:
 
     def token(self) -> TokenSet:
         """The connector-resource token (cached until 30 s before it expires)."""
+        self._token_ready()
         return _drive(self._agent._http, self._core.token_flow())
 
     def request(self, method: str, path: str, **httpx_kwargs: Any) -> httpx.Response:
         """``method`` ``{connector}/proxy/{path}``. Returns the upstream's answer (any status); raises the proxy's own
         refusals as errors (``ConnectionRequired``, ``GrantRevoked``, ...)."""
+        self._token_ready()
         return _drive(self._agent._http, self._core.request_flow(method, path, httpx_kwargs))
 
     def get(self, path: str, **httpx_kwargs: Any) -> httpx.Response:
@@ -199,13 +218,16 @@ class Connector:
 
     def connection(self) -> Connection:
         """The account a call would use now, from the connection-status endpoint (no upstream call)."""
+        self._token_ready()
         return _drive(self._agent._http, self._core.connection_flow())
 
     def wait_for_connection(self, timeout: float = 300.0, interval: float = 2.0) -> Connection:
         """Polls :meth:`connection` until the user has connected an account; raises the last ``ConnectionRequired``
         after ``timeout`` seconds."""
+        self._token_ready()
         return _drive(self._agent._http, self._core.wait_flow(timeout, interval))
 
     def upstream_token(self) -> UpstreamToken:
         """The vault exchange: an upstream access token (``proxy_exchange`` connectors only)."""
+        self._token_ready()
         return _drive(self._agent._http, self._core.upstream_token_flow())
