@@ -257,7 +257,8 @@ export class Connector {
    */
   async waitForConnection(o: WaitOptions): Promise<ConnectionInfo> {
     const interval = Math.max(50, o.intervalMs ?? 2000);
-    const deadline = this.#agent.realm.now() + Math.max(0, o.timeoutMs);
+    // real time (the polls sleep on real timers), not the injectable clock that token expiry uses
+    const deadline = Date.now() + Math.max(0, o.timeoutMs);
     let last: ConnectionRequired | undefined;
     for (;;) {
       if (o.signal?.aborted) throw o.signal.reason;
@@ -267,7 +268,7 @@ export class Connector {
         if (!isConnectionRequired(e)) throw e;
         last = e;
       }
-      const left = deadline - this.#agent.realm.now();
+      const left = deadline - Date.now();
       if (left <= 0) throw last;
       await sleep(Math.min(interval, left), o.signal);
     }

@@ -1,0 +1,145 @@
+// Error mapping against the server's real messages (provider: DelegationRules, BrokeredAccess, ProxyResource,
+// VaultExchangeProvider, DelegatedTokenPostProcessor), serialisation, and no token in any printed form.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
+import {
+  AccessDenied,
+  AgentAuthError,
+  ConnectionRequired,
+  GrantRevoked,
+  InsufficientScope,
+  UpstreamUnavailable,
+  errorFromResponse,
+  isAccessDenied,
+  isAgentAuthError,
+  isConnectionRequired,
+  isGrantRevoked,
+  isInsufficientScope,
+  isUpstreamUnavailable,
+} from '../../dist/index.js';
+import { networkError } from '../../dist/errors.js';
+
+const CONNECT = 'http://localhost:8080/realms/agents-demo/agent-auth/connectors/demo-calendar/connect?client_id=calendar-agent';
+const ctx = { connector: 'demo-calendar', connectUri: 'http://fallback/connect' };
+const map = (status, error, error_description, extra = {}) => errorFromResponse(status, { error, error_description, ...extra }, ctx);
+
+test('connection_required from the proxy (403) and the vault exchange (400) is ConnectionRequired with the absolute link', () => {
+  for (const status of [403, 400]) {
+    const e = map(status, 'connection_required', 'The user has no active account linked on connector demo-calendar', { connect_uri: CONNECT });
+    assert.ok(e instanceof ConnectionRequired && e instanceof AgentAuthError && e instanceof Error);
+    assert.equal(e.code, 'connection_required');
+    assert.equal(e.status, status);
+    assert.equal(e.connector, 'demo-calendar');
+    assert.equal(e.connectUri, CONNECT);
+    assert.ok(isConnectionRequired(e) && isAgentAuthError(e) && !isGrantRevoked(e));
+  }
+  // without connect_uri in the answer: the context's link
+  assert.equal(map(403, 'connection_required', 'x').connectUri, 'http://fallback/connect');
+});
+
+test('a revoked, expired or missing grant is GrantRevoked (exchange, chain hop, refresh, proxy, status, vault exchange)', () => {
+  const cases = [
+    [400, 'invalid_request', 'No active delegation grant from the user to agent calendar-agent via host client agent-host'],
+    [400, 'invalid_request', 'The delegation grant this token was issued under (agent calendar-agent via host client agent-host) is no longer active'],
+    [400, 'invalid_request', 'The user has not consented to agent research-agent acting for agent calendar-agent via host client agent-host'],
+    [400, 'invalid_grant', 'The delegation grant this token was issued under (agent calendar-agent via host client agent-host) is no longer active'],
+    [401, 'invalid_token', 'The delegation is no longer valid: The delegation grant this token was issued under (agent calendar-agent via host client agent-host) is no longer active'],
+    [400, 'invalid_request', 'The delegation is no longer valid: The delegation grant this token was issued under (agent calendar-agent via host client agent-host) is no longer active'],
+    [400, 'invalid_grant', 'The delegation grant was revoked'],
+  ];
+  for (const [status, code, description] of cases) {
+    const e = map(status, code, description);
+    assert.ok(e instanceof GrantRevoked, `${code} "${description}" -> ${e.name}`);
+    assert.equal(e.code, code);
+    assert.equal(e.status, status);
+    assert.equal(e.description, description);
+    assert.ok(isGrantRevoked(e));
+  }
+});
+
+test('other invalid_request / invalid_token / invalid_target answers stay plain AgentAuthError with the server code', () => {
+  const cases = [
+    [400, 'invalid_request', 'Invalid subject_token: not an active access token of this realm'],
+    [400, 'invalid_request', 'Invalid actor_token: this jti was already used'],
+    [400, 'invalid_request', 'The actor and the subject are the same'],
+    [401, 'invalid_token', 'The token is not an active access token of this realm'],
+    [400, 'invalid_target', "Connector demo-calendar is not in the user's delegation grant"],
+    [400, 'invalid_scope', 'Scope not allowed for this delegation: phone'],
+    [400, 'unauthorized_client', 'Only the acting agent (calendar-agent) may exchange this token for an upstream token'],
+    [404, 'connection_not_found', 'No active connection abc of this user on connector demo-calendar'],
+    [404, 'not_found', 'There is no connector nope'],
+    [401, 'invalid_client', 'Invalid client or Invalid client credentials'],
+  ];
+  for (const [status, code, description] of cases) {
+    const e = map(status, code, description);
+    assert.equal(e.constructor, AgentAuthError, `${code} "${description}" -> ${e.name}`);
+    assert.equal(e.name, 'AgentAuthError');
+    assert.equal(e.code, code);
+    assert.equal(e.status, status);
+  }
+});
+
+test('access_denied, insufficient_scope and the upstream failures have their own classes', () => {
+  const denied = map(403, 'access_denied', "Connector demo-calendar is not in the user's delegation grant");
+  assert.ok(denied instanceof AccessDenied && isAccessDenied(denied));
+  const scope = map(403, 'insufficient_scope', 'Only a delegated token (with act) reaches connected accounts');
+  assert.ok(scope instanceof InsufficientScope && isInsufficientScope(scope));
+  for (const [status, code] of [[502, 'upstream_unreachable'], [504, 'upstream_timeout'], [502, 'upstream_unavailable'], [502, 'upstream_response_too_large'], [502, 'upstream_refused'], [503, 'temporarily_unavailable'], [400, 'temporarily_unavailable']]) {
+    const e = map(status, code, 'x');
+    assert.ok(e instanceof UpstreamUnavailable && isUpstreamUnavailable(e), `${status} ${code}`);
+    assert.equal(e.code, code);
+  }
+  const bare = errorFromResponse(503, undefined, {});
+  assert.ok(bare instanceof UpstreamUnavailable);
+  assert.equal(bare.code, 'server_error');
+  const html = errorFromResponse(500, '<html>', {});
+  assert.equal(html.code, 'server_error');
+  assert.equal(errorFromResponse(418, {}, {}).code, 'invalid_response');
+});
+
+test('network failures are UpstreamUnavailable without a status', () => {
+  const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+  const e = networkError(refused);
+  assert.ok(e instanceof UpstreamUnavailable);
+  assert.equal(e.code, 'network_error');
+  assert.equal(e.status, undefined);
+  assert.match(e.description, /ECONNREFUSED/);
+  const t = networkError(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  assert.equal(t.code, 'timeout');
+});
+
+test('toJSON is plain JSON; fromJSON rebuilds the class; nothing token-shaped survives', () => {
+  const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
+  const e = map(403, 'connection_required', `no account for ${token}`, { connect_uri: CONNECT });
+  const j = JSON.parse(JSON.stringify(e));
+  assert.deepEqual(Object.keys(j).sort(), ['code', 'connectUri', 'connector', 'description', 'message', 'name', 'status']);
+  assert.equal(j.name, 'ConnectionRequired');
+  for (const text of [JSON.stringify(e), String(e), e.message, e.description, inspect(e, { showHidden: true, depth: 5 }), e.stack]) {
+    assert.ok(!text.includes(token) && !text.includes('eyJzdWIi'), `token in: ${text.slice(0, 120)}`);
+  }
+  assert.match(e.description, /\[redacted\]/);
+  const back = AgentAuthError.fromJSON(j);
+  assert.ok(back instanceof ConnectionRequired);
+  assert.equal(back.connectUri, CONNECT);
+  assert.equal(back.status, 403);
+  assert.ok(AgentAuthError.fromJSON(JSON.parse(JSON.stringify(map(401, 'invalid_token', 'The delegation is no longer valid: x')))) instanceof GrantRevoked);
+  assert.ok(AgentAuthError.fromJSON({ name: 'UpstreamUnavailable', code: 'upstream_timeout', message: 'm' }) instanceof UpstreamUnavailable);
+  const plain = AgentAuthError.fromJSON({ name: 'AgentAuthError', code: 'connection_not_found', message: 'm', status: 404 });
+  assert.equal(plain.code, 'connection_not_found');
+  assert.equal(plain.status, 404);
+});
+
+test('the is* helpers recognise errors by brand too (two copies of the package), and reject look-alikes', () => {
+  const e = map(401, 'invalid_token', 'The delegation is no longer valid: gone');
+  const foreign = Object.create(e); // stands for an instance of another copy's class: same brand and name
+  assert.ok(isGrantRevoked(foreign) && isAgentAuthError(foreign));
+  assert.ok(!isGrantRevoked({ name: 'GrantRevoked', code: 'invalid_token' }));
+  assert.ok(!isAgentAuthError(new Error('x')) && !isAgentAuthError(null) && !isConnectionRequired(undefined));
+});
+
+test('descriptions are bounded', () => {
+  const e = map(400, 'invalid_request', 'x'.repeat(5000));
+  assert.ok(e.description.length <= 501);
+});
