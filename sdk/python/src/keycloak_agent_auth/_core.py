@@ -79,6 +79,10 @@ def stale(ts: TokenSet | None) -> bool:
     return ts.expires_within(margin)
 
 
+# The exchange refuses a connector the agent's policy or the user's grant lacks with invalid_target; the proxy refuses
+# the same with 403 access_denied and the same words. Both are AccessDenied.
+CONNECTOR_REFUSED = ("is not in the user's delegation grant", "is not allowed for agent")
+
 Key = Union[RSAKey, ECKey, OKPKey]
 SubjectToken = Union[str, TokenSet]
 
@@ -198,7 +202,8 @@ def error_from(resp: httpx.Response, *, connector: str | None = None, connection
     if desc and any(p.lower() in desc.lower() for p in GRANT_GONE) and code in (
             "invalid_token", "invalid_request", "invalid_grant"):
         return GrantRevoked(code, desc, status=status)
-    if code in ("access_denied", "unauthorized_client"):
+    if code in ("access_denied", "unauthorized_client") or (code == "invalid_target" and desc and any(
+            p in desc for p in CONNECTOR_REFUSED)):
         return AccessDenied(code, desc, status=status)
     if code in ("insufficient_scope", "invalid_scope"):
         return InsufficientScope(code, desc, status=status)

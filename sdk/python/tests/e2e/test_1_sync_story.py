@@ -236,6 +236,7 @@ def test_unknown_connector_is_an_error_value(agent, story):
     with pytest.raises(AgentAuthError) as raised:
         conn.get("userinfo")
     assert raised.value.code == "invalid_target" and raised.value.status == 400
+    assert type(raised.value) is AgentAuthError, repr(raised.value)  # not AccessDenied: no such connector
 
 
 def test_logs_carry_no_token(agent, story, cfg, caplog):
