@@ -200,6 +200,15 @@ def story(cfg: Config, admin: Admin):
             for c in r.json() if r.status_code == 200 else []:
                 admin.call("DELETE", cfg.realm, f"/agent-auth/users/{created[0][2]}/connections/{c['id']}")
         for kind, realm, ident in reversed(created):
+            if kind == "clients":
+                # an update that ends the client's agent role first: the extension then removes the agent's
+                # delegation:client:<agent> scope from agent-host at once (a deletion alone leaves it to the next
+                # sync), and with it the scopes of agents deleted earlier
+                rep = admin.call("GET", realm, f"/clients/{ident}")
+                if rep.status_code == 200:
+                    body = rep.json()
+                    body["attributes"] = dict(body.get("attributes") or {}, **{"agent_auth.agent": "false"})
+                    admin.call("PUT", realm, f"/clients/{ident}", body)
             r = admin.call("DELETE", realm, f"/{kind}/{ident}")
             assert r.status_code in (204, 404), f"delete {kind} {ident} in {realm}: HTTP {r.status_code}"
 
