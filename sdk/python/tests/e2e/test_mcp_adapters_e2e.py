@@ -54,7 +54,7 @@ set_tracing_disabled(True)
 
 EXAMPLE_DIR = Path(__file__).resolve().parents[4] / "examples" / "python-calendar-agent"
 MCP_REDIRECT = "http://127.0.0.1:9/sdk-python-mcp/callback"  # answered by Playwright (page.route), never reached
-STEP_MS = 30_000
+STEP_MS = 60_000  # per browser step; generous for a loaded CI machine
 JWT_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ")
 
 
@@ -244,10 +244,12 @@ class Browser:
                 seen["consent"] = re.sub(r"\s+", " ", await self.page.locator("#agent-consent-title").inner_text())
                 await self.shot("consent")
                 await self.page.click("#kc-agent-allow")
+                await self.page.locator("#kc-agent-consent-form").wait_for(state="detached")
             elif await self.page.locator("#kc-login").count() and await self.page.locator("#username").count():
                 await self.page.fill("#username", u.username)
                 await self.page.fill("#password", u.password)
                 await self.page.click("#kc-login")
+                await self.page.locator("#kc-login").wait_for(state="detached")
             await self.page.wait_for_timeout(150)
         assert seen["consent"] and agent_name in seen["consent"], f"consent screen: {seen['consent']!r}"
         return seen
