@@ -21,7 +21,7 @@ import uvicorn
 from mcp.server.fastmcp import FastMCP
 
 from keycloak_agent_auth import AsyncAgentAuth
-from keycloak_agent_auth.mcp import AgentAuthMCP
+from keycloak_agent_auth.mcp import McpAgentAuth
 
 KEYCLOAK_URL = os.environ.get("KEYCLOAK_URL", "http://localhost:8080").rstrip("/")
 REALM = os.environ.get("REALM", "agents-demo")
@@ -33,8 +33,8 @@ RESOURCE = os.environ.get("RESOURCE", f"http://localhost:{PORT}/mcp")
 
 
 def build_server(agent: AsyncAgentAuth, resource: str = RESOURCE, *, port: int = PORT,
-                 connect_timeout: float = 300.0) -> tuple[FastMCP, AgentAuthMCP]:
-    auth = AgentAuthMCP(agent, resource=resource, connect_timeout=connect_timeout)
+                 connect_timeout: float = 300.0) -> tuple[FastMCP, McpAgentAuth]:
+    auth = McpAgentAuth(agent, resource=resource, connect_timeout=connect_timeout)
     mcp = FastMCP("calendar-agent", host="127.0.0.1", port=port, **auth.fastmcp_settings())
 
     @mcp.tool()

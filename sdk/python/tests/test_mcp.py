@@ -21,7 +21,7 @@ from mcp.shared.exceptions import McpError
 from mcp.shared.memory import create_connected_server_and_client_session
 
 from keycloak_agent_auth import ConnectionRequired, GrantRevoked
-from keycloak_agent_auth.mcp import AgentAuthMCP, CallerToken, KeycloakTokenVerifier
+from keycloak_agent_auth.mcp import McpAgentAuth, CallerToken, KeycloakTokenVerifier
 
 ISSUER = "http://kc.test/realms/demo"
 RESOURCE = "http://127.0.0.1:3999/mcp"
@@ -110,14 +110,14 @@ async def test_auth_settings_are_a_resource_server_of_the_realm():
         issuer = ISSUER
         client_id = "test-agent"
 
-    auth = AgentAuthMCP(Agent(), resource=RESOURCE)
+    auth = McpAgentAuth(Agent(), resource=RESOURCE)
     s = auth.auth_settings()
     assert str(s.issuer_url) == ISSUER and str(s.resource_server_url) == RESOURCE
     assert s.required_scopes == ["delegation:client:test-agent"] and s.validate_token_resource is True
     kw = auth.fastmcp_settings()
     assert kw["token_verifier"] is auth.token_verifier
     with pytest.raises(ValueError):
-        AgentAuthMCP(Agent(), resource=RESOURCE, elicitation="sometimes")  # type: ignore[arg-type]
+        McpAgentAuth(Agent(), resource=RESOURCE, elicitation="sometimes")  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- the tool decorator over a real MCP session
@@ -159,8 +159,8 @@ class ScriptedAgent:
         return ScriptedConnector(self)
 
 
-def server(agent: ScriptedAgent, elicitation: str = "request") -> tuple[FastMCP, AgentAuthMCP]:
-    auth = AgentAuthMCP(agent, resource=RESOURCE, elicitation=elicitation, connect_timeout=7,  # type: ignore[arg-type]
+def server(agent: ScriptedAgent, elicitation: str = "request") -> tuple[FastMCP, McpAgentAuth]:
+    auth = McpAgentAuth(agent, resource=RESOURCE, elicitation=elicitation, connect_timeout=7,  # type: ignore[arg-type]
                         progress_interval=0.05)
     mcp = FastMCP("unit")
 
@@ -269,7 +269,7 @@ async def test_other_agent_errors_are_tool_errors_with_their_json(caller):
 
 async def test_the_decorated_tool_keeps_its_parameters_and_declares_no_output_schema(caller):
     agent = ScriptedAgent()
-    auth = AgentAuthMCP(agent, resource=RESOURCE)
+    auth = McpAgentAuth(agent, resource=RESOURCE)
     mcp = FastMCP("unit")
 
     @mcp.tool()

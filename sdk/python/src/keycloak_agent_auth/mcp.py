@@ -7,17 +7,17 @@ What it does (DESIGN sections 9 and 10):
 * :class:`KeycloakTokenVerifier` is the SDK's ``TokenVerifier``: it accepts a bearer token only if its signature
   verifies against the realm's JWKS, ``iss`` is the realm, ``exp`` has not passed, it is an access token and
   ``aud`` contains the MCP server's resource URI (RFC 8707). A token for another resource is refused (HTTP 401).
-* :class:`AgentAuthMCP` puts it together with FastMCP's ``AuthSettings`` (RFC 9728 protected resource metadata
+* :class:`McpAgentAuth` puts it together with FastMCP's ``AuthSettings`` (RFC 9728 protected resource metadata
   listing ``delegation:client:<agent>``, so an MCP client's ordinary login brings the user to the agent consent
   screen), gives a tool the caller's token, exchanges it for the user (``AsyncAgentAuth.exchange`` /
-  ``.connector``), and with :meth:`AgentAuthMCP.tool` turns ``ConnectionRequired`` into MCP URL-mode
+  ``.connector``), and with :meth:`McpAgentAuth.tool` turns ``ConnectionRequired`` into MCP URL-mode
   elicitation (MCP 2025-11-25) for clients that declared ``elicitation.url``, else into a tool error
   (``isError: true``) whose text carries the connect link.
 
 Example::
 
     agent = await AsyncAgentAuth.discover(issuer=ISSUER, client_id="calendar-agent", client_secret="...")
-    auth = AgentAuthMCP(agent, resource="http://localhost:3000/mcp")
+    auth = McpAgentAuth(agent, resource="http://localhost:3000/mcp")
     mcp = FastMCP("calendar", **auth.fastmcp_settings())
 
     @mcp.tool()
@@ -60,7 +60,7 @@ from pydantic import Field
 from keycloak_agent_auth.errors import AgentAuthError, ConnectionRequired
 
 __all__ = [
-    "AgentAuthMCP",
+    "McpAgentAuth",
     "CallerToken",
     "KeycloakTokenVerifier",
     "KeysUnavailable",
@@ -262,7 +262,7 @@ def _client_supports_url_elicitation() -> bool:
     return elicitation is not None and getattr(elicitation, "url", None) is not None
 
 
-class AgentAuthMCP:
+class McpAgentAuth:
     """The agent's side of an MCP server protected by Keycloak.
 
     ``agent`` is an ``AsyncAgentAuth``. ``resource`` is this MCP server's URL, one of the agent's
@@ -314,7 +314,7 @@ class AgentAuthMCP:
         self.token_verifier = verifier or KeycloakTokenVerifier(self.issuer, resource)
 
     def __repr__(self) -> str:
-        return f"AgentAuthMCP(resource={self.resource!r}, issuer={self.issuer!r})"
+        return f"McpAgentAuth(resource={self.resource!r}, issuer={self.issuer!r})"
 
     # ---- FastMCP wiring
 
@@ -363,7 +363,7 @@ class AgentAuthMCP:
         error with its ``to_dict()`` JSON.
         """
         if not inspect.iscoroutinefunction(fn):
-            raise TypeError("AgentAuthMCP.tool wraps async tool functions")
+            raise TypeError("McpAgentAuth.tool wraps async tool functions")
 
         @functools.wraps(fn)
         async def wrapper(*args: Any, **kwargs: Any) -> Any:

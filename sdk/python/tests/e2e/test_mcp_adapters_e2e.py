@@ -1,6 +1,6 @@
 """End-to-end: the MCP-server helper and the framework adapters against the real Keycloak (the demo realms).
 
-* An MCP server (FastMCP over streamable HTTP on a free loopback port) built with ``AgentAuthMCP`` for a temporary
+* An MCP server (FastMCP over streamable HTTP on a free loopback port) built with ``McpAgentAuth`` for a temporary
   agent client whose resource URI is that server's URL (a copy of calendar-agent's policy: hosts mcp-client and
   agent-host, connector demo-calendar), driven by the official MCP Python client with its OAuth support: RFC 9728
   discovery, login and the agent consent screen in Chromium (consent by scope), tokens for other resources refused
@@ -47,7 +47,7 @@ from playwright.async_api import Page, async_playwright
 
 from keycloak_agent_auth import AsyncAgentAuth, ConnectionRequired
 from keycloak_agent_auth.adapters.openai_agents import ConnectionGate
-from keycloak_agent_auth.mcp import AgentAuthMCP
+from keycloak_agent_auth.mcp import McpAgentAuth
 
 pytestmark = pytest.mark.e2e
 set_tracing_disabled(True)
@@ -149,7 +149,7 @@ def build_server(agent: AsyncAgentAuth, a: McpAgent) -> FastMCP:
     """The example's MCP server (examples/python-calendar-agent/mcp_server.py) for the test agent, plus a tool that
     answers URLElicitationRequiredError (-32042) instead of waiting."""
     mcp, auth = load_example("mcp_server").build_server(agent, a.resource, port=a.port, connect_timeout=90)
-    strict = AgentAuthMCP(agent, resource=a.resource, elicitation="error", verifier=auth.token_verifier)
+    strict = McpAgentAuth(agent, resource=a.resource, elicitation="error", verifier=auth.token_verifier)
 
     @mcp.tool()
     @strict.tool
