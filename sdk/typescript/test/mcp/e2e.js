@@ -19,15 +19,10 @@
 // (upstream-saas), MCP_RESOURCE (http://localhost:3000/mcp), CHROMIUM (/usr/bin/chromium), SCREENSHOT_DIR
 // (target/screenshots of this package), ADMIN_USER/ADMIN_PASSWORD (admin/admin), E2E_STEP_TIMEOUT_MS (30000).
 
-import { createServer } from 'node:http';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
-import { chromium } from 'playwright-core';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
@@ -36,178 +31,30 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitationCompleteNotificationSchema, ErrorCode, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { AgentAuth } from '../../dist/index.js';
 import { McpAgentAuth } from '../../dist/mcp.js';
+import {
+  AssertionFailed,
+  RUN,
+  assert,
+  assertEq,
+  assertNoToken,
+  cfg,
+  configure,
+  connectInBrowser,
+  createUser,
+  launchBrowser,
+  login,
+  runMain,
+  shot,
+  startCallbackServer,
+  step,
+  summary,
+  withTimeout,
+} from '../e2e/support.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const env = process.env;
-const cfg = {
-  keycloakUrl: (env.KEYCLOAK_URL || 'http://localhost:8080').replace(/\/+$/, ''),
-  realm: env.REALM || 'agents-demo',
-  upstreamRealm: env.UPSTREAM_REALM || 'upstream-saas',
-  resource: env.MCP_RESOURCE || 'http://localhost:3000/mcp',
-  chromium: env.CHROMIUM || '/usr/bin/chromium',
-  screenshots: path.resolve(env.SCREENSHOT_DIR || path.join(here, '..', '..', 'target', 'screenshots')),
-  adminUser: env.ADMIN_USER || 'admin',
-  adminPassword: env.ADMIN_PASSWORD || 'admin',
-  timeoutMs: Number.parseInt(env.E2E_STEP_TIMEOUT_MS || '30000', 10),
-  mcpClient: 'mcp-client',
-  agent: 'calendar-agent',
-  agentSecret: 'calendar-agent-secret',
-  agentName: 'Calendar Agent',
-  connector: 'demo-calendar',
-};
-cfg.issuer = `${cfg.keycloakUrl}/realms/${cfg.realm}`;
-cfg.connectorUri = `${cfg.issuer}/agent-auth/connectors/${cfg.connector}`;
+configure({ tag: 'sdk-mcp-e2e', resultName: 'SDK-MCP-E2E-RESULT' });
+cfg.resource = process.env.MCP_RESOURCE || 'http://localhost:3000/mcp';
+cfg.mcpClient = 'mcp-client';
 cfg.connectLink = `${cfg.connectorUri}/connect?client_id=${cfg.agent}`;
-const RUN = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
-const TOKEN_SHAPE = /eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}/;
-
-// ---------------------------------------------------------------------------------------------------------------
-// reporting
-
-const t0 = Date.now();
-const summary = { ok: false, run: RUN, steps: {}, assertions: 0 };
-let currentStep = 'setup';
-class AssertionFailed extends Error {}
-
-function assert(condition, message) {
-  summary.assertions++;
-  if (!condition) throw new AssertionFailed(message);
-}
-function assertEq(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  assert(a === e, `${what}: expected ${e}, got ${a}`);
-}
-function assertNoToken(text, what) {
-  assert(!TOKEN_SHAPE.test(String(text ?? '')), `${what}: contains a token`);
-}
-function log(line) {
-  process.stderr.write(`[sdk-mcp-e2e] ${line}\n`);
-}
-async function step(name, fn) {
-  currentStep = name;
-  const start = Date.now();
-  log(`-- ${name}`);
-  const r = await fn();
-  summary.steps[name] = Date.now() - start;
-  return r;
-}
-function withTimeout(promise, what, ms = cfg.timeoutMs) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new AssertionFailed(`timed out after ${ms} ms: ${what}`)), ms);
-    }),
-  ]);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// admin REST API (setup and cleanup only)
-
-const cleanups = [];
-
-async function adminToken() {
-  const res = await fetch(`${cfg.keycloakUrl}/realms/master/protocol/openid-connect/token`, {
-    method: 'POST',
-    body: new URLSearchParams({ grant_type: 'password', client_id: 'admin-cli', username: cfg.adminUser, password: cfg.adminPassword }),
-  });
-  const body = await res.json().catch(() => ({}));
-  assert(res.ok && body.access_token, `admin token: HTTP ${res.status} ${body.error ?? ''}`);
-  return body.access_token;
-}
-async function admin(method, realm, p, body) {
-  const res = await fetch(`${cfg.keycloakUrl}/admin/realms/${realm}${p}`, {
-    method,
-    headers: { authorization: `Bearer ${await adminToken()}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = { raw: text.slice(0, 200) };
-  }
-  return { status: res.status, body: json, location: res.headers.get('location') };
-}
-async function createUser(realm, username, first, last) {
-  const password = `pw-${randomBytes(9).toString('hex')}`;
-  const r = await admin('POST', realm, '/users', {
-    username,
-    enabled: true,
-    email: `${username}@example.com`,
-    emailVerified: true,
-    firstName: first,
-    lastName: last,
-    requiredActions: [],
-    credentials: [{ type: 'password', value: password, temporary: false }],
-  });
-  assertEq(r.status, 201, `admin: create user ${username} in ${realm}`);
-  const id = r.location.split('/').pop();
-  cleanups.push(async () => {
-    const d = await admin('DELETE', realm, `/users/${id}`);
-    if (d.status !== 204 && d.status !== 404) throw new Error(`delete user ${username}: HTTP ${d.status}`);
-  });
-  return { id, username, password };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// browser and the loopback redirect
-
-function startCallbackServer() {
-  const waiters = [];
-  const server = createServer((req, res) => {
-    const url = new URL(req.url, `http://${req.headers.host}`);
-    if (url.pathname !== '/callback') return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(`<!doctype html><title>MCP client callback</title><h1>${url.searchParams.get('error') ? 'authorization failed' : 'authorization complete'}</h1>`);
-    waiters.shift()?.(url);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      resolve({
-        redirectUri: `http://127.0.0.1:${server.address().port}/callback`,
-        next: () => new Promise((r) => waiters.push(r)),
-        close: () => new Promise((r) => server.close(() => r())),
-      });
-    });
-  });
-}
-
-async function launchBrowser() {
-  const userDataDir = await mkdtemp(path.join(tmpdir(), 'sdk-ts-mcp-e2e-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: cfg.chromium,
-    headless: true,
-    viewport: { width: 1100, height: 860 },
-    locale: 'en-US',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  context.setDefaultTimeout(cfg.timeoutMs);
-  return {
-    context,
-    close: async () => {
-      await context.close().catch(() => {});
-      await rm(userDataDir, { recursive: true, force: true });
-    },
-  };
-}
-
-async function shot(page, name) {
-  const file = path.join(cfg.screenshots, `sdk-ts-mcp-${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
-  (summary.screenshots ??= []).push(file);
-  return file;
-}
-
-async function login(page, user) {
-  await page.locator('#username').waitFor();
-  await page.fill('#username', user.username);
-  await page.fill('#password', user.password);
-  await page.click('#kc-login');
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // the MCP server under test: calendar-agent with keycloak-agent-auth/mcp, stateful Streamable HTTP
@@ -313,7 +160,7 @@ async function main() {
       await page.locator('#kc-agent-consent-form').waitFor();
       const title = await page.locator('#agent-consent-title').innerText();
       assert(title.includes(cfg.agentName), `consent title "${title}" does not name ${cfg.agentName}`);
-      await shot(page, 'consent');
+      await shot(page, 'mcp-consent');
       await page.click('#kc-agent-allow');
       const back = await withTimeout(came, 'the redirect back to the loopback callback after Allow');
       const params = oauth.validateAuthResponse(as, client, back, state);
@@ -397,17 +244,7 @@ async function main() {
 
     // ---- e. the user opens the URL and connects; the server says the elicitation is complete; the retry succeeds
     await step('e_connect_complete_retry', async () => {
-      await page.goto(elicitation.url);
-      await page.locator('#kc-agent-connect-form').waitFor();
-      const request = (await page.locator('#agent-connect-request').innerText()).replace(/\s+/g, ' ').trim();
-      assert(request.includes(cfg.agentName), `the connect page "${request}" does not name ${cfg.agentName}`);
-      await shot(page, 'connect');
-      await page.click('#kc-agent-connect-allow');
-      await page.waitForURL((u) => u.href.includes(`/realms/${cfg.upstreamRealm}/`));
-      await login(page, up);
-      await page.locator('#agent-connect-result-message').waitFor();
-      assertEq(await page.locator('#agent-connect-result').getAttribute('data-ok'), 'true', 'the connect result page');
-      await shot(page, 'connect-result');
+      await connectInBrowser(page, elicitation.url, up, 'mcp');
       const deadline = Date.now() + cfg.timeoutMs;
       while (completed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       assertEq(completed, [elicitation.elicitationId], 'notifications/elicitation/complete');
@@ -436,34 +273,7 @@ async function main() {
     if (mcp) await mcp.close().catch(() => {});
     if (browser) await browser.close();
     await callback.close();
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        log(`cleanup: ${e.message}`);
-        summary.cleanupFailed = true;
-      }
-    }
   }
 }
 
-function printSummary() {
-  const line = JSON.stringify(summary).replace(/eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}(\.[A-Za-z0-9_-]*)?/g, '[token]');
-  process.stdout.write(`SDK-MCP-E2E-RESULT ${line}\n`);
-}
-
-try {
-  await main();
-  summary.durationMs = Date.now() - t0;
-  printSummary();
-  process.exit(summary.cleanupFailed ? 1 : 0);
-} catch (e) {
-  summary.ok = false;
-  summary.failedStep = currentStep;
-  summary.failure = e instanceof AssertionFailed ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? e}`;
-  summary.durationMs = Date.now() - t0;
-  log(`FAILED in ${currentStep}: ${summary.failure}`);
-  if (!(e instanceof AssertionFailed) && e?.stack) log(e.stack.split('\n').slice(1, 6).join('\n'));
-  printSummary();
-  process.exit(1);
-}
+await runMain(main);
