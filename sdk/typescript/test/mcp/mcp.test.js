@@ -462,3 +462,40 @@ test('toolErrorFor rethrows what is not an SDK error', () => {
   const e = new McpError(ErrorCode.InvalidParams, 'bad');
   assert.throws(() => auth.toolErrorFor(server, e), (x) => x === e);
 });
+
+test('bearerAuth: strict requires AuthInfo.resource = this server; with acceptedAudiences (lenient) the client id is enough', async () => {
+  const metadata = { issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/certs`, response_types_supported: ['code'] };
+  const lenient = await McpAgentAuth.create({ agent, resource, keySet, authorizationServerMetadata: metadata, acceptedAudiences: ['calendar-agent'] });
+  const call = async (mw, bearer) => {
+    const req = { headers: { authorization: `Bearer ${bearer}` } };
+    const out = { status: 200, next: false };
+    const res = {
+      set: () => res,
+      status: (s) => {
+        out.status = s;
+        return res;
+      },
+      json: (b) => {
+        out.body = b;
+        return res;
+      },
+    };
+    await mw(req, res, () => {
+      out.next = true;
+    });
+    return { ...out, auth: req.auth };
+  };
+  const clientIdToken = await token({ aud: ['calendar-agent'] });
+  const strictRes = await call(auth.bearerAuth(), clientIdToken);
+  assert.deepEqual([strictRes.status, strictRes.next, strictRes.body.error], [401, false, 'invalid_token']);
+  const lenientRes = await call(lenient.bearerAuth(), clientIdToken);
+  assert.deepEqual([lenientRes.status, lenientRes.next], [200, true]);
+  assert.equal(lenientRes.auth.resource, undefined);
+  assert.equal(lenientRes.auth.extra.claims.sub, 'user-1');
+  // a token for the resource passes both
+  const forResource = await token({ aud: resource });
+  assert.equal((await call(auth.bearerAuth(), forResource)).next, true);
+  assert.equal((await call(lenient.bearerAuth(), forResource)).next, true);
+  // the default scopes name the agent's delegation scope
+  assert.deepEqual(lenient.scopesSupported, ['openid', 'profile', 'delegation:client:calendar-agent']);
+});
