@@ -174,7 +174,14 @@ export class Connector {
 
   #signal(given?: AbortSignal | null): AbortSignal {
     const t = AbortSignal.timeout(this.#agent.realm.timeoutMs);
-    return given ? AbortSignal.any([given, t]) : t;
+    if (!given) return t;
+    if (typeof AbortSignal.any === 'function') return AbortSignal.any([given, t]);
+    const both = new AbortController(); // Node 20.0-20.2: no AbortSignal.any
+    for (const s of [given, t]) {
+      if (s.aborted) both.abort(s.reason);
+      else s.addEventListener('abort', () => both.abort(s.reason), { once: true });
+    }
+    return both.signal;
   }
 
   async #send(url: string, init: RequestInit): Promise<Response> {
