@@ -108,7 +108,12 @@ export class ConnectionRequired extends AgentAuthError {
  */
 export class GrantRevoked extends AgentAuthError {}
 
-/** The agent's policy or the user's grant does not include what was asked for (e.g. the connector). `access_denied`. */
+/**
+ * The agent's policy or the user's grant does not include what was asked for: the connector (proxy 403
+ * `access_denied`; the exchange's `invalid_target` "Connector ... is not in the user's delegation grant" / "... is not
+ * allowed for agent ..."), or the user denied the login (`access_denied`). The user approves again, with the connector
+ * on the consent screen, or an administrator changes the policy.
+ */
 export class AccessDenied extends AgentAuthError {}
 
 /** The token is not one that may be used here (e.g. a token without `act` at the proxy). `insufficient_scope`. */
@@ -163,6 +168,12 @@ const GRANT_GONE = [
   /\bgrant\b.*\b(revoked|expired)\b/i,
 ];
 
+/**
+ * The exchange's refusals of a connector's resource that the proxy answers as access_denied: "Connector X is not in
+ * the user's delegation grant", "Connector X is not allowed for agent Y".
+ */
+const CONNECTOR_REFUSED = [/^Connector \S+ is not in the user's delegation grant/, /^Connector \S+ is not allowed for agent /];
+
 /** What an error answer was about: the connector (for connection_required) and its fallback connect link. */
 export interface ErrorContext {
   connector?: string;
@@ -183,6 +194,10 @@ export function errorFromResponse(status: number | undefined, body: unknown, con
     return new ConnectionRequired(context.connector ?? '', uri, opts);
   }
   if (code === 'access_denied') return new AccessDenied(code, opts);
+  if (code === 'invalid_target' && description && CONNECTOR_REFUSED.some((r) => r.test(description))) {
+    // the exchange for a connector's resource: the same refusal the proxy answers with 403 access_denied
+    return new AccessDenied(code, opts);
+  }
   if (code === 'insufficient_scope') return new InsufficientScope(code, opts);
   if (['invalid_request', 'invalid_grant', 'invalid_token'].includes(code) && description && GRANT_GONE.some((r) => r.test(description))) {
     return new GrantRevoked(code, opts);

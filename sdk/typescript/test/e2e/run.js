@@ -24,11 +24,13 @@
 
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import {
+  AccessDenied,
   AgentAuth,
   AgentAuthError,
   ConnectionRequired,
   GrantRevoked,
   TokenSet,
+  isAccessDenied,
   isConnectionRequired,
   isGrantRevoked,
 } from '../../dist/index.js';
@@ -221,6 +223,10 @@ async function main() {
       assertEq(g.status, 201, `admin: pre-authorise ${keyAgentId} for the user`);
       const viaJwt = await exchanged_key(keyAgent.keyAgent, 'signed actor JWT');
       const viaCc = await exchanged_key(keyAgent.keyAgentCc, 'private_key_jwt client credentials');
+      // its policy allows demo-calendar, the admin's grant (no connectors given) does not: AccessDenied
+      const denied = await rejects(() => keyAgent.keyAgent.connector(cfg.connector, { subjectToken: userToken }).fetch('userinfo'), 'a connector outside the grant');
+      assert(denied instanceof AccessDenied && isAccessDenied(denied), `connector outside the grant: expected AccessDenied, got ${denied?.name} ${denied?.message}`);
+      assertEq([denied.code, denied.status], ['invalid_target', 400], 'connector outside the grant: code and status');
       async function exchanged_key(agent, what) {
         const k = await agent.exchange({ subjectToken: userToken });
         assertEq([k.sub, k.act?.client_id], [user.id, keyAgentId], `exchange with ${what}: sub, act.client_id`);
@@ -239,7 +245,7 @@ async function main() {
       assertEq(hop.sub, user.id, 'chain hop sub');
       assertEq(hop.actChain(), [cfg.downstream, cfg.agent], 'chain hop act chain (current first)');
       assertEq(hop.act?.act?.client_id, cfg.agent, 'chain hop nested act.client_id');
-      summary.exchange = { calendar: t.toJSON(), narrowed: narrowed.toJSON(), keyAgentJwt: viaJwt, keyAgentClientCredentials: viaCc, chain: { token: hop.toJSON(), grant: { connectors: calGrant.connectors, downstreamAgents: calGrant.downstreamAgents } } };
+      summary.exchange = { calendar: t.toJSON(), narrowed: narrowed.toJSON(), keyAgentJwt: viaJwt, keyAgentClientCredentials: viaCc, connectorOutsideGrant: denied.toJSON(), chain: { token: hop.toJSON(), grant: { connectors: calGrant.connectors, downstreamAgents: calGrant.downstreamAgents } } };
       return { t, hop };
     });
 

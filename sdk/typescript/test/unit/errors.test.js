@@ -65,7 +65,8 @@ test('other invalid_request / invalid_token / invalid_target answers stay plain 
     [400, 'invalid_request', 'Invalid actor_token: this jti was already used'],
     [400, 'invalid_request', 'The actor and the subject are the same'],
     [401, 'invalid_token', 'The token is not an active access token of this realm'],
-    [400, 'invalid_target', "Connector demo-calendar is not in the user's delegation grant"],
+    [400, 'invalid_target', 'Resource not allowed for agent calendar-agent: https://other'],
+    [400, 'invalid_target', 'Unknown connector: nope'],
     [400, 'invalid_scope', 'Scope not allowed for this delegation: phone'],
     [400, 'unauthorized_client', 'Only the acting agent (calendar-agent) may exchange this token for an upstream token'],
     [404, 'connection_not_found', 'No active connection abc of this user on connector demo-calendar'],
@@ -84,6 +85,11 @@ test('other invalid_request / invalid_token / invalid_target answers stay plain 
 test('access_denied, insufficient_scope and the upstream failures have their own classes', () => {
   const denied = map(403, 'access_denied', "Connector demo-calendar is not in the user's delegation grant");
   assert.ok(denied instanceof AccessDenied && isAccessDenied(denied));
+  for (const d of ["Connector demo-calendar is not in the user's delegation grant", 'Connector demo-calendar is not allowed for agent research-agent']) {
+    const x = map(400, 'invalid_target', d);
+    assert.ok(x instanceof AccessDenied, `invalid_target "${d}" -> ${x.name}`);
+    assert.equal(x.code, 'invalid_target');
+  }
   const scope = map(403, 'insufficient_scope', 'Only a delegated token (with act) reaches connected accounts');
   assert.ok(scope instanceof InsufficientScope && isInsufficientScope(scope));
   for (const [status, code] of [[502, 'upstream_unreachable'], [504, 'upstream_timeout'], [502, 'upstream_unavailable'], [502, 'upstream_response_too_large'], [502, 'upstream_refused'], [503, 'temporarily_unavailable'], [400, 'temporarily_unavailable']]) {
