@@ -7,14 +7,16 @@
 //   b       the user's own token (a plain login of the host app, same browser)
 //   c       actor tokens both ways: calendar-agent's client credentials (cached), the temporary agent's signed actor+jwt
 //           (fresh jti each time; the client authenticates with private_key_jwt)
-//   d       exchange with act (both agents); a chain hop calendar-agent -> research-agent (nested act)
+//   d       exchange with act (both agents; narrowed by scope and audience); the temporary agent's connector outside
+//           its grant is AccessDenied; a chain hop calendar-agent -> research-agent (nested act)
 //   e       the connector: connector token (aud = connector URI), connection_required (status endpoint and proxy),
 //           waitForConnection times out with ConnectionRequired
-//   f       connect in Chromium (connect page Allow, upstream-saas login) while waitForConnection polls: it resolves;
+//   f       connect in Chromium (connect page Continue, upstream-saas login) while waitForConnection polls: it resolves;
 //           the same proxied call (userinfo) now answers the fresh upstream account
 //   g       a second linked account; a chosen connectionId answers that account; an unknown one is connection_not_found
 //   h       the vault exchange (demo-calendar is proxy_exchange): an upstream token for the chosen account
-//   i       the user revokes the grant (account API): the proxy and the exchange give GrantRevoked
+//   i       the user revokes the grant (account API): the proxy, the status endpoint, the exchange, the vault exchange
+//           and the chain hop give GrantRevoked
 //   cleanup every user and client this run created (also after a failure)
 //
 // stdout: one line `SDK-E2E-RESULT {json}`; progress on stderr. Exit 1 on the first failed assertion. Never prints a
