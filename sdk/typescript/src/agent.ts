@@ -496,11 +496,13 @@ export class HostApp {
   }
 
   /**
-   * Redeems the code. `actor`: the agent the login named in `requested_actor` (its actor token is sent); left out for a
-   * code without requested_actor.
+   * Redeems the code. `actor`: the agent the login named in `requested_actor` (its actor token is sent), or that
+   * agent's actor token handed over by its process (`{token, type}`, e.g. from `agent.actorToken()` and
+   * `agent.actorTokenType`); left out for a code without requested_actor.
    */
-  async redeemCode(o: RedeemCodeOptions & { actor?: AgentAuth }): Promise<TokenSet> {
-    const actor = o.actor ? { token: await o.actor.actorToken(), type: o.actor.actorTokenType } : undefined;
+  async redeemCode(o: RedeemCodeOptions & { actor?: AgentAuth | { token: string; type: string } }): Promise<TokenSet> {
+    const a = o.actor;
+    const actor = a instanceof AgentAuth ? { token: await a.actorToken(), type: a.actorTokenType } : a;
     return this.realm.redeemCode(this.#client, this.#auth, o, actor);
   }
 

@@ -269,4 +269,8 @@ test('AgentAuth.host: a plain login (no requested_actor) redeemed without actor_
   const r = fake.tokenRequests().at(-1);
   assert.equal(r.form.get('actor_token'), null);
   assert.equal(r.form.get('code'), 'c');
+  // an actor token handed over by the agent's process
+  await host.redeemCode({ code: 'c2', codeVerifier: req.codeVerifier, redirectUri: 'http://127.0.0.1:9/cb', actor: { token: 'signed-actor-jwt', type: 'urn:ietf:params:oauth:token-type:jwt' } });
+  const r2 = fake.tokenRequests().at(-1);
+  assert.deepEqual([r2.form.get('actor_token'), r2.form.get('actor_token_type'), r2.form.get('code')], ['signed-actor-jwt', 'urn:ietf:params:oauth:token-type:jwt', 'c2']);
 });
