@@ -9,8 +9,9 @@
 #   ./run-tests.sh --serial     the same runs one after the other: plain mvn verify
 #   ./run-tests.sh --quick      the everyday tier: unit tests and the main integration run on H2
 #   ./run-tests.sh ARGS...      ARGS go to Maven, e.g. -Dit.test=DelegationExchangeIT -Dkeycloak.port=18080
-# Installs with apt-get (as root or through sudo): Debian's Chromium for the browser tests, and a JDK, Maven or
-# Node.js where missing. Set AGENTAUTH_CHROMIUM=/path/to/chromium to use another Chromium build.
+# Installs with apt-get (as root or through sudo): Debian's Chromium for the browser tests, and a JDK, Maven,
+# Node.js or Python (3.10+, with venv) where missing; AGENTAUTH_PYTHON=/path/to/python3 picks another
+# Python, AGENTAUTH_CHROMIUM=/path/to/chromium another Chromium build.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -56,6 +57,16 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+# The Python SDK's suite runs in a virtual environment the build creates (packages from PyPI): Python 3.10+ with venv.
+python_bin="${AGENTAUTH_PYTHON:-python3}"
+if ! command -v "$python_bin" >/dev/null 2>&1 || ! "$python_bin" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  apt_install python3 python3-venv
+fi
+if ! "$python_bin" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)'; then
+  echo "run-tests.sh: Python 3.10 or newer is needed for the Python SDK's tests (found $("$python_bin" --version 2>&1))" >&2
+  exit 1
+fi
+
 # Browser tests drive a headless Chromium with Playwright for Java (a Maven dependency that never downloads a browser).
 chromium="${AGENTAUTH_CHROMIUM:-}"
 if [ -z "$chromium" ]; then
@@ -63,9 +74,9 @@ if [ -z "$chromium" ]; then
   chromium=/usr/bin/chromium
 fi
 
-echo ">> $(java -version 2>&1 | sed -n 1p); $(mvn -v 2>&1 | sed -n 1p | sed 's/\x1b\[[0-9;]*m//g'); node $(node --version); $("$chromium" --version 2>/dev/null || echo "chromium at $chromium")"
+echo ">> $(java -version 2>&1 | sed -n 1p); $(mvn -v 2>&1 | sed -n 1p | sed 's/\x1b\[[0-9;]*m//g'); node $(node --version); $("$python_bin" --version 2>&1); $("$chromium" --version 2>/dev/null || echo "chromium at $chromium")"
 
-common=(-B -Dagentauth.chromium="$chromium")
+common=(-B -Dagentauth.chromium="$chromium" -Dagentauth.python="$(command -v "$python_bin")")
 if [ -n "$quick" ]; then
   exec mvn "${common[@]}" verify -Pquick "${maven_args[@]}"
 fi

@@ -7,10 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -22,10 +19,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
+import org.agentauth.keycloak.it.support.Commands;
 import org.agentauth.keycloak.it.support.Delegations;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
@@ -63,7 +61,6 @@ class McpClientIT {
     private static final String CONNECTOR = "demo-calendar";
     /** The upstream-saas account alice connects in the browser when the tool asks for one. */
     private static final String UPSTREAM_ACCOUNT = "alice-work";
-    private static final Pattern JWT = Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}");
     private static final Duration NPM_TIMEOUT = Duration.ofMinutes(Long.getLong("agentauth.npmTimeoutMinutes", 10));
     private static final Duration E2E_TIMEOUT = Duration.ofMinutes(5);
 
@@ -82,7 +79,7 @@ class McpClientIT {
         Path sdk = repo.resolve("sdk/typescript");
         Path example = repo.resolve("examples/mcp-calendar");
         Path e2e = repo.resolve("integration-tests/src/test/mcp");
-        requireNode();
+        Commands.requireNode("McpClientIT");
         // the example depends on file:../../sdk/typescript, installed as a packed copy whose `prepare` builds it: the
         // SDK's own dependencies (TypeScript) must be there first (its unit tests, the MCP helper's too, run in SdkIT)
         npmCi(sdk, out.resolve("npm-ci-sdk-typescript.log"));
@@ -120,7 +117,7 @@ class McpClientIT {
             }
         }
         String log = Files.readString(serverLog, StandardCharsets.UTF_8);
-        assertTrue(!JWT.matcher(log).find(), "a token-shaped string in " + serverLog);
+        assertTrue(!Commands.JWT.matcher(log).find(), "a token-shaped string in " + serverLog);
         assertTrue(log.contains("\"msg\":\"delegated_identity ok\""), "the MCP server logged the delegated call: " + serverLog);
         assertTrue(log.contains("\"msg\":\"upstream_profile refused\"") && log.contains("\"msg\":\"upstream_profile ok\""),
                 "the MCP server logged the proxy calls: " + serverLog);
@@ -129,8 +126,7 @@ class McpClientIT {
 
     private JsonNode runE2e(Path dir) throws IOException, InterruptedException {
         Path log = out.resolve("e2e.log");
-        ProcessBuilder pb = new ProcessBuilder("node", "e2e.js").directory(dir.toFile()).redirectErrorStream(true);
-        Map<String, String> env = pb.environment();
+        Map<String, String> env = new HashMap<>();
         clearOverrides(env);
         env.put("KEYCLOAK_URL", server.baseUrl());
         env.put("REALM", "agents-demo");
@@ -139,36 +135,9 @@ class McpClientIT {
         env.put("UPSTREAM_USERNAME", UPSTREAM_ACCOUNT);
         env.put("SCREENSHOT_DIR", Path.of(required("agentauth.targetDir")).resolve("screenshots").toString());
         env.put("CHROMIUM", System.getProperty("agentauth.chromium", "/usr/bin/chromium"));
-        System.out.println("[mcp] running integration-tests/src/test/mcp/e2e.js (log: " + log + ")");
-        long t0 = System.nanoTime();
-        Process p = pb.start();
-        String resultLine = null;
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-                PrintWriter w = new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8))) {
-            Thread watchdog = new Thread(() -> {
-                try {
-                    if (!p.waitFor(E2E_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-                        System.out.println("[mcp-e2e] timed out after " + E2E_TIMEOUT + ": killing it");
-                        p.descendants().forEach(ProcessHandle::destroyForcibly);
-                        p.destroyForcibly();
-                    }
-                } catch (InterruptedException ignored) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "mcp-e2e-watchdog");
-            watchdog.setDaemon(true);
-            watchdog.start();
-            String line;
-            while ((line = r.readLine()) != null) {
-                w.println(line);
-                System.out.println(line.startsWith("[mcp-e2e]") ? line : "[mcp-e2e] " + line);
-                if (line.startsWith(RESULT_PREFIX)) {
-                    resultLine = line.substring(RESULT_PREFIX.length());
-                }
-            }
-        }
-        int exit = p.waitFor();
-        System.out.printf("[mcp] e2e.js exited %d after %.1f s%n", exit, (System.nanoTime() - t0) / 1e9);
+        int exit = Commands.exitCode(dir, log, E2E_TIMEOUT, env, "[mcp-e2e]", "node", "e2e.js");
+        String resultLine = Files.readAllLines(log, StandardCharsets.UTF_8).stream().filter(l -> l.startsWith(RESULT_PREFIX))
+                .map(l -> l.substring(RESULT_PREFIX.length())).reduce((a, b) -> b).orElse(null);
         assertNotNull(resultLine, "e2e.js printed no " + RESULT_PREFIX.trim() + " line (exit " + exit + "); see " + log);
         JsonNode result = new ObjectMapper().readTree(resultLine);
         assertEquals(0, exit, "e2e.js failed in step " + result.path("failedStep").asText() + ": "
@@ -245,51 +214,8 @@ class McpClientIT {
 
     // ---- processes
 
-    private static void requireNode() throws InterruptedException {
-        String node = version("node");
-        String npm = version("npm");
-        if (node == null || npm == null) {
-            fail("McpClientIT needs Node.js 20+ and npm on the PATH (node: " + (node == null ? "missing" : node) + ", npm: "
-                    + (npm == null ? "missing" : npm) + "); on Debian: apt-get install nodejs npm");
-        }
-        int major = Integer.parseInt(node.replaceFirst("^v", "").split("\\.")[0]);
-        assertTrue(major >= 20, "McpClientIT needs Node.js 20 or newer, found " + node);
-        System.out.println("[mcp] node " + node + ", npm " + npm);
-    }
-
-    private static String version(String tool) throws InterruptedException {
-        try {
-            Process p = new ProcessBuilder(tool, "--version").redirectErrorStream(true).start();
-            String v = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
-            // npm may print config warnings before its version: keep the last line
-            String[] lines = v.split("\n");
-            return p.waitFor() == 0 ? lines[lines.length - 1].trim() : null;
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
     private static void npmCi(Path dir, Path log) throws IOException, InterruptedException {
-        npm(dir, log, "ci", "--no-audit", "--no-fund");
-    }
-
-    private static void npm(Path dir, Path log, String... args) throws IOException, InterruptedException {
-        String what = "npm " + String.join(" ", args) + " in " + dir;
-        System.out.println("[mcp] " + what + " (log: " + log + ")");
-        long t0 = System.nanoTime();
-        List<String> cmd = new ArrayList<>(List.of("npm"));
-        cmd.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
-        Process p = pb.start();
-        if (!p.waitFor(NPM_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
-            p.descendants().forEach(ProcessHandle::destroyForcibly);
-            p.destroyForcibly();
-            fail(what + " did not finish within " + NPM_TIMEOUT + "; see " + log);
-        }
-        assertEquals(0, p.exitValue(), what + " failed:\n" + tail(log, 30));
-        System.out.printf("[mcp] %s: %.1f s%n", what, (System.nanoTime() - t0) / 1e9);
+        Commands.run(dir, log, NPM_TIMEOUT, Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"), "[mcp]", "npm", "ci", "--no-audit", "--no-fund");
     }
 
     private static void waitForMcpServer(Process mcp, Path log) throws InterruptedException, IOException {
@@ -298,7 +224,7 @@ class McpClientIT {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (System.nanoTime() < deadline) {
             if (!mcp.isAlive()) {
-                fail("examples/mcp-calendar exited with " + mcp.exitValue() + ":\n" + tail(log, 30));
+                fail("examples/mcp-calendar exited with " + mcp.exitValue() + ":\n" + Commands.tail(log, 30));
             }
             try {
                 HttpResponse<String> r = http.send(HttpRequest.newBuilder(probe).timeout(Duration.ofSeconds(5)).GET().build(),
@@ -312,7 +238,7 @@ class McpClientIT {
             }
             Thread.sleep(300);
         }
-        fail("examples/mcp-calendar did not answer on " + probe + " within 60 s:\n" + tail(log, 30));
+        fail("examples/mcp-calendar did not answer on " + probe + " within 60 s:\n" + Commands.tail(log, 30));
     }
 
     private static void stop(Process p) throws InterruptedException {
@@ -355,15 +281,6 @@ class McpClientIT {
             out.add(n.asText());
         }
         return out;
-    }
-
-    private static String tail(Path file, int lines) {
-        try {
-            List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
-            return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-        } catch (IOException e) {
-            return "(no log: " + e.getMessage() + ")";
-        }
     }
 
     private static String required(String name) {
