@@ -167,7 +167,7 @@ export class Realm {
       return new Realm(await oauth.processDiscoveryResponse(issuer, res), settings, insecure);
     } catch (e) {
       const mapped = toAgentAuthError(e);
-      if (isAgentAuthError(mapped) && mapped.code !== 'network_error' && mapped.code !== 'timeout') {
+      if (isAgentAuthError(mapped) && mapped.name !== 'NetworkError') {
         throw new AgentAuthError('discovery_failed', { status: mapped.status, description: `${issuer.href}/.well-known/openid-configuration: ${mapped.message}` });
       }
       throw mapped;
@@ -404,8 +404,9 @@ export class AgentAuth {
 
   /**
    * The delegated exchange (RFC 8693 with `actor_token`): a token with which this agent acts for the subject's user.
-   * Errors: GrantRevoked (no active grant), AccessDenied, AgentAuthError `invalid_target` / `invalid_scope` /
-   * `unauthorized_client`, UpstreamUnavailable for network errors.
+   * Errors: GrantRevoked (no active grant), AccessDenied (a connector outside the grant or policy,
+   * `unauthorized_client`), InsufficientScope (`invalid_scope`), AgentAuthError (`invalid_target`, ...), NetworkError
+   * when Keycloak does not answer.
    */
   async exchange(o: ExchangeOptions): Promise<TokenSet> {
     if (!o || typeof o.subjectToken !== 'string' || o.subjectToken === '') {

@@ -119,7 +119,7 @@ export class Connector {
   #refusal(status: number | undefined, body: unknown): AgentAuthError {
     const b = (body && typeof body === 'object' ? { ...(body as object) } : {}) as Record<string, unknown>;
     if (b.error === 'connection_required') b.connect_uri = this.#trusted(b.connect_uri) ?? this.connectUri;
-    const e = errorFromResponse(status, b, { connector: this.alias, connectUri: this.connectUri });
+    const e = errorFromResponse(status, b, { connector: this.alias, connectUri: this.connectUri, connectionId: this.connectionId });
     if (isConnectionRequired(e) && e.connectUri) this.#connectUri = e.connectUri;
     return e;
   }
@@ -205,8 +205,9 @@ export class Connector {
   /**
    * A call through the brokered proxy: `{connector URI}/proxy/{path}` with the connector token and `X-Connection-Id`.
    * Returns the upstream's answer as a Response (whatever its status: it is the upstream API's). Throws the proxy's
-   * own refusals: ConnectionRequired (connectUri), GrantRevoked, AccessDenied, InsufficientScope, UpstreamUnavailable
-   * (502/503/504, network), AgentAuthError (`connection_not_found`, `not_found`, `invalid_request`, ...).
+   * own refusals: ConnectionRequired (connectUri), ConnectionNotFound (an unknown `connectionId`), GrantRevoked,
+   * AccessDenied, InsufficientScope, UpstreamUnavailable (502/503/504), NetworkError (no answer from Keycloak),
+   * AgentAuthError (`not_found`, `invalid_request`, ...).
    */
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
     const url = `${this.resource}/proxy/${String(path ?? '').replace(/^\/+/, '')}`;
@@ -294,7 +295,7 @@ export class Connector {
     });
     if (this.connectionId) p.set('connection_id', this.connectionId);
     try {
-      return await this.#agent.tokenRequest(TOKEN_EXCHANGE_GRANT, p, { connector: this.alias, connectUri: this.connectUri });
+      return await this.#agent.tokenRequest(TOKEN_EXCHANGE_GRANT, p, { connector: this.alias, connectUri: this.connectUri, connectionId: this.connectionId });
     } catch (e) {
       const err = toAgentAuthError(e);
       if (isConnectionRequired(err)) throw this.#refusal(err.status, { error: err.code, error_description: err.description, connect_uri: err.connectUri });

@@ -18,16 +18,20 @@ export type { ActClaim, TokenResponse, TokenSetJSON } from './tokens.js';
 export {
   AccessDenied,
   AgentAuthError,
+  ConnectionNotFound,
   ConnectionRequired,
   GrantRevoked,
   InsufficientScope,
+  NetworkError,
   UpstreamUnavailable,
   errorFromResponse,
   isAccessDenied,
   isAgentAuthError,
+  isConnectionNotFound,
   isConnectionRequired,
   isGrantRevoked,
   isInsufficientScope,
+  isNetworkError,
   isUpstreamUnavailable,
 } from './errors.js';
 export type { AgentAuthErrorJSON, AgentAuthErrorOptions, ErrorContext } from './errors.js';

@@ -29,10 +29,12 @@ import {
   AccessDenied,
   AgentAuth,
   AgentAuthError,
+  ConnectionNotFound,
   ConnectionRequired,
   GrantRevoked,
   TokenSet,
   isAccessDenied,
+  isConnectionNotFound,
   isConnectionRequired,
   isGrantRevoked,
 } from '../../dist/index.js';
@@ -268,7 +270,7 @@ async function main() {
       assertEq(conn.connectUri, p.connectUri, 'connector.connectUri is the last connection_required link');
       assertNoToken(p, 'ConnectionRequired');
       const j = p.toJSON();
-      assertEq([j.name, j.code, j.connector, j.connectUri], ['ConnectionRequired', 'connection_required', cfg.connector, p.connectUri], 'ConnectionRequired.toJSON()');
+      assertEq([j.type, j.code, j.connector, j.connect_uri], ['ConnectionRequired', 'connection_required', cfg.connector, p.connectUri], 'ConnectionRequired.toJSON()');
       assertEq(AgentAuthError.fromJSON(JSON.parse(JSON.stringify(p))) instanceof ConnectionRequired, true, 'fromJSON(toJSON()) is a ConnectionRequired');
       const started = Date.now();
       const w = await rejects(() => conn.waitForConnection({ timeoutMs: 1500, intervalMs: 400 }), 'waitForConnection with nothing connected');
@@ -316,9 +318,11 @@ async function main() {
       assertEq((await resA.json()).preferred_username, upA.username, 'proxied userinfo with connectionId A');
       const unknown = calendar.connector(cfg.connector, { subjectToken: userToken, connectionId: 'no-such-connection' });
       const nf = await rejects(() => unknown.fetch('userinfo'), 'fetch with an unknown connectionId');
-      assertEq([nf.name, nf.code, nf.status], ['AgentAuthError', 'connection_not_found', 404], 'unknown connectionId at the proxy');
+      assertEq([nf.name, nf.code, nf.status], ['ConnectionNotFound', 'connection_not_found', 404], 'unknown connectionId at the proxy');
+      assert(nf instanceof ConnectionNotFound && isConnectionNotFound(nf), 'unknown connectionId: ConnectionNotFound');
+      assertEq([nf.connector, nf.connectionId, nf.toJSON().connection_id], [cfg.connector, 'no-such-connection', 'no-such-connection'], 'ConnectionNotFound connector and connection id');
       const nf2 = await rejects(() => unknown.connection(), 'connection() with an unknown connectionId');
-      assertEq([nf2.code, nf2.status], ['connection_not_found', 404], 'unknown connectionId at the status endpoint');
+      assertEq([nf2.name, nf2.code, nf2.status], ['ConnectionNotFound', 'connection_not_found', 404], 'unknown connectionId at the status endpoint');
       summary.connectionId = { accounts: mine.map((c) => c.account), chosen: infoB, unknown: nf.toJSON() };
       return { idB, forB };
     });

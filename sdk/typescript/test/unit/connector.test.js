@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
-import { AgentAuth, AgentAuthError, ConnectionRequired, GrantRevoked, UpstreamUnavailable } from '../../dist/index.js';
+import { AgentAuth, AgentAuthError, ConnectionNotFound, ConnectionRequired, GrantRevoked, UpstreamUnavailable } from '../../dist/index.js';
 import { ISSUER, clock, fakeRealm, json, jwt } from './fake.js';
 
 const RESOURCE = `${ISSUER}/agent-auth/connectors/demo-calendar`;
@@ -113,7 +113,8 @@ test('the proxy\'s refusals are thrown as their classes; connection_required upd
   assert.ok((await c.fetch('userinfo').catch((x) => x)) instanceof GrantRevoked);
   refusal = json(404, { error: 'connection_not_found', error_description: 'No active connection x of this user on connector demo-calendar' });
   const nf = await c.fetch('userinfo').catch((x) => x);
-  assert.deepEqual([nf.constructor, nf.code, nf.status], [AgentAuthError, 'connection_not_found', 404]);
+  assert.deepEqual([nf.constructor, nf.code, nf.status, nf.connector, nf.connectionId], [ConnectionNotFound, 'connection_not_found', 404, 'demo-calendar', '']);
+  assert.ok(nf instanceof AgentAuthError);
   refusal = json(504, { error: 'upstream_timeout', error_description: 'The upstream did not answer within 10000 ms' });
   assert.ok((await c.fetch('userinfo').catch((x) => x)) instanceof UpstreamUnavailable);
   refusal = json(403, { error: 'access_denied', error_description: 'Connector demo-calendar is not allowed for agent calendar-agent' });
