@@ -6,9 +6,11 @@
 //   server: `aud` contains the server's resource URI (RFC 8707).
 // - McpAgentAuth: that verifier, the SDK's bearer middleware and RFC 9728 metadata router, and registerTool(), which
 //   gives a tool the caller's verified claims, the delegated exchange and connector handles for the caller, and
-//   turns the SDK's errors into MCP answers: ConnectionRequired becomes URL-mode elicitation (MCP 2025-11-25,
-//   error -32042) for clients that declared `elicitation.url`, else a tool error whose text carries the link; any
-//   other AgentAuthError becomes a tool error carrying its toJSON().
+//   turns the SDK's errors into MCP answers: ConnectionRequired becomes URL-mode elicitation (MCP 2025-11-25) for
+//   clients that declared `elicitation.url` (by default the -32042 URLElicitationRequiredError, then
+//   `notifications/elicitation/complete` once connected; with `elicitation: 'request'` an in-band
+//   `elicitation/create` that waits and runs the tool again), else a tool error whose text carries the link; any
+//   other AgentAuthError becomes a tool error carrying its toJSON() (the same JSON as the Python SDK's to_dict()).
 //
 // Never a token in a result, an error or a log line.
 
@@ -24,7 +26,7 @@ import type { McpServer, RegisteredTool } from '@modelcontextprotocol/sdk/server
 import type { AnySchema, SchemaOutput, ShapeOutput, ZodRawShapeCompat } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { UrlElicitationRequiredError, type CallToolResult, type ServerNotification, type ServerRequest, type ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
-import { AgentAuthError, isAgentAuthError, isConnectionRequired, type AgentAuthErrorJSON, type ConnectionRequired } from './errors.js';
+import { AgentAuthError, ConnectionRequired, isAgentAuthError, isConnectionRequired, type AgentAuthErrorJSON } from './errors.js';
 import type { TokenSet } from './tokens.js';
 import type { AgentAuth, ExchangeOptions } from './agent.js';
 import type { Connector } from './connector.js';
@@ -164,7 +166,10 @@ export interface ToolErrorEvent {
   tool: string;
   /** The caller's `sub`. */
   user: string | undefined;
-  /** How the error reached the client: `elicitation` (URL mode, -32042) or `tool_error` (isError result). */
+  /**
+   * How the error reached the client: `elicitation` (URL mode: the -32042 error, or an `elicitation/create` request
+   * with `elicitation: 'request'`) or `tool_error` (isError result).
+   */
   via: 'elicitation' | 'tool_error';
   error: AgentAuthErrorJSON;
   elicitationId?: string;
@@ -230,11 +235,28 @@ export interface McpAgentAuthOptions {
   /** Leeway for `exp`/`nbf`/`iat`, seconds (default 5). */
   clockTolerance?: number;
   /**
-   * After a URL elicitation in a stateful session: how long to wait (polling the connection status, no upstream
-   * call) for the user to connect, then send `notifications/elicitation/complete` so that the client can retry.
-   * 0 turns it off. Default 10 minutes.
+   * How a ConnectionRequired reaches a client that declared `elicitation.url` (the same option as the Python
+   * SDK's `elicitation=`):
+   * - `'error'` (default): the call fails with the -32042 URLElicitationRequiredError carrying the link; the client
+   *   opens it and calls the tool again (in a stateful session the server sends `notifications/elicitation/complete`
+   *   once the user has connected, waiting in the background up to `connectTimeoutMs`). Nothing is held open
+   *   while the user is away.
+   * - `'request'`: the tool sends `elicitation/create` (`mode: 'url'`, the link) and, once the user accepts, waits
+   *   (up to `connectTimeoutMs`, polling the connection status, no upstream call) until the account is connected,
+   *   sends `notifications/elicitation/complete` and runs the tool again, so the same `tools/call` returns the
+   *   result (with progress notifications every `progressIntervalMs` when the client sent a `progressToken`).
+   *   Needs a stateful session (a server that can send requests to the client).
    */
+  elicitation?: 'error' | 'request';
+  /**
+   * How long to wait for the user to connect an account after a URL elicitation (polling the connection status, no
+   * upstream call). 0 turns the background wait of `'error'` off. Default 10 minutes (Python: `connect_timeout`).
+   */
+  connectTimeoutMs?: number;
+  /** @deprecated the former name of connectTimeoutMs. */
   elicitationWaitMs?: number;
+  /** With `elicitation: 'request'`: a progress notification this often while waiting. Default 10 s. */
+  progressIntervalMs?: number;
   /** Called for each refused call of a registered tool (a log line, say). */
   onToolError?: (event: ToolErrorEvent) => void;
   /** Allow an http issuer that is not localhost (oauth4webapi's allowInsecureRequests). Default: only for localhost/127.0.0.1. */
@@ -283,6 +305,9 @@ export class McpAgentAuth {
   readonly #waiting = new Map<string, Array<() => Promise<void>>>();
 
   private constructor(options: McpAgentAuthOptions, metadata: oauth.AuthorizationServer) {
+    if (options.elicitation !== undefined && options.elicitation !== 'error' && options.elicitation !== 'request') {
+      throw new TypeError("elicitation must be 'error' or 'request'");
+    }
     this.#options = options;
     this.agent = options.agent;
     this.resource = new URL(String(options.resource));
@@ -382,8 +407,8 @@ export class McpAgentAuth {
       const link = trustedConnectUri(error, this.authorizationServer.issuer);
       const json = error.toJSON();
       if (!link) {
-        // the link does not lead to this realm's connect endpoint: not shown
-        const { connectUri: _dropped, ...rest } = json;
+        // the link does not lead to this realm's connect endpoint: not shown (neither in connect_uri nor in message)
+        const rest = new ConnectionRequired(error.connector, '', { code: error.code, status: error.status, description: error.description }).toJSON();
         report('tool_error', rest);
         return toolError({ ...rest, instructions: `No ${error.connector} account is connected for this user, and the server's connect link is not this realm's; not shown.` });
       }
@@ -405,8 +430,73 @@ export class McpAgentAuth {
     return toolError(json);
   }
 
+  #connectTimeoutMs(): number {
+    return this.#options.connectTimeoutMs ?? this.#options.elicitationWaitMs ?? 600_000;
+  }
+
+  /**
+   * `elicitation: 'request'`: asks the client in-band (`elicitation/create`, URL mode) to open the connect link,
+   * waits until the user has connected (progress notifications meanwhile), tells the client the elicitation is
+   * complete and runs the tool again. Undefined when the client cannot be asked (then the default answer applies).
+   */
+  async #elicitAndRetry(
+    server: McpServer,
+    error: ConnectionRequired,
+    link: string,
+    handle: Connector,
+    extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
+    retry: () => Promise<CallToolResult>,
+    info: { tool: string; user?: string },
+  ): Promise<CallToolResult | undefined> {
+    const elicitationId = randomUUID();
+    const message = connectionRequiredMessage(error, link);
+    const timeout = this.#connectTimeoutMs();
+    let answer: { action: string };
+    try {
+      answer = await server.server.elicitInput(
+        { mode: 'url', elicitationId, url: link, message: `Connect your ${error.connector} account so that ${this.agent.clientId} can act for you there.` },
+        { relatedRequestId: extra.requestId, timeout: Math.max(timeout, 1000), signal: extra.signal },
+      );
+    } catch {
+      // e.g. a stateless server cannot send requests to the client: the default answer
+      return undefined;
+    }
+    try {
+      this.#options.onToolError?.({ tool: info.tool, user: info.user, via: 'elicitation', error: error.toJSON(), elicitationId });
+    } catch {
+      // a logging hook never breaks the call
+    }
+    if (answer.action !== 'accept') {
+      return toolError({ ...error.toJSON(), instructions: `The user did not connect (${answer.action}). ${message}` });
+    }
+    const progressToken = extra._meta?.progressToken;
+    let beat = 0;
+    const every = this.#options.progressIntervalMs ?? 10_000;
+    const ticker = progressToken === undefined ? undefined : setInterval(() => {
+      beat += 1;
+      extra
+        .sendNotification({ method: 'notifications/progress', params: { progressToken, progress: beat, message: `Waiting for the user to connect a ${error.connector} account` } })
+        .catch(() => {});
+    }, every);
+    try {
+      await handle.waitForConnection({ timeoutMs: timeout, signal: extra.signal });
+    } catch (e) {
+      if (isConnectionRequired(e)) return toolError({ ...e.toJSON(), instructions: `The account was not connected in time. ${message}` });
+      if (isAgentAuthError(e)) return toolError(e.toJSON());
+      throw e;
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+    try {
+      await server.server.createElicitationCompletionNotifier(elicitationId, { relatedRequestId: extra.requestId })();
+    } catch {
+      // advisory: the result below is what counts
+    }
+    return retry();
+  }
+
   #notifyWhenConnected(server: McpServer, elicitationId: string, connector: Connector | undefined, sessionId: string | undefined): void {
-    const waitMs = this.#options.elicitationWaitMs ?? 600_000;
+    const waitMs = this.#connectTimeoutMs();
     // only a stateful session outlives the request: a stateless server is gone once it answered
     if (!connector || !sessionId || waitMs <= 0) return;
     let notify: () => Promise<void>;
@@ -457,13 +547,26 @@ export class McpAgentAuth {
     callback: AgentToolCallback<InputArgs>,
   ): RegisteredTool {
     const hasInput = config.inputSchema !== undefined;
-    const run = async (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Promise<CallToolResult> => {
+    const run = async (args: unknown, extra: RequestHandlerExtra<ServerRequest, ServerNotification>, again = false): Promise<CallToolResult> => {
       let ctx: ReturnType<McpAgentAuth['context']> | undefined;
       try {
         ctx = this.context(extra);
         return await callback(args as ToolArgs<InputArgs>, ctx);
       } catch (e) {
         const alias = isConnectionRequired(e) ? e.connector : undefined;
+        const handle = alias !== undefined ? ctx?.connectors.get(alias) : undefined;
+        if (isConnectionRequired(e) && !again && handle && this.#options.elicitation === 'request' && supportsUrlElicitation(server)) {
+          const link = trustedConnectUri(e, this.authorizationServer.issuer);
+          if (link) {
+            const done = await this.#elicitAndRetry(server, e, link, handle, extra, () => run(args, extra, true), { tool: name, user: ctx?.user });
+            if (done) return done;
+          }
+        }
+        if (isConnectionRequired(e) && again) {
+          // connected, yet the retry asks again: the link as a tool error, no second elicitation
+          const link = trustedConnectUri(e, this.authorizationServer.issuer);
+          if (link) return toolError({ ...e.toJSON(), instructions: connectionRequiredMessage(e, link) });
+        }
         return this.toolErrorFor(server, e, {
           tool: name,
           user: ctx?.user,

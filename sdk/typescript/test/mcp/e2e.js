@@ -6,10 +6,12 @@
 //           scope delegation:client:calendar-agent), login and the agent consent screen in Chromium (oauth4webapi)
 //   b       a tool exchanges the caller's token: act = calendar-agent, sub = the user; tokens for another resource 401
 //   c       connection_required for a client without the elicitation.url capability: a tool error carrying the link
-//   d       the same for a client that declared it: URL elicitation (MCP error -32042) with the same link
-//   e       the user opens the elicitation's URL in Chromium and connects the fresh upstream account; the MCP server
-//           (polling the connection status) sends notifications/elicitation/complete; the client retries and gets the
-//           upstream account through the proxy
+//   d       the same for a client that declared it: by default URL elicitation (MCP error -32042) with the same link
+//   e       the option elicitation: 'request' (a second tool): the server sends elicitation/create (URL mode); the
+//           client accepts and the user opens its URL in Chromium and connects the fresh upstream account; the same
+//           tools/call returns the upstream account through the proxy; and the default's background wait (polling
+//           the connection status) sends notifications/elicitation/complete for d's elicitation; that client retries
+//           and gets the upstream account
 //   cleanup the users (their grant and connection go with them)
 //
 // The MCP server listens on a random loopback port; its resource URI is calendar-agent's registered one
@@ -28,7 +30,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitationCompleteNotificationSchema, ErrorCode, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ElicitationCompleteNotificationSchema, ErrorCode, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { AgentAuth } from '../../dist/index.js';
 import { McpAgentAuth } from '../../dist/mcp.js';
 import {
@@ -61,9 +63,16 @@ cfg.connectLink = `${cfg.connectorUri}/connect?client_id=${cfg.agent}`;
 
 async function startMcpServer(agent) {
   const toolErrors = [];
-  const auth = await McpAgentAuth.create({ agent, resource: cfg.resource, onToolError: (e) => toolErrors.push(e), elicitationWaitMs: 120_000 });
+  // the default (elicitation: 'error'), and the option 'request' for the tool upstream_profile_inband
+  const auth = await McpAgentAuth.create({ agent, resource: cfg.resource, onToolError: (e) => toolErrors.push(e), connectTimeoutMs: 120_000 });
+  const inband = await McpAgentAuth.create({ agent, resource: cfg.resource, onToolError: (e) => toolErrors.push(e), connectTimeoutMs: 120_000, elicitation: 'request', progressIntervalMs: 2000 });
   const build = () => {
     const server = new McpServer({ name: 'sdk-ts-mcp-e2e', version: '0' });
+    inband.registerTool(server, 'upstream_profile_inband', { description: 'the connected account, through the proxy (in-band elicitation)' }, async (_args, ctx) => {
+      const res = await ctx.connector(cfg.connector).fetch('userinfo');
+      const body = await res.json();
+      return { content: [{ type: 'text', text: JSON.stringify({ status: res.status, connectionId: res.headers.get('x-connection-id'), account: body.preferred_username }) }] };
+    });
     auth.registerTool(server, 'whoami', { description: 'the delegated token\'s sub and act' }, async (_args, ctx) => {
       const t = await ctx.exchange();
       return { content: [{ type: 'text', text: JSON.stringify({ caller: ctx.user, sub: t.sub, act: t.act, actChain: t.actChain() }) }] };
@@ -211,8 +220,9 @@ async function main() {
       const text = textOf(r, 'upstream_profile tool error');
       assertEq(r.isError, true, 'upstream_profile without a connected account: isError');
       const body = JSON.parse(text);
-      assertEq([body.name, body.code, body.status, body.connector], ['ConnectionRequired', 'connection_required', 403, cfg.connector], 'the tool error');
-      assertEq(body.connectUri, cfg.connectLink, 'the tool error\'s connectUri');
+      assertEq([body.type, body.code, body.status, body.connector], ['ConnectionRequired', 'connection_required', 403, cfg.connector], 'the tool error');
+      assertEq(body.connect_uri, cfg.connectLink, 'the tool error\'s connect_uri');
+      assert(body.message.includes(cfg.connectLink), `the error message does not carry the link: ${body.message}`);
       assert(body.instructions.includes(cfg.connectLink), `the instructions do not carry the link: ${body.instructions}`);
       summary.toolError = body;
     });
@@ -242,12 +252,38 @@ async function main() {
       return el;
     });
 
-    // ---- e. the user opens the URL and connects; the server says the elicitation is complete; the retry succeeds
+    // ---- e. the option 'request': elicitation/create in-band; the user opens its URL and connects; the same call
+    // returns the account. Then d's client hears that its elicitation is complete; its retry succeeds
     await step('e_connect_complete_retry', async () => {
-      await connectInBrowser(page, elicitation.url, up, 'mcp');
+      const inbandClient = await mcpClient(mcp.url, callerToken, { elicitation: { url: {} } });
+      clients.push(inbandClient);
+      const asked = [];
+      let connecting;
+      inbandClient.setRequestHandler(ElicitRequestSchema, async (req) => {
+        asked.push(req.params);
+        // accept = the user agreed to open the link; the browser does so meanwhile
+        connecting = connectInBrowser(page, req.params.url, up, 'mcp');
+        connecting.catch(() => {});
+        return { action: 'accept' };
+      });
+      const progress = [];
+      const inbandResult = await inbandClient.callTool({ name: 'upstream_profile_inband', arguments: {} }, undefined, {
+        timeout: cfg.timeoutMs * 4,
+        resetTimeoutOnProgress: true,
+        onprogress: (p) => progress.push(p.progress),
+      });
+      await connecting;
+      assertEq(asked.length, 1, 'elicitation/create requests');
+      assertEq([asked[0].mode, asked[0].url], ['url', cfg.connectLink], 'the elicitation/create mode and url');
+      assertNoToken(JSON.stringify(asked[0]), 'the elicitation/create request');
+      const inbandText = textOf(inbandResult, 'upstream_profile_inband');
+      assert(!inbandResult.isError, `upstream_profile_inband (in-band elicitation): ${inbandText}`);
+      const inbandOut = JSON.parse(inbandText);
+      assertEq([inbandOut.status, inbandOut.account], [200, up.username], 'upstream_profile_inband: the same call returns the account');
+      summary.inbandElicitation = { mode: asked[0].mode, url: asked[0].url, elicitationId: asked[0].elicitationId, progressNotifications: progress.length, result: inbandOut };
       const deadline = Date.now() + cfg.timeoutMs;
       while (completed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      assertEq(completed, [elicitation.elicitationId], 'notifications/elicitation/complete');
+      assertEq(completed, [elicitation.elicitationId], 'notifications/elicitation/complete (the default mode\'s background wait)');
       const r = await elClient.callTool({ name: 'upstream_profile', arguments: {} });
       const text = textOf(r, 'upstream_profile after connecting');
       assert(!r.isError, `upstream_profile after connecting: ${text}`);
@@ -263,6 +299,7 @@ async function main() {
       [
         ['upstream_profile', user.id, 'tool_error', 'connection_required'],
         ['upstream_profile', user.id, 'elicitation', 'connection_required'],
+        ['upstream_profile_inband', user.id, 'elicitation', 'connection_required'],
       ],
       'the helper\'s onToolError events',
     );

@@ -16,7 +16,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { ElicitationCompleteNotificationSchema, ErrorCode, McpError, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
+import { ElicitRequestSchema, ElicitationCompleteNotificationSchema, ErrorCode, McpError, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { McpAgentAuth, createTokenVerifier, trustedConnectUri, toolError } from '../../dist/mcp.js';
 import { AccessDenied, ConnectionRequired, GrantRevoked, UpstreamUnavailable } from '../../dist/errors.js';
@@ -178,6 +178,23 @@ const auth = await McpAgentAuth.create({
   resourceName: 'Test MCP server',
   onToolError: (e) => toolErrors.push(e),
 });
+// the other mode: an in-band elicitation/create that waits and runs the tool again
+const authRequest = await McpAgentAuth.create({
+  agent,
+  resource,
+  keySet,
+  authorizationServerMetadata: {
+    issuer,
+    authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+    token_endpoint: `${issuer}/protocol/openid-connect/token`,
+    jwks_uri: `${issuer}/protocol/openid-connect/certs`,
+    response_types_supported: ['code'],
+  },
+  elicitation: 'request',
+  connectTimeoutMs: 90_000,
+  progressIntervalMs: 20,
+  onToolError: (e) => toolErrors.push(e),
+});
 
 function buildServer() {
   const server = new McpServer({ name: 'mcp-test', version: '0' });
@@ -194,6 +211,10 @@ function buildServer() {
       return { content: [{ type: 'text', text: JSON.stringify({ status: res.status, body: await res.json() }) }] };
     },
   );
+  authRequest.registerTool(server, 'profile_inband', {}, async (_args, ctx) => {
+    const res = await ctx.connector(connector).fetch('userinfo');
+    return { content: [{ type: 'text', text: JSON.stringify({ status: res.status, body: await res.json() }) }] };
+  });
   auth.registerTool(server, 'broken', {}, async () => {
     throw new Error('plain failure');
   });
@@ -323,11 +344,13 @@ test('ConnectionRequired without the elicitation.url capability: a tool error ca
     const r = await client.callTool({ name: 'profile', arguments: {} });
     assert.equal(r.isError, true);
     const body = JSON.parse(textOf(r));
-    assert.equal(body.name, 'ConnectionRequired');
+    assert.equal(body.type, 'ConnectionRequired');
     assert.equal(body.code, 'connection_required');
     assert.equal(body.status, 403);
     assert.equal(body.connector, connector);
-    assert.equal(body.connectUri, connectUri);
+    assert.equal(body.connect_uri, connectUri);
+    assert.equal(body.connectUri, undefined);
+    assert.equal(body.message, `connection_required (HTTP 403): The user has no active account linked on connector demo-calendar (connect at ${connectUri})`);
     assert.ok(body.instructions.includes(connectUri), body.instructions);
     await client.close();
   }
@@ -395,8 +418,70 @@ test('a stateless server cannot know the capability: the tool error with the lin
   const client = await connect({ capabilities: { elicitation: { url: {} } }, stateless: true });
   const r = await client.callTool({ name: 'profile', arguments: {} });
   assert.equal(r.isError, true);
-  assert.equal(JSON.parse(textOf(r)).connectUri, connectUri);
+  assert.equal(JSON.parse(textOf(r)).connect_uri, connectUri);
   await client.close();
+});
+
+test("elicitation: 'request': an in-band elicitation/create, the wait, elicitation/complete and the tool's result in the same call", async () => {
+  toolErrors.length = 0;
+  agent.calls.length = 0;
+  agent.waits.length = 0;
+  agent.behaviour[connector] = async () => {
+    throw new ConnectionRequired(connector, connectUri, { status: 403 });
+  };
+  const client = await connect({ capabilities: { elicitation: { url: {} } } });
+  const completed = [];
+  client.setNotificationHandler(ElicitationCompleteNotificationSchema, (n) => completed.push(n.params.elicitationId));
+  const asked = [];
+  let action = 'accept';
+  client.setRequestHandler(ElicitRequestSchema, async (req) => {
+    asked.push(req.params);
+    return { action };
+  });
+  const progress = [];
+  const call = client.callTool({ name: 'profile_inband', arguments: {} }, undefined, { onprogress: (p) => progress.push(p), timeout: 30_000 });
+  const deadline = Date.now() + 5000;
+  while (agent.waits.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(asked.length, 1, 'one elicitation/create');
+  assert.equal(asked[0].mode, 'url');
+  assert.equal(asked[0].url, connectUri);
+  assert.match(asked[0].elicitationId, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(agent.calls.at(-1), { kind: 'wait', alias: connector, timeoutMs: 90_000, signal: true });
+  // still waiting for the user: progress notifications keep the client's request alive
+  while (progress.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(progress.length >= 1, 'progress while waiting');
+  agent.behaviour[connector] = async () => Response.json({ preferred_username: 'alice-work' });
+  agent.waits[0]({ connectionId: 'c-1', status: 'ACTIVE' });
+  const r = await call;
+  assert.ok(!r.isError, textOf(r));
+  assert.equal(JSON.parse(textOf(r)).body.preferred_username, 'alice-work');
+  while (completed.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(completed, [asked[0].elicitationId]);
+  assert.deepEqual(toolErrors.map((e) => [e.tool, e.via, e.error.code, e.elicitationId]), [['profile_inband', 'elicitation', 'connection_required', asked[0].elicitationId]]);
+  // the user declines: a tool error with the link, no wait
+  agent.behaviour[connector] = async () => {
+    throw new ConnectionRequired(connector, connectUri, { status: 403 });
+  };
+  action = 'decline';
+  const waits = agent.waits.length;
+  const declined = await client.callTool({ name: 'profile_inband', arguments: {} });
+  assert.equal(declined.isError, true);
+  const body = JSON.parse(textOf(declined));
+  assert.deepEqual([body.type, body.connect_uri], ['ConnectionRequired', connectUri]);
+  assert.match(body.instructions, /did not connect \(decline\)/);
+  assert.equal(agent.waits.length, waits);
+  await client.close();
+  // a client without URL elicitation: the tool error with the link, as by default
+  const plain = await connect();
+  const r2 = await plain.callTool({ name: 'profile_inband', arguments: {} });
+  assert.equal(r2.isError, true);
+  assert.equal(JSON.parse(textOf(r2)).connect_uri, connectUri);
+  await plain.close();
+});
+
+test("the elicitation option is 'error' or 'request'", async () => {
+  const metadata = { issuer, authorization_endpoint: `${issuer}/auth`, token_endpoint: `${issuer}/token`, jwks_uri: `${issuer}/certs`, response_types_supported: ['code'] };
+  await assert.rejects(McpAgentAuth.create({ agent, resource, keySet, authorizationServerMetadata: metadata, elicitation: 'sometimes' }), /'error' or 'request'/);
 });
 
 test('a connect link that is not the realm\'s is never shown, in either form', async () => {
