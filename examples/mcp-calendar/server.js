@@ -153,7 +153,7 @@ async function main() {
     acceptedAudiences: config.audienceMode === 'lenient' ? [config.clientId] : [],
     clockTolerance: config.clockTolerance,
     // one line per refusal: the SDK's error code and HTTP status, never a token, a link's query or upstream data
-    onToolError: (e) => log(`${e.tool} refused`, { user: e.user, via: e.via, error: e.error.name, code: e.error.code, status: e.error.status }),
+    onToolError: (e) => log(`${e.tool} refused`, { user: e.user, via: e.via, error: e.error.type, code: e.error.code, status: e.error.status }),
   });
 
   const app = createMcpExpressApp({ host: config.host });

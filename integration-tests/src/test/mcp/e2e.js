@@ -741,12 +741,13 @@ async function main() {
       await client4.connect(new StreamableHTTPClientTransport(new URL(cfg.mcpUrl), { authProvider: provider, fetch: sdkFetch }));
       const r = await callToolText(client4, UPSTREAM_TOOL);
       assert(r.isError, `${UPSTREAM_TOOL} before any connected account: expected a tool error, got ${r.text.slice(0, 300)}`);
-      assertEq([r.body.name, r.body.code], ['ConnectionRequired', 'connection_required'], `${UPSTREAM_TOOL} error`);
+      assertEq([r.body.type, r.body.code], ['ConnectionRequired', 'connection_required'], `${UPSTREAM_TOOL} error`);
       assertEq(r.body.status, 403, `${UPSTREAM_TOOL} error: the proxy's HTTP status`);
       assertEq(r.body.connector, cfg.connector, `${UPSTREAM_TOOL} error connector`);
-      const link = r.body.connectUri;
-      assert(typeof link === 'string' && link.startsWith(`${cfg.connectorUri}/connect?`), `connectUri ${link} is not ${cfg.connectorUri}/connect?...`);
-      assertEq(new URL(link).searchParams.get('client_id'), cfg.agent, 'connectUri client_id');
+      const link = r.body.connect_uri;
+      assert(typeof link === 'string' && link.startsWith(`${cfg.connectorUri}/connect?`), `connect_uri ${link} is not ${cfg.connectorUri}/connect?...`);
+      assertEq(new URL(link).searchParams.get('client_id'), cfg.agent, 'connect_uri client_id');
+      assert(typeof r.body.message === 'string' && r.body.message.includes(link), `the error's message does not carry the link: ${r.body.message}`);
       assert(r.body.instructions?.includes(link), `the instructions do not carry the link: ${r.body.instructions}`);
       assertEq(el.url, link, 'the URL elicitation\'s url (the same connect link)');
       assert(elErr.message.includes(link), `the -32042 error message does not carry the link: ${elErr.message}`);
@@ -818,7 +819,8 @@ async function main() {
       assertEq(chosen.body.account, cfg.upstreamUser, `${UPSTREAM_TOOL} account (by connection_id)`);
       const unknown = await callToolText(client4, UPSTREAM_TOOL, { connection_id: 'no-such-connection' });
       assert(unknown.isError, `${UPSTREAM_TOOL} with an unknown connection_id: expected a tool error, got ${unknown.text.slice(0, 300)}`);
-      assertEq([unknown.body.name, unknown.body.status, unknown.body.code], ['AgentAuthError', 404, 'connection_not_found'], `${UPSTREAM_TOOL} unknown connection_id`);
+      assertEq([unknown.body.type, unknown.body.status, unknown.body.code], ['ConnectionNotFound', 404, 'connection_not_found'], `${UPSTREAM_TOOL} unknown connection_id`);
+      assertEq([unknown.body.connector, unknown.body.connection_id], [cfg.connector, 'no-such-connection'], `${UPSTREAM_TOOL} unknown connection_id: connector and connection_id`);
       await client4.close();
       summary.upstreamProfile = r.body;
       summary.upstreamUnknownConnection = unknown.body;
@@ -839,7 +841,7 @@ async function main() {
       assert(result.isError === true, `callTool after revocation: expected a tool error, got ${text.slice(0, 200)}`);
       assert(!/eyJ[A-Za-z0-9_-]{8,}\.eyJ/.test(text), 'the tool error contains a token');
       const err = JSON.parse(text);
-      assertEq(err.name, 'GrantRevoked', 'tool error name');
+      assertEq(err.type, 'GrantRevoked', 'tool error type');
       assertEq(err.status, 400, 'tool error: Keycloak HTTP status');
       assert(['invalid_request', 'invalid_grant'].includes(err.code), `tool error code: expected Keycloak's invalid_request or invalid_grant: ${text}`);
       assert(typeof err.description === 'string' && /grant|delegation/i.test(err.description), `tool error has no description naming the grant: ${text}`);
@@ -850,7 +852,7 @@ async function main() {
       const up = await callToolText(client5, UPSTREAM_TOOL);
       await client5.close();
       assert(up.isError, `${UPSTREAM_TOOL} after revocation: expected a tool error, got ${up.text.slice(0, 200)}`);
-      assertEq([up.body.name, up.body.status], ['GrantRevoked', 400], `${UPSTREAM_TOOL} after revocation`);
+      assertEq([up.body.type, up.body.status], ['GrantRevoked', 400], `${UPSTREAM_TOOL} after revocation`);
       summary.revokedGrantUpstreamToolError = up.body;
     });
 

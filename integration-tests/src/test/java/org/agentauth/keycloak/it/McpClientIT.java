@@ -181,11 +181,11 @@ class McpClientIT {
         JsonNode cr = r.path("connectionRequired");
         String connectorUri = server.realmUrl("agents-demo") + "/agent-auth/connectors/" + CONNECTOR;
         String connectLink = connectorUri + "/connect?client_id=calendar-agent";
-        assertEquals("ConnectionRequired", cr.path("name").asText(), cr.toString());
+        assertEquals("ConnectionRequired", cr.path("type").asText(), cr.toString());
         assertEquals("connection_required", cr.path("code").asText(), cr.toString());
         assertEquals(403, cr.path("status").asInt(), cr.toString());
         assertEquals(CONNECTOR, cr.path("connector").asText(), cr.toString());
-        assertEquals(connectLink, cr.path("connectUri").asText(), cr.toString());
+        assertEquals(connectLink, cr.path("connect_uri").asText(), cr.toString());
         assertTrue(cr.path("instructions").asText().contains(connectLink), cr.toString());
         JsonNode el = r.path("urlElicitation");
         assertEquals(-32042, el.path("code").asInt(), el.toString());
@@ -203,11 +203,11 @@ class McpClientIT {
         assertEquals(404, r.path("upstreamUnknownConnection").path("status").asInt(), r.toString());
         // i. Keycloak's refusal after revocation reaches the MCP client as a tool error: the SDK's GrantRevoked with the OAuth error
         JsonNode te = r.path("revokedGrantToolError");
-        assertEquals("GrantRevoked", te.path("name").asText(), te.toString());
+        assertEquals("GrantRevoked", te.path("type").asText(), te.toString());
         assertEquals(400, te.path("status").asInt(), te.toString());
         assertTrue(List.of("invalid_request", "invalid_grant").contains(te.path("code").asText()), te.toString());
         JsonNode ute = r.path("revokedGrantUpstreamToolError");
-        assertEquals("GrantRevoked", ute.path("name").asText(), ute.toString());
+        assertEquals("GrantRevoked", ute.path("type").asText(), ute.toString());
         assertEquals(400, ute.path("status").asInt(), ute.toString());
         System.out.println("[mcp] screenshots: " + r.path("screenshots"));
     }
