@@ -423,6 +423,8 @@ def test_network_error_is_its_own_value():
         AgentAuth.discover(ISSUER, client_id="a", client_secret="s",
                            http_client=httpx.Client(transport=httpx.MockTransport(down)))
     assert raised.value.code == "network_error" and raised.value.status is None
+    assert not isinstance(raised.value, (UpstreamUnavailable, GrantRevoked))
+    assert raised.value.to_dict()["type"] == "NetworkError"
 
 
 def test_discovery_checks_the_issuer():
@@ -433,7 +435,7 @@ def test_discovery_checks_the_issuer():
     with pytest.raises(AgentAuthError) as raised:
         AgentAuth.discover(ISSUER, client_id="a", client_secret="s",
                            http_client=httpx.Client(transport=httpx.MockTransport(elsewhere)))
-    assert raised.value.code == "invalid_issuer"
+    assert raised.value.code == "discovery_failed" and "https://evil" in raised.value.description
 
 
 def test_exactly_one_credential():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -51,21 +52,24 @@ ASSERTION_LIFETIME = 120
 #: algorithms accepted on tokens the server issues (Keycloak's asymmetric ones)
 VERIFY_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
 
-UPSTREAM_CODES = frozenset({"upstream_unavailable", "upstream_unreachable", "upstream_timeout", "upstream_refused",
-                            "upstream_response_too_large", "upstream_error", "temporarily_unavailable"})
+#: codes of an unavailable upstream or server besides ``upstream_*`` (any status)
+UNAVAILABLE_CODES = frozenset({"temporarily_unavailable"})
 # What the server says when the grant behind a token is gone (revoked, expired), or the user never gave one. The code
 # alone does not tell (invalid_request/invalid_token/invalid_grant also mean other things), so the server's
-# error_description decides; tests/e2e/test_3_revoke.py asserts each against the real server:
-GRANT_GONE = (
-    # proxy and connection status: 401 invalid_token; vault exchange: 400 invalid_request
-    "The delegation is no longer valid",
+# error_description decides (the same patterns as the TypeScript SDK's GRANT_GONE); tests/e2e/test_3_revoke.py
+# asserts each against the real server:
+GRANT_GONE = tuple(re.compile(p, re.IGNORECASE) for p in (
     # delegated exchange: 400 invalid_request (no active grant for user, agent, host)
-    "No active delegation grant",
+    r"no active delegation grant",
     # exchange (chain hop) or refresh of a token bound to a grant that ended; /userinfo
-    "is no longer active",
+    r"delegation grant .* is no longer active",
+    r"delegation grant this token was issued under",
+    # proxy and connection status: 401 invalid_token; vault exchange: 400 invalid_request
+    r"the delegation is no longer valid",
     # chain hop: the user never consented to the next agent
-    "The user has not consented to agent",
-)
+    r"has not consented to agent",
+    r"\bgrant\b.*\b(revoked|expired)\b",
+))
 
 def stale(ts: TokenSet | None) -> bool:
     """True when a cached token must be renewed: missing, or expiring within ``RENEW_BEFORE`` seconds (within half
@@ -81,7 +85,8 @@ def stale(ts: TokenSet | None) -> bool:
 
 # The exchange refuses a connector the agent's policy or the user's grant lacks with invalid_target; the proxy refuses
 # the same with 403 access_denied and the same words. Both are AccessDenied.
-CONNECTOR_REFUSED = ("is not in the user's delegation grant", "is not allowed for agent")
+CONNECTOR_REFUSED = (re.compile(r"^Connector \S+ is not in the user's delegation grant"),
+                     re.compile(r"^Connector \S+ is not allowed for agent "))
 
 Key = Union[RSAKey, ECKey, OKPKey]
 SubjectToken = Union[str, TokenSet]
@@ -187,29 +192,53 @@ def _json(resp: httpx.Response) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
-def error_from(resp: httpx.Response, *, connector: str | None = None, connection_id: str | None = None,
-               context: str = "token") -> AgentAuthError:
-    """The error value for a refusal from the token endpoint, the proxy, the connection-status endpoint."""
-    body = _json(resp) or {}
-    code = str(body.get("error") or ("http_%d" % resp.status_code))
-    desc = body.get("error_description")
-    desc = str(desc) if desc is not None else None
-    status = resp.status_code
+def error_from_answer(status: int | None, body: Any, *, connector: str | None = None,
+                      connection_id: str | None = None, connect_uri: str | None = None) -> AgentAuthError:
+    """Maps one error answer of the server (``{error, error_description[, connect_uri]}`` with its HTTP status) to the
+    error class that says what to do. Pure; the same rules in the same order as the TypeScript SDK's
+    ``errorFromResponse`` (``sdk/testdata/errors.json`` holds cases both test suites check):
+
+    1. ``connection_required`` -> ConnectionRequired; ``connection_not_found`` -> ConnectionNotFound;
+    2. ``invalid_request`` / ``invalid_grant`` / ``invalid_token`` whose description says the grant is gone ->
+       GrantRevoked;
+    3. ``access_denied``, ``unauthorized_client``, ``invalid_target`` refusing a connector -> AccessDenied;
+    4. ``insufficient_scope``, ``invalid_scope`` -> InsufficientScope;
+    5. ``upstream_*``, ``temporarily_unavailable``, or HTTP 502/503/504 -> UpstreamUnavailable;
+    6. anything else -> AgentAuthError. Without an OAuth ``error`` the code is ``http_<status>`` (or
+       ``invalid_response``).
+    """
+    b = body if isinstance(body, Mapping) else {}
+    error = b.get("error")
+    if isinstance(error, str) and error:
+        code = error
+    else:
+        code = f"http_{status}" if status is not None and status >= 400 else "invalid_response"
+    desc = b.get("error_description")
+    desc = desc if isinstance(desc, str) else None
     if code == "connection_required":
-        return ConnectionRequired(code, desc, status=status, connector=connector, connect_uri=body.get("connect_uri"))
+        uri = b.get("connect_uri")
+        return ConnectionRequired(code, desc, status=status, connector=connector,
+                                  connect_uri=uri if isinstance(uri, str) and uri else connect_uri)
     if code == "connection_not_found":
         return ConnectionNotFound(code, desc, status=status, connector=connector, connection_id=connection_id)
-    if desc and any(p.lower() in desc.lower() for p in GRANT_GONE) and code in (
-            "invalid_token", "invalid_request", "invalid_grant"):
+    if code in ("invalid_request", "invalid_grant", "invalid_token") and desc and any(
+            p.search(desc) for p in GRANT_GONE):
         return GrantRevoked(code, desc, status=status)
-    if code in ("access_denied", "unauthorized_client") or (code == "invalid_target" and desc and any(
-            p in desc for p in CONNECTOR_REFUSED)):
+    if code in ("access_denied", "unauthorized_client") or (
+            code == "invalid_target" and desc and any(p.search(desc) for p in CONNECTOR_REFUSED)):
         return AccessDenied(code, desc, status=status)
     if code in ("insufficient_scope", "invalid_scope"):
         return InsufficientScope(code, desc, status=status)
-    if code in UPSTREAM_CODES or (context in ("proxy", "vault") and status in (502, 503, 504)):
+    if code.startswith("upstream_") or code in UNAVAILABLE_CODES or status in (502, 503, 504):
         return UpstreamUnavailable(code, desc, status=status)
     return AgentAuthError(code, desc, status=status)
+
+
+def error_from(resp: httpx.Response, *, connector: str | None = None, connection_id: str | None = None,
+               context: str = "token") -> AgentAuthError:
+    """The error value for a refusal from the token endpoint, the proxy, the connection-status endpoint
+    (:func:`error_from_answer` on the response; ``context`` is kept for callers, the rules do not depend on it)."""
+    return error_from_answer(resp.status_code, _json(resp), connector=connector, connection_id=connection_id)
 
 
 def _scope_list(value: Any) -> list[str]:
@@ -272,16 +301,21 @@ class AgentCore:
 
     @staticmethod
     def discover_flow(issuer: str) -> Flow[ProviderMetadata]:
+        # every failure but no answer at all (NetworkError) is discovery_failed, as in the TypeScript SDK
         issuer = issuer.rstrip("/")
-        resp = yield Call("GET", issuer + "/.well-known/openid-configuration", purpose="discovery")
+        url = issuer + "/.well-known/openid-configuration"
+        resp = yield Call("GET", url, purpose="discovery")
         if resp.status_code != 200:
-            raise error_from(resp, context="discovery")
+            raise AgentAuthError("discovery_failed", f"{url}: {error_from(resp, context='discovery').message}",
+                                 status=resp.status_code)
         body = _json(resp)
         if body is None:
-            raise AgentAuthError("invalid_response", "the discovery document is not JSON", status=resp.status_code)
+            raise AgentAuthError("discovery_failed", f"{url}: the discovery document is not JSON",
+                                 status=resp.status_code)
         md = ProviderMetadata.from_json(body)
         if md.issuer.rstrip("/") != issuer:
-            raise AgentAuthError("invalid_issuer", f"the discovery document names issuer {md.issuer}, not {issuer}")
+            raise AgentAuthError("discovery_failed", f"{url}: the discovery document names issuer {md.issuer}, "
+                                 f"not {issuer}", status=resp.status_code)
         return md
 
     # -- client authentication and the token endpoint
@@ -441,10 +475,9 @@ class AgentCore:
         if q.get("state") != state:
             raise AgentAuthError("invalid_state", "the authorization response's state does not match the request")
         if "error" in q:
-            code = q["error"]
-            cls = AccessDenied if code == "access_denied" else InsufficientScope if code == "invalid_scope" \
-                else AgentAuthError
-            raise cls(code, q.get("error_description"))
+            # the same mapping as an answer of the token endpoint (access_denied: AccessDenied, invalid_scope:
+            # InsufficientScope, ...), without an HTTP status
+            raise error_from_answer(None, {"error": q["error"], "error_description": q.get("error_description")})
         if not q.get("code"):
             raise AgentAuthError("invalid_response", "the authorization response has no code")
         return q["code"]

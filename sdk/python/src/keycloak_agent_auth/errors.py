@@ -2,8 +2,18 @@
 
 Every error is an exception (``raise``/``except``) and a plain value: :meth:`AgentAuthError.to_dict` returns a
 JSON-serialisable ``dict`` that crosses agent-framework boundaries unchanged (a tool result, an interrupt value, a
-queue message), and :func:`from_dict` turns it back into the same class. No error ever holds a token: messages are
-built from the server's ``error``/``error_description`` and from identifiers only.
+queue message), and :func:`from_dict` turns it back into the same class. The JSON form is the TypeScript SDK's
+(``toJSON()`` / ``AgentAuthError.fromJSON()``), so an error crosses between a Python agent and a TypeScript MCP server
+unchanged (``sdk/testdata/errors.json`` is read back by both test suites)::
+
+    {"type": "ConnectionRequired", "code": "connection_required", "status": 403, "description": "...",
+     "message": "connection_required (HTTP 403): ... (connect at https://...)", "connector": "demo-calendar",
+     "connect_uri": "https://..."}
+
+``type``, ``code``, ``status``, ``description`` and ``message`` are always present (``status``/``description`` null
+when unknown); ``connector`` + ``connect_uri`` only on ConnectionRequired, ``connector`` + ``connection_id`` only on
+ConnectionNotFound (null when unknown). No error ever holds a token: messages are built from the server's
+``error``/``error_description`` and from identifiers only.
 """
 
 from __future__ import annotations
@@ -27,13 +37,30 @@ __all__ = [
 # A compact JWS/JWT (header.payload[.signature]); anything that looks like one is replaced before it reaches a
 # message. The server never puts a token in error_description; this is a second line of defence for upstream text.
 _TOKEN_SHAPE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?")
+_SPACE = re.compile(r"\s+")
+#: descriptions are bounded to this many characters (as in the TypeScript SDK's ``scrub``)
+MAX_DESCRIPTION = 500
 
 
-def redact(text: str | None) -> str | None:
-    """``text`` with anything shaped like a JWT replaced by ``[redacted]``."""
+def redact(text: str | None, max_length: int = MAX_DESCRIPTION) -> str | None:
+    """``text`` with anything shaped like a JWT replaced by ``[redacted]``, whitespace collapsed, and at most
+    ``max_length`` characters (cut with ``…``). Idempotent; the TypeScript SDK's ``scrub`` does the same."""
     if text is None:
         return None
-    return _TOKEN_SHAPE.sub("[redacted]", text)
+    s = _SPACE.sub(" ", _TOKEN_SHAPE.sub("[redacted]", str(text))).strip()
+    if len(s) > max_length:
+        s = s[: max_length - 1] + "…"
+    return s
+
+
+def _message(code: str, status: int | None, description: str | None, connect_uri: str | None = None) -> str:
+    """The human text, the same in both SDKs: ``code (HTTP status): description (connect at uri)``."""
+    m = code if status is None else f"{code} (HTTP {status})"
+    if description:
+        m = f"{m}: {description}"
+    if connect_uri:
+        m = f"{m} (connect at {connect_uri})"
+    return m
 
 
 class AgentAuthError(Exception):
@@ -47,17 +74,28 @@ class AgentAuthError(Exception):
 
     def __init__(self, code: str, description: str | None = None, *, status: int | None = None) -> None:
         self.code = code
-        self.description = redact(description)
-        self.status = status
+        self.description = redact(description) or None
+        self.status = status if isinstance(status, int) and not isinstance(status, bool) else None
         super().__init__(self._message())
 
     def _message(self) -> str:
-        head = f"{self.code}" if self.status is None else f"{self.code} (HTTP {self.status})"
-        return f"{head}: {self.description}" if self.description else head
+        return _message(self.code, self.status, self.description)
+
+    @property
+    def message(self) -> str:
+        """The human text (also ``str(error)``): ``code (HTTP status): description``."""
+        return self._message()
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain JSON-serialisable value: ``{"type", "code", "status", "description", ...}``."""
-        return {"type": self.kind, "code": self.code, "status": self.status, "description": self.description}
+        """A plain JSON-serialisable value: ``{"type", "code", "status", "description", "message", ...}`` (the
+        TypeScript SDK's ``toJSON()``)."""
+        return {"type": self.kind, "code": self.code, "status": self.status, "description": self.description,
+                "message": self.message}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> AgentAuthError:
+        """The error a ``to_dict()`` (or the TypeScript SDK's ``toJSON()``) value describes (see :func:`from_dict`)."""
+        return from_dict(d)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, status={self.status!r}, description={self.description!r})"
@@ -74,13 +112,12 @@ class ConnectionRequired(AgentAuthError):
 
     def __init__(self, code: str = "connection_required", description: str | None = None, *, status: int | None = None,
                  connector: str | None = None, connect_uri: str | None = None) -> None:
-        self.connector = connector
-        self.connect_uri = connect_uri
+        self.connector = connector or None
+        self.connect_uri = connect_uri or None
         super().__init__(code, description, status=status)
 
     def _message(self) -> str:
-        base = super()._message()
-        return f"{base} (connect at {self.connect_uri})" if self.connect_uri else base
+        return _message(self.code, self.status, self.description, self.connect_uri)
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -95,8 +132,8 @@ class ConnectionNotFound(AgentAuthError):
 
     def __init__(self, code: str = "connection_not_found", description: str | None = None, *,
                  status: int | None = None, connector: str | None = None, connection_id: str | None = None) -> None:
-        self.connector = connector
-        self.connection_id = connection_id
+        self.connector = connector or None
+        self.connection_id = connection_id or None
         super().__init__(code, description, status=status)
 
     def to_dict(self) -> dict[str, Any]:
@@ -113,8 +150,9 @@ class GrantRevoked(AgentAuthError):
 
 
 class AccessDenied(AgentAuthError):
-    """The server refuses this agent the thing asked for (``access_denied``, ``unauthorized_client``): e.g. a
-    connector that the agent's policy or the user's grant does not include."""
+    """The server refuses this agent the thing asked for (``access_denied``, ``unauthorized_client``, or
+    ``invalid_target`` "Connector ... is not in the user's delegation grant" / "... is not allowed for agent ..."):
+    e.g. a connector that the agent's policy or the user's grant does not include."""
 
     kind = "AccessDenied"
 
@@ -127,16 +165,16 @@ class InsufficientScope(AgentAuthError):
 
 
 class UpstreamUnavailable(AgentAuthError):
-    """The connector's upstream API is down, slow or answered garbage (502/503/504 from the proxy or the vault
-    exchange: ``upstream_unavailable``, ``upstream_unreachable``, ``upstream_timeout``, ``upstream_refused``,
-    ``upstream_response_too_large``, ``temporarily_unavailable``). Retryable later."""
+    """The connector's upstream API is down, slow or answered garbage, or the server answered that it is unavailable:
+    ``upstream_*`` (``upstream_unavailable``, ``upstream_unreachable``, ``upstream_timeout``, ``upstream_refused``,
+    ``upstream_response_too_large``), ``temporarily_unavailable``, or any HTTP 502/503/504. Retryable later."""
 
     kind = "UpstreamUnavailable"
 
 
 class NetworkError(AgentAuthError):
-    """No answer from Keycloak itself (connection refused, timeout): ``code`` is ``network_error``, ``status`` None.
-    Retryable; never to be confused with a revoked grant."""
+    """No answer from Keycloak itself (connection refused, DNS, timeout): ``code`` is ``network_error``, ``status``
+    None. Retryable; not an UpstreamUnavailable, and never to be confused with a revoked grant."""
 
     kind = "NetworkError"
 
@@ -148,9 +186,11 @@ _KINDS: dict[str, type[AgentAuthError]] = {
 
 
 def from_dict(d: Mapping[str, Any]) -> AgentAuthError:
-    """The error that :meth:`AgentAuthError.to_dict` described (unknown ``type``: the base class)."""
+    """The error that :meth:`AgentAuthError.to_dict` (or the TypeScript SDK's ``toJSON()``) described (unknown
+    ``type``: the base class). ``message`` is derived again from the other members."""
     cls = _KINDS.get(str(d.get("type")), AgentAuthError)
-    kwargs: dict[str, Any] = {"status": d.get("status")}
+    status = d.get("status")
+    kwargs: dict[str, Any] = {"status": status if isinstance(status, int) and not isinstance(status, bool) else None}
     if cls is ConnectionRequired:
         kwargs.update(connector=d.get("connector"), connect_uri=d.get("connect_uri"))
     elif cls is ConnectionNotFound:
