@@ -6,8 +6,12 @@ metadata, brings the user to the agent consent screen (scope ``delegation:client
 
 * ``whoami``: the agent exchanges the caller's token for the user (RFC 8693, ``act``) and reports the claims;
 * ``calendar``: the user's connected demo-calendar account through the proxy; when none is connected, a client that
-  declared ``elicitation.url`` gets the connect link as a URL elicitation and the call finishes once the user has
-  connected; any other client gets a tool error whose text carries the link.
+  declared ``elicitation.url`` gets the connect link as a URL elicitation: by default (``ELICITATION=error``, the
+  SDK's default in both languages) the JSON-RPC error -32042 ``URLElicitationRequiredError``, then
+  ``notifications/elicitation/complete`` once the user has connected, and the client calls again; with
+  ``ELICITATION=request`` an in-band ``elicitation/create`` after which the same call finishes once the user has
+  connected. Any other client gets a tool error whose text carries the link (the error's ``to_dict()`` JSON, the
+  same as the TypeScript SDK's ``toJSON()``, plus ``instructions``).
 
     python mcp_server.py          # http://localhost:3000/mcp  (port 3000 must be free: stop examples/mcp-calendar)
 """
@@ -30,11 +34,13 @@ AGENT_SECRET = os.environ.get("AGENT_CLIENT_SECRET", "calendar-agent-secret")
 CONNECTOR = os.environ.get("CONNECTOR", "demo-calendar")
 PORT = int(os.environ.get("PORT", "3000"))
 RESOURCE = os.environ.get("RESOURCE", f"http://localhost:{PORT}/mcp")
+ELICITATION = os.environ.get("ELICITATION", "error")
 
 
 def build_server(agent: AsyncAgentAuth, resource: str = RESOURCE, *, port: int = PORT,
-                 connect_timeout: float = 300.0) -> tuple[FastMCP, McpAgentAuth]:
-    auth = McpAgentAuth(agent, resource=resource, connect_timeout=connect_timeout)
+                 connect_timeout: float = 600.0, elicitation: str = ELICITATION) -> tuple[FastMCP, McpAgentAuth]:
+    auth = McpAgentAuth(agent, resource=resource, connect_timeout=connect_timeout,
+                        elicitation=elicitation)  # type: ignore[arg-type]
     mcp = FastMCP("calendar-agent", host="127.0.0.1", port=port, **auth.fastmcp_settings())
 
     @mcp.tool()

@@ -287,7 +287,8 @@ async def test_openai_agents_wait_times_out_with_the_error_and_reject_tells_the_
 def test_openai_agents_failure_function_gives_the_model_the_link_not_an_exception():
     text = ConnectionGate.failure(None, needed())  # type: ignore[arg-type]
     body = json.loads(text)
-    assert body["code"] == "connection_required" and body["connect_uri"] == LINK and LINK in body["message"]
+    assert body["code"] == "connection_required" and body["connect_uri"] == LINK and LINK in body["instructions"]
+    assert body["type"] == "ConnectionRequired" and body["message"] == f"connection_required (HTTP 403): no account (connect at {LINK})"
     wrapped = RuntimeError("tool failed")
     wrapped.__cause__ = GrantRevoked("invalid_grant", "revoked", status=400)
     assert json.loads(ConnectionGate.failure(None, wrapped))["type"] == "GrantRevoked"  # type: ignore[arg-type]

@@ -118,6 +118,8 @@ async def test_auth_settings_are_a_resource_server_of_the_realm():
     assert kw["token_verifier"] is auth.token_verifier
     with pytest.raises(ValueError):
         McpAgentAuth(Agent(), resource=RESOURCE, elicitation="sometimes")  # type: ignore[arg-type]
+    # the default is the -32042 error, as in the TypeScript helper; connect_timeout 10 minutes (connectTimeoutMs)
+    assert (auth.elicitation, auth.connect_timeout) == ("error", 600.0)
 
 
 # ---------------------------------------------------------------- the tool decorator over a real MCP session
@@ -159,9 +161,10 @@ class ScriptedAgent:
         return ScriptedConnector(self)
 
 
-def server(agent: ScriptedAgent, elicitation: str = "request") -> tuple[FastMCP, McpAgentAuth]:
-    auth = McpAgentAuth(agent, resource=RESOURCE, elicitation=elicitation, connect_timeout=7,  # type: ignore[arg-type]
-                        progress_interval=0.05)
+def server(agent: ScriptedAgent, elicitation: str | None = None) -> tuple[FastMCP, McpAgentAuth]:
+    """``elicitation=None``: the helper's default (``"error"``, as in the TypeScript helper)."""
+    options: dict[str, Any] = {} if elicitation is None else {"elicitation": elicitation}
+    auth = McpAgentAuth(agent, resource=RESOURCE, connect_timeout=7, progress_interval=0.05, **options)
     mcp = FastMCP("unit")
 
     @mcp.tool()
@@ -200,15 +203,17 @@ async def test_client_without_url_elicitation_gets_a_tool_error_with_the_link(ca
         result = await client.call_tool("calendar", {})
     assert result.isError
     body = json.loads(text_of(result))
-    assert body["code"] == "connection_required" and body["connect_uri"] == LINK
-    assert LINK in body["message"]
+    assert body["type"] == "ConnectionRequired" and body["code"] == "connection_required"
+    assert body["connect_uri"] == LINK and body["connector"] == "demo-calendar" and body["status"] == 403
+    assert body["message"] == f"connection_required (HTTP 403): no account (connect at {LINK})"
+    assert LINK in body["instructions"]
     assert agent.subject_tokens == ["caller-token-value"]  # the caller's token was exchanged
     assert agent.waits == []
 
 
 async def test_url_elicitation_then_wait_then_the_same_call_succeeds(caller):
     agent = ScriptedAgent()
-    mcp, _ = server(agent)
+    mcp, _ = server(agent, elicitation="request")
     seen: list[types.ElicitRequestParams] = []
 
     async def on_elicit(ctx, params: types.ElicitRequestParams) -> types.ElicitResult:
@@ -227,7 +232,7 @@ async def test_url_elicitation_then_wait_then_the_same_call_succeeds(caller):
 async def test_url_elicitation_declined_or_not_connected_in_time_is_a_tool_error(caller):
     agent = ScriptedAgent()
     agent.connect_on_wait = False
-    mcp, _ = server(agent)
+    mcp, _ = server(agent, elicitation="request")
 
     async def accept(ctx, params):
         return types.ElicitResult(action="accept")
@@ -239,14 +244,15 @@ async def test_url_elicitation_declined_or_not_connected_in_time_is_a_tool_error
         declined = await client.call_tool("calendar", {})
     async with create_connected_server_and_client_session(mcp, elicitation_callback=accept) as client:
         late = await client.call_tool("calendar", {})
-    assert declined.isError and "decline" in json.loads(text_of(declined))["message"]
-    assert late.isError and "not connected in time" in json.loads(text_of(late))["message"]
-    assert LINK in json.loads(text_of(late))["message"]
+    assert declined.isError and "decline" in json.loads(text_of(declined))["instructions"]
+    assert late.isError and "not connected in time" in json.loads(text_of(late))["instructions"]
+    assert LINK in json.loads(text_of(late))["instructions"]
+    assert json.loads(text_of(late))["type"] == "ConnectionRequired"
 
 
 async def test_error_mode_answers_url_elicitation_required_32042(caller):
     agent = ScriptedAgent()
-    mcp, _ = server(agent, elicitation="error")
+    mcp, _ = server(agent)  # the default: elicitation="error"
 
     async def on_elicit(ctx, params):  # declares elicitation.url; never called in this mode
         raise AssertionError("no elicitation/create expected")
@@ -257,6 +263,8 @@ async def test_error_mode_answers_url_elicitation_required_32042(caller):
     assert info.value.error.code == types.URL_ELICITATION_REQUIRED == -32042
     elicitations = info.value.error.data["elicitations"]
     assert [(e["mode"], e["url"]) for e in elicitations] == [("url", LINK)]
+    # the error's message carries the link, as the TypeScript helper's
+    assert LINK in info.value.error.message
 
 
 async def test_other_agent_errors_are_tool_errors_with_their_json(caller):
@@ -300,7 +308,7 @@ async def test_verifier_raises_when_the_realm_keys_cannot_be_read():
 async def test_progress_notifications_while_waiting_for_the_user(caller):
     agent = ScriptedAgent()
     agent.wait_delay = 0.4
-    mcp, _ = server(agent)
+    mcp, _ = server(agent, elicitation="request")
     progress: list[tuple[float, str | None]] = []
 
     async def on_elicit(ctx, params):

@@ -11,8 +11,10 @@ What it does (DESIGN sections 9 and 10):
   listing ``delegation:client:<agent>``, so an MCP client's ordinary login brings the user to the agent consent
   screen), gives a tool the caller's token, exchanges it for the user (``AsyncAgentAuth.exchange`` /
   ``.connector``), and with :meth:`McpAgentAuth.tool` turns ``ConnectionRequired`` into MCP URL-mode
-  elicitation (MCP 2025-11-25) for clients that declared ``elicitation.url``, else into a tool error
-  (``isError: true``) whose text carries the connect link.
+  elicitation (MCP 2025-11-25) for clients that declared ``elicitation.url`` (by default the -32042
+  ``URLElicitationRequiredError``; ``elicitation="request"`` for an in-band ``elicitation/create`` that waits), else
+  into a tool error (``isError: true``) whose text carries the connect link. Tool errors carry the error's
+  ``to_dict()``, the same JSON as the TypeScript helper's (``keycloak-agent-auth/mcp``).
 
 Example::
 
@@ -210,11 +212,12 @@ class KeycloakTokenVerifier(TokenVerifier):
         )
 
 
-def error_result(error: AgentAuthError | dict[str, Any], message: str | None = None) -> CallToolResult:
-    """A tool error (``isError: true``) whose text is the error's JSON (``to_dict()``) plus a ``message``."""
+def error_result(error: AgentAuthError | dict[str, Any], instructions: str | None = None) -> CallToolResult:
+    """A tool error (``isError: true``) whose text is the error's JSON (``to_dict()``, the TypeScript SDK's
+    ``toJSON()``) plus ``instructions`` for the user and the model (as the TypeScript helper's tool errors)."""
     body = dict(error.to_dict() if isinstance(error, AgentAuthError) else error)
-    if message:
-        body["message"] = message
+    if instructions:
+        body["instructions"] = instructions
     return CallToolResult(content=[TextContent(type="text", text=json.dumps(body))], isError=True)
 
 
@@ -271,16 +274,21 @@ class McpAgentAuth:
     client asks for it, so the user's login shows the agent consent screen and records the grant the exchange
     needs; FastMCP answers ``403 insufficient_scope`` to a token without it). ``scopes=[]`` requires none.
 
-    ``elicitation`` chooses how a ``ConnectionRequired`` reaches a client that declared ``elicitation.url``:
+    ``elicitation`` chooses how a ``ConnectionRequired`` reaches a client that declared ``elicitation.url`` (the
+    TypeScript helper's ``elicitation`` option, with the same default):
 
-    * ``"request"`` (default): the tool sends ``elicitation/create`` (``mode: "url"``, the connect link) and, once
+    * ``"error"`` (default): the call fails with ``URLElicitationRequiredError`` (JSON-RPC error -32042) carrying the
+      link; the client opens it and calls the tool again (the server sends ``notifications/elicitation/complete`` once
+      the user has connected, waiting in the background up to ``connect_timeout`` seconds). Nothing is held open
+      while the user is away, and any client that declared ``elicitation.url`` understands it;
+    * ``"request"``: the tool sends ``elicitation/create`` (``mode: "url"``, the connect link) and, once
       the user accepts, waits (up to ``connect_timeout`` seconds, polling the connection status endpoint, no
       upstream call) until the account is connected, sends ``notifications/elicitation/complete`` and runs the tool
       again, so the same ``tools/call`` returns the result (with progress notifications every
-      ``progress_interval`` seconds while it waits, when the client sent a ``progressToken``);
-    * ``"error"``: the call fails with ``URLElicitationRequiredError`` (JSON-RPC error -32042) carrying the link;
-      the client opens it and calls the tool again (the server sends ``notifications/elicitation/complete`` once the
-      user has connected, waiting in the background up to ``connect_timeout`` seconds).
+      ``progress_interval`` seconds while it waits, when the client sent a ``progressToken``). It needs a stateful
+      session (a server that can send requests to the client); otherwise the default answer applies.
+
+    ``connect_timeout`` (seconds, default 600) is the TypeScript helper's ``connectTimeoutMs``.
 
     The link is passed on only if it is the connector's own connect endpoint on the realm (see
     :func:`trusted_connect_uri`); otherwise the tool error says the server gave no usable link.
@@ -295,17 +303,18 @@ class McpAgentAuth:
         resource: str,
         issuer: str | None = None,
         scopes: list[str] | None = None,
-        elicitation: Literal["request", "error"] = "request",
-        connect_timeout: float = 300.0,
+        elicitation: Literal["error", "request"] = "error",
+        connect_timeout: float = 600.0,
         progress_interval: float = 10.0,
         verifier: KeycloakTokenVerifier | None = None,
     ) -> None:
         if elicitation not in ("request", "error"):
-            raise ValueError("elicitation must be 'request' or 'error'")
+            raise ValueError("elicitation must be 'error' or 'request'")
         self.agent = agent
         self.resource = resource
         self.issuer = (issuer or _agent_issuer(agent)).rstrip("/")
         client_id = _agent_client_id(agent)
+        self.client_id = client_id
         self.scopes = list(scopes) if scopes is not None else [f"delegation:client:{client_id}"]
         self.elicitation = elicitation
         self.connect_timeout = connect_timeout
@@ -393,14 +402,14 @@ class McpAgentAuth:
         if not _client_supports_url_elicitation():
             return connection_required_result(err)
         elicitation_id = str(uuid.uuid4())
-        message = f"Connect your {err.connector} account so the agent can use it for you."
+        message = f"Connect your {err.connector} account so that {self.client_id} can act for you there."
         if self.elicitation == "error" or retry is None:
             self._notify_when_connected(request_ctx.get().session, elicitation_id, err)
             raise UrlElicitationRequiredError(
                 [ElicitRequestURLParams(
                     mode="url", message=message, url=err.connect_uri, elicitationId=elicitation_id
                 )],
-                message=f"Connecting a {err.connector} account is required",
+                message=_connect_message(err),
             )
         ctx = request_ctx.get()
         try:

@@ -5,8 +5,9 @@
   agent-host, connector demo-calendar), driven by the official MCP Python client with its OAuth support: RFC 9728
   discovery, login and the agent consent screen in Chromium (consent by scope), tokens for other resources refused
   (401), a tool exchanging for the user (``act``), ``connection_required`` as a tool error with the link (client
-  without ``elicitation.url``), as JSON-RPC -32042 and as ``elicitation/create`` mode ``url`` (client that declared
-  it) -> connect in Chromium -> the same call succeeds.
+  without ``elicitation.url``), for a client that declared it as JSON-RPC -32042 (the default,
+  ``elicitation="error"``) and as ``elicitation/create`` mode ``url`` (the option ``elicitation="request"``) ->
+  connect in Chromium -> the same call succeeds, the -32042 one hears ``notifications/elicitation/complete``.
 * The LangGraph example (examples/python-calendar-agent): the host's ``requested_actor`` login with consent in
   Chromium, the connect interrupt, connect, resume, the calendar.
 * The OpenAI Agents SDK adapter: the tool approval for the connection, connect, approve, the calendar.
@@ -45,7 +46,7 @@ from mcp.shared.exceptions import McpError
 from openai.types.responses import ResponseFunctionToolCall, ResponseOutputMessage, ResponseOutputText
 from playwright.async_api import Page, async_playwright
 
-from keycloak_agent_auth import AsyncAgentAuth, ConnectionRequired
+from keycloak_agent_auth import AsyncAgentAuth, ConnectionRequired, from_dict
 from keycloak_agent_auth.adapters.openai_agents import ConnectionGate
 from keycloak_agent_auth.mcp import McpAgentAuth
 
@@ -146,17 +147,21 @@ class ServerThread(threading.Thread):
 
 
 def build_server(agent: AsyncAgentAuth, a: McpAgent) -> FastMCP:
-    """The example's MCP server (examples/python-calendar-agent/mcp_server.py) for the test agent, plus a tool that
-    answers URLElicitationRequiredError (-32042) instead of waiting."""
+    """The example's MCP server (examples/python-calendar-agent/mcp_server.py) for the test agent, with the helper's
+    default (``elicitation="error"``: URLElicitationRequiredError, -32042), plus a tool with the option
+    ``elicitation="request"`` (an in-band elicitation/create that waits and runs the tool again)."""
     mcp, auth = load_example("mcp_server").build_server(agent, a.resource, port=a.port, connect_timeout=90)
-    strict = McpAgentAuth(agent, resource=a.resource, elicitation="error", verifier=auth.token_verifier)
+    assert auth.elicitation == "error"
+    inband = McpAgentAuth(agent, resource=a.resource, elicitation="request", connect_timeout=90,
+                          verifier=auth.token_verifier)
 
     @mcp.tool()
-    @strict.tool
-    async def calendar_strict() -> dict:
-        """The calendar, answering URLElicitationRequiredError (-32042) when not connected."""
-        r = await strict.connector("demo-calendar").get("userinfo")
-        return {"account": r.json().get("preferred_username")}
+    @inband.tool
+    async def calendar_inband() -> dict:
+        """The calendar, asking for the connection in-band (elicitation/create) when not connected."""
+        r = await inband.connector("demo-calendar").get("userinfo")
+        return {"account": r.json().get("preferred_username"), "status": r.status_code,
+                "connection_id": r.headers.get("X-Connection-Id")}
 
     return mcp
 
@@ -415,7 +420,7 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
     mcp_user = McpUser(a, user, browser)
     async with mcp_user.session() as s:
         names = {t.name for t in (await s.list_tools()).tools}
-        assert {"whoami", "calendar", "calendar_strict"} <= names
+        assert {"whoami", "calendar", "calendar_inband"} <= names
         auth_q = parse_qs(urlsplit(mcp_user.auth_urls[0]).query)
         assert auth_q["resource"] == [a.resource] and auth_q["code_challenge_method"] == ["S256"]
         assert f"delegation:client:{a.client_id}" in auth_q["scope"][0].split()
@@ -447,11 +452,14 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
         r = await s.call_tool("calendar", {})
         assert r.isError
         err = tool_json(r)
+        assert err["type"] == "ConnectionRequired" and err["status"] == 403
         assert err["code"] == "connection_required" and err["connector"] == cfg.connector
         link = err["connect_uri"]
         assert link.startswith(f"{connector_uri}/connect?")
         assert parse_qs(urlsplit(link).query)["client_id"] == [a.client_id]
-        assert link in err["message"]
+        assert link in err["message"] and link in err["instructions"]
+        # the same JSON the TypeScript SDK reads back (AgentAuthError.fromJSON): a ConnectionRequired value
+        assert from_dict(err).to_dict() == {k: v for k, v in err.items() if k != "instructions"}
 
     # a client that declared elicitation.url
     elicited: list[types.ElicitRequestParams] = []
@@ -470,17 +478,19 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
             completed.append(message.root.params.elicitationId)
 
     async with mcp_user.session(on_elicit, on_message) as s:
-        # the strict tool answers JSON-RPC -32042 with the URL elicitation
+        # by default the tool answers JSON-RPC -32042 with the URL elicitation
         with pytest.raises(McpError) as info:
-            await s.call_tool("calendar_strict", {})
+            await s.call_tool("calendar", {})
         assert info.value.error.code == types.URL_ELICITATION_REQUIRED
         strict_elicitations = info.value.error.data["elicitations"]
         assert [(e["mode"], e["url"]) for e in strict_elicitations] == [("url", link)]
+        assert link in info.value.error.message
         assert elicited == []
 
-        # elicitation/create mode url -> the user connects in Chromium -> the same tools/call answers
+        # the option elicitation="request": elicitation/create mode url -> the user connects in Chromium -> the
+        # same tools/call answers
         started = time.monotonic()
-        result = await s.call_tool("calendar", {})
+        result = await s.call_tool("calendar_inband", {})
         assert not result.isError, tool_json(result)
         cal = tool_json(result)
         assert cal["account"] == user.upstream and cal["status"] == 200
@@ -494,7 +504,7 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
             await asyncio.sleep(0.2)
         assert sorted(completed) == sorted([elicited[0].elicitationId, strict_elicitations[0]["elicitationId"]])
 
-        again = tool_json(await s.call_tool("calendar_strict", {}))
+        again = tool_json(await s.call_tool("calendar", {}))
         assert again["account"] == user.upstream
 
     # and the client without elicitation: the account now, by default and by its connection id
@@ -504,6 +514,8 @@ async def test_mcp_helper_story(cfg, admin, mcp_agent: McpAgent, user: User, bro
         unknown = await s.call_tool("calendar", {"connection_id": "no-such-connection"})
     assert plain["account"] == chosen["account"] == user.upstream and chosen["connection_id"] == cal["connection_id"]
     assert unknown.isError and tool_json(unknown)["code"] == "connection_not_found"
+    assert tool_json(unknown)["type"] == "ConnectionNotFound"
+    assert tool_json(unknown)["connection_id"] == "no-such-connection"
 
     # the user revokes the grant: the caller's token still gets in (it is a valid token for this server), but the
     # agent can no longer act: GrantRevoked as a tool error, for the exchange and for the proxy

@@ -101,14 +101,15 @@ class ConnectionGate:
 
     @staticmethod
     def failure(ctx: RunContextWrapper[Any], error: Exception) -> str:
-        """The tool's failure function: an agent error reaches the model as its ``to_dict()`` JSON."""
+        """The tool's failure function: an agent error reaches the model as its ``to_dict()`` JSON (plus
+        ``instructions`` with the link for a ``ConnectionRequired``, as the MCP helpers' tool errors)."""
         cause = error
         while cause is not None and not isinstance(cause, AgentAuthError):
             cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
         if isinstance(cause, AgentAuthError):
             body = cause.to_dict()
             if isinstance(cause, ConnectionRequired) and cause.connect_uri:
-                body["message"] = (
+                body["instructions"] = (
                     f"The user must connect their {cause.connector} account first: ask them to open "
                     f"{cause.connect_uri}, then try again."
                 )
