@@ -12,9 +12,10 @@ checkpointer, as every LangGraph interrupt does)::
 
 The first time the user has no connected account, the node stops with
 ``interrupt(ConnectionRequired.to_dict())``: ``graph.invoke(...)["__interrupt__"]`` (or the state's
-``interrupts``) carries ``{"type": "ConnectionRequired", "code": "connection_required", "connector": ...,
-"connect_uri": ...}``; :func:`connection_interrupts` reads them back as ``ConnectionRequired`` values. Show the
-link, and once the user has opened it resume with ``Command(resume=True)`` (or :data:`RESUME_CONNECTED`).
+``interrupts``) carries ``{"type": "ConnectionRequired", "code": "connection_required", "status": 403,
+"description": ..., "message": ..., "connector": ..., "connect_uri": ...}`` (the JSON the TypeScript SDK's
+``AgentAuthError.fromJSON`` reads too); :func:`connection_interrupts` reads them back as ``ConnectionRequired``
+values. Show the link, and once the user has opened it resume with ``Command(resume=True)`` (or :data:`RESUME_CONNECTED`).
 LangGraph runs the node again from its start: the call is retried; if it still needs the connection, the adapter
 waits (``wait_for_connection``, polling the connection status endpoint, no upstream call) up to ``timeout`` seconds
 and retries once more. Resuming with ``False`` / ``{"connected": False}`` (the user declined) raises the
