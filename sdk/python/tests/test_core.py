@@ -350,6 +350,25 @@ def test_connector_token_cached_and_proxy_headers():
     assert conn.connect_uri == f"{CONNECTOR}/connect?client_id=agent"
 
 
+@pytest.mark.parametrize("path", ["../../protocol/openid-connect/userinfo", "a/../../x", "./x", "%2e%2e/x", "a/%2E%2e/x",
+                                  "a\\..\\x", "a/.\t./x", "a\n/x"])
+def test_a_proxy_path_that_would_resolve_elsewhere_is_refused_before_anything_is_sent(path):
+    server = FakeServer()
+    conn = offline_agent(server).connector("cal", subject_token="user-token")
+    with pytest.raises(AgentAuthError) as raised:
+        conn.get(path)
+    assert raised.value.code == "invalid_request" and "user-token" not in str(raised.value)
+    assert server.counts.get("token-exchange", 0) == 0 and server.counts.get("proxy", 0) == 0
+
+
+def test_ordinary_proxy_paths_go_through():
+    server = FakeServer()
+    conn = offline_agent(server).connector("cal", subject_token="user-token")
+    for path in ["userinfo", "/calendars/v1.2/events", "a..b/c.", "search?q=../x"]:
+        assert conn.get(path).status_code == 200, path
+    assert server.counts["proxy"] == 4
+
+
 def test_connector_token_renewed_near_expiry():
     server = FakeServer()
     conn = offline_agent(server).connector("cal", subject_token="u")

@@ -59,6 +59,26 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * The path below `{connector URI}/proxy/`, checked before anything is sent. A URL parser (fetch's, a proxy's) would
+ * resolve dot segments (`..`, `%2e%2e`), backslashes and tab or newline characters into another path on the server,
+ * so the connector's token would go to an endpoint other than the proxy: such a path is refused here, as the proxy
+ * refuses the raw forms it receives. A path from an LLM or a tool argument cannot leave the proxy.
+ */
+export function proxyPath(path: string): string {
+  const p = String(path ?? '').replace(/^\/+/, '');
+  const pathOnly = p.split(/[?#]/, 1)[0] ?? '';
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\\\u0000-\u001f\u007f]/.test(pathOnly)
+    || pathOnly.split('/').some((seg) => /^(\.|%2e){1,2}$/i.test(seg));
+  if (bad) {
+    throw new AgentAuthError('invalid_request', {
+      description: 'The proxy path must not contain dot segments, backslashes or control characters',
+    });
+  }
+  return p;
+}
+
 function replayable(body: unknown): boolean {
   return body === undefined || body === null || typeof body === 'string' || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof Blob || body instanceof FormData;
 }
@@ -210,7 +230,7 @@ export class Connector {
    * AgentAuthError (`not_found`, `invalid_request`, ...).
    */
   async fetch(path: string, init: RequestInit = {}): Promise<Response> {
-    const url = `${this.resource}/proxy/${String(path ?? '').replace(/^\/+/, '')}`;
+    const url = `${this.resource}/proxy/${proxyPath(path)}`;
     for (let attempt = 0; ; attempt++) {
       const token = await this.token();
       const res = await this.#send(url, { ...init, headers: this.#headers(token.accessToken, init.headers), signal: this.#signal(init.signal) });

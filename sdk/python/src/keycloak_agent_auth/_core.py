@@ -184,6 +184,26 @@ def jwt_header(token: str) -> dict[str, Any]:
 # answers -> values and errors
 
 
+_DOT_SEGMENT = re.compile(r"^(\.|%2e){1,2}$", re.IGNORECASE)
+_PATH_CONTROL = re.compile(r"[\\\x00-\x1f\x7f]")
+
+
+def proxy_path(path: str) -> str:
+    """The path below ``{connector URI}/proxy/``, checked before anything is sent.
+
+    An HTTP client resolves dot segments (``..``; httpx also ``/./``) and some clients backslashes or tab and newline
+    characters into another path on the server, so the connector's token would go to an endpoint other than the proxy:
+    such a path is refused here, as the proxy refuses the raw forms it receives. A path from an LLM or a tool argument
+    cannot leave the proxy.
+    """
+    p = str(path or "").lstrip("/")
+    path_only = re.split(r"[?#]", p, maxsplit=1)[0]
+    if _PATH_CONTROL.search(path_only) or any(_DOT_SEGMENT.match(seg) for seg in path_only.split("/")):
+        raise AgentAuthError("invalid_request",
+                             "The proxy path must not contain dot segments, backslashes or control characters")
+    return p
+
+
 def _json(resp: httpx.Response) -> dict[str, Any] | None:
     try:
         body = resp.json()
@@ -554,7 +574,7 @@ class ConnectorCore:
         return error_from(resp, connector=self.alias, connection_id=self.connection_id, context=context)
 
     def request_flow(self, method: str, path: str, kwargs: dict[str, Any]) -> Flow[httpx.Response]:
-        url = f"{self.uri}/proxy/{path.lstrip('/')}"
+        url = f"{self.uri}/proxy/{proxy_path(path)}"
         retried = False
         while True:
             token = yield from self.token_flow(fresh=retried)

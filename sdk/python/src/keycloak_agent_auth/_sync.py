@@ -8,7 +8,7 @@ from typing import Any, Mapping, Sequence, TypeVar
 
 import httpx
 
-from ._core import AgentCore, Call, ConnectorCore, Flow, SubjectToken, log
+from ._core import AgentCore, Call, ConnectorCore, Flow, SubjectToken, log, proxy_path
 
 T = TypeVar("T")
 from .errors import NetworkError
@@ -207,6 +207,7 @@ class Connector:
     def request(self, method: str, path: str, **httpx_kwargs: Any) -> httpx.Response:
         """``method`` ``{connector}/proxy/{path}``. Returns the upstream's answer (any status); raises the proxy's own
         refusals as errors (``ConnectionRequired``, ``GrantRevoked``, ...)."""
+        proxy_path(path)  # refused before any token is asked for
         self._token_ready()
         return _drive(self._agent._http, self._core.request_flow(method, path, httpx_kwargs))
 

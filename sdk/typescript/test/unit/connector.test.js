@@ -212,3 +212,17 @@ test('a bad alias or missing subject token is refused at once', async () => {
   assert.throws(() => agent.connector('../admin', { subjectToken: 'u' }), (e) => e.code === 'invalid_request');
   assert.throws(() => agent.connector('demo-calendar', {}), (e) => e.code === 'invalid_request');
 });
+
+test('a proxy path that a URL parser would resolve elsewhere is refused before anything is sent', async () => {
+  const { agent, fake } = await setup();
+  const c = agent.connector('demo-calendar', { subjectToken: 'user-token' });
+  const before = fake.tokenRequests().length;
+  for (const path of ['../../protocol/openid-connect/userinfo', 'a/../../x', './x', '%2e%2e/x', 'a/%2E%2e/x', 'a\\..\\x', 'a/.\t./x', 'a\n/x']) {
+    await assert.rejects(c.fetch(path), (e) => e instanceof AgentAuthError && e.code === 'invalid_request' && !e.message.includes('user-token'), path);
+  }
+  assert.equal(fake.tokenRequests().length, before, 'no token was even asked for');
+  // ordinary paths, with dots inside segments and dot segments in the query, go through
+  for (const path of ['userinfo', '/calendars/v1.2/events', 'a..b/c.', 'search?q=../x']) {
+    assert.equal((await c.fetch(path)).status, 200, path);
+  }
+});
