@@ -4,7 +4,9 @@
 //
 // `ai` is an optional peer dependency: only this entry point imports it, the core never does.
 
-import { tool as aiTool } from 'ai';
+import { peer } from './peer.js';
+
+const { tool: aiTool } = await peer<typeof import('ai')>(() => import('ai'), 'keycloak-agent-auth/ai-sdk needs the Vercel AI SDK: npm i ai');
 import type { ModelMessage, Tool, ToolExecutionOptions, ToolModelMessage, ToolApprovalResponse, FlexibleSchema } from 'ai';
 import { isAgentAuthError, isConnectionRequired } from '../errors.js';
 import type { AgentAuthError, AgentAuthErrorJSON, ConnectionRequired } from '../errors.js';

@@ -3,7 +3,11 @@
 //
 // @langchain/langgraph is an optional peer dependency: only this entry point imports it, the core never does.
 
-import { Command, INTERRUPT, interrupt } from '@langchain/langgraph';
+import type { Command as CommandType } from '@langchain/langgraph';
+import { peer } from './peer.js';
+
+const { Command, INTERRUPT, interrupt } = await peer<typeof import('@langchain/langgraph')>(() => import('@langchain/langgraph'), 'keycloak-agent-auth/langgraph needs LangGraph: npm i @langchain/langgraph @langchain/core');
+type Command = CommandType;
 import { AgentAuthError, ConnectionRequired, isConnectionRequired } from '../errors.js';
 import type { AgentAuthErrorJSON } from '../errors.js';
 import type { WaitOptions } from '../connector.js';

@@ -272,3 +272,39 @@ test('ai-sdk: toolErrorJSON is the error JSON plus instructions; other errors pa
   assert.ok(r.text.startsWith('calendar: invalid_token (HTTP 401)'), r.text);
   assert.throws(() => new ConnectionGate({}), TypeError);
 });
+
+// ---------------------------------------------------------------- packaging
+
+test('the core and the MCP helper never import an adapter or its framework; the adapters are package exports', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const path = await import('node:path');
+  const { fileURLToPath } = await import('node:url');
+  const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+  const seen = new Set();
+  const bare = new Set();
+  const walk = async (file) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const src = await readFile(file, 'utf8');
+    for (const m of src.matchAll(/(?:import|export)[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+      const spec = m[1] ?? m[2];
+      if (spec.startsWith('.')) await walk(path.resolve(path.dirname(file), spec));
+      else bare.add(spec);
+    }
+  };
+  await walk(path.join(dist, 'index.js'));
+  await walk(path.join(dist, 'mcp.js'));
+  assert.ok(seen.size >= 6, `walked ${seen.size} files`);
+  assert.ok(![...seen].some((f) => f.includes(`${path.sep}adapters${path.sep}`)), 'an adapter is imported by the core');
+  assert.deepEqual([...bare].filter((s) => s === 'ai' || s.startsWith('ai/') || s.startsWith('@langchain/')), []);
+  const pkg = JSON.parse(await readFile(path.join(dist, '..', 'package.json'), 'utf8'));
+  assert.equal(pkg.exports['./langgraph'].import, './dist/adapters/langgraph.js');
+  assert.equal(pkg.exports['./ai-sdk'].import, './dist/adapters/ai-sdk.js');
+  for (const peer of ['@langchain/langgraph', '@langchain/core', 'ai']) {
+    assert.equal(pkg.peerDependenciesMeta[peer]?.optional, true, `${peer} is an optional peer`);
+    assert.equal(pkg.dependencies[peer], undefined, `${peer} is not a dependency`);
+  }
+  // the package's own name resolves to the adapters (as an app imports them)
+  assert.equal(typeof (await import('keycloak-agent-auth/langgraph')).callWithConnection, 'function');
+  assert.equal(typeof (await import('keycloak-agent-auth/ai-sdk')).ConnectionGate, 'function');
+});
