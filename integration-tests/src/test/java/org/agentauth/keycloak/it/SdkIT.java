@@ -32,7 +32,8 @@ import org.w3c.dom.NodeList;
  * <li>TypeScript ({@code sdk/typescript}): {@code npm ci} (which builds the package), the unit tests ({@code npm test}),
  * then {@code npm run e2e}: the whole story on the demo realm with fresh users, the browser steps in headless Chromium,
  * the README's quick start as written, and the MCP-server helper with the official MCP SDK client (tool error with the
- * link, URL elicitation, connect, completion notice, retry); each program's summary line is checked here.</li>
+ * link, URL elicitation, connect, completion notice, retry), and the framework adapters (LangGraph.js interrupt, the
+ * Vercel AI SDK's tool approval, each through connect and resume); each program's summary line is checked here.</li>
  * <li>Python ({@code sdk/python}): a virtual environment this test creates under target/ from PyPI with the pinned
  * {@code constraints.txt}, the package installed from the checkout with its extras (MCP, LangGraph, OpenAI Agents SDK,
  * tests), then pytest over the unit and end-to-end tests (the core, the MCP-server helper, the adapters and the example
@@ -100,8 +101,9 @@ class SdkIT {
                 admin.setAttributes("calendar-agent", before);
             }
         }
-        // three programs, one summary line each: the core story, the README's quick start as written, the MCP helper
-        for (String name : List.of("SDK-E2E-RESULT", "SDK-QUICKSTART-RESULT", "SDK-MCP-E2E-RESULT")) {
+        // four programs, one summary line each: the core story, the README's quick start as written, the MCP helper,
+        // the framework adapters (LangGraph.js interrupt, AI SDK tool approval)
+        for (String name : List.of("SDK-E2E-RESULT", "SDK-QUICKSTART-RESULT", "SDK-MCP-E2E-RESULT", "SDK-ADAPTERS-E2E-RESULT")) {
             String line = e2eOut.lines().filter(l -> l.startsWith(name + " ")).reduce((a, b) -> b).orElse(null);
             assertNotNull(line, "npm run e2e printed no " + name + " line; see " + e2e);
             JsonNode result = new ObjectMapper().readTree(line.substring(name.length() + 1));
