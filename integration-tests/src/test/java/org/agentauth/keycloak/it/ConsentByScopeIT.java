@@ -404,4 +404,29 @@ class ConsentByScopeIT {
         assertError(par, 400, "invalid_request");
         assertEquals(204, http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + agentId, admin).status());
     }
+
+    @Test
+    @Order(9)
+    void deletingAnAgentRemovesItsScopeAtOnce() throws InterruptedException {
+        String admin = oidc.adminToken();
+        String scope = "delegation:client:scope-it-deleted";
+        flows.createClient(admin, Map.of("clientId", "scope-it-deleted", "publicClient", false, "secret", "scope-it-deleted-secret",
+                "serviceAccountsEnabled", true, "standardFlowEnabled", false, "attributes", Map.of("agent_auth.agent", "true",
+                        "agent_auth.allowed_scopes", "openid profile", "agent_auth.allowed_hosts", "agent-host mcp-client",
+                        "standard.token.exchange.enabled", "true")));
+        assertTrue(optionalScopes("agent-host").contains(scope));
+        assertTrue(optionalScopes("mcp-client").contains(scope));
+        String agentId = delegations.client("scope-it-deleted").get("id").asText();
+        assertEquals(204, http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + agentId, admin).status());
+        // the removal's own transaction has committed when the DELETE answers; the scope's follows right after it
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (optionalScopes("agent-host").contains(scope) && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+        assertFalse(optionalScopes("agent-host").contains(scope), "the deleted agent's scope is no longer offered to its hosts");
+        assertFalse(optionalScopes("mcp-client").contains(scope));
+        Http.Response scopes = http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/client-scopes", admin);
+        assertFalse(scopes.body().contains("\"" + scope + "\""), "the scope itself is gone: " + scope);
+        assertEquals("invalid_scope", refusedAuth(auth(Pkce.create(), "openid " + scope)).get("error"));
+    }
 }

@@ -12,6 +12,7 @@ import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.token.ActChain;
 import org.agentauth.keycloak.support.RealmJobs;
 import org.jboss.logging.Logger;
+import org.keycloak.models.AbstractKeycloakTransaction;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientSessionContext;
 import org.keycloak.models.KeycloakSession;
@@ -20,6 +21,7 @@ import org.keycloak.models.ProtocolMapperModel;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
+import org.keycloak.models.utils.KeycloakModelUtils;
 import org.keycloak.models.utils.PostMigrationEvent;
 import org.keycloak.protocol.ProtocolMapper;
 import org.keycloak.protocol.oidc.mappers.AbstractOIDCProtocolMapper;
@@ -139,10 +141,29 @@ public class MayActProtocolMapper extends AbstractOIDCProtocolMapper implements 
             } else if (event instanceof ClientModel.ClientIdChangeEvent changed) {
                 ClientModel c = changed.getUpdatedClient();
                 DelegationScopes.syncClient(c.getRealm(), c);
+            } else if (event instanceof ClientModel.ClientRemovedEvent removed) {
+                // ClientRemovedEvent also fires while a whole realm is being removed, when changing its client scopes
+                // is unsafe: the removed agent's scope goes once the removal has committed, in a transaction of its
+                // own, and only when the realm is still there. (Until then the scope yields no may_act and the
+                // authorization endpoint refuses it: unknown agent.)
+                String realmId = removed.getClient().getRealm().getId();
+                removed.getKeycloakSession().getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
+                    @Override
+                    protected void commitImpl() {
+                        KeycloakModelUtils.runJobInTransaction(factory, s -> {
+                            RealmModel realm = s.realms().getRealm(realmId);
+                            if (realm != null) {
+                                DelegationScopes.syncRealm(realm);
+                            }
+                        });
+                    }
+
+                    @Override
+                    protected void rollbackImpl() {
+                        // the client is still there: nothing to do
+                    }
+                });
             }
-            // A removed agent's scope is left to the next sync (start-up or any client update): ClientRemovedEvent
-            // also fires while a whole realm is being removed, when changing its client scopes is unsafe. Until then
-            // the scope yields no may_act and the authorization endpoint refuses it (unknown agent).
         });
     }
 }
