@@ -1,0 +1,143 @@
+package org.agentauth.keycloak.cimd;
+
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.keycloak.common.util.Time;
+import org.keycloak.connections.jpa.JpaConnectionProvider;
+import org.keycloak.models.ClientModel;
+import org.keycloak.models.ClientScopeModel;
+import org.keycloak.models.KeycloakSession;
+import org.keycloak.models.RealmModel;
+import org.keycloak.protocol.oidc.OIDCLoginProtocol;
+
+/**
+ * The local client a metadata document becomes (DESIGN section 11): public, authorization code flow only, PKCE S256
+ * required, consent required, no full scope, the realm's scope ceiling, exactly the document's redirect URIs (loopback
+ * ones stored so that any port matches, {@link CimdRedirects#stored}); marked by attributes so that a client an admin
+ * registered with a URL as its id is never confused with one and never fetched. Its name is the host of the document (what
+ * the consent screen names); the self-declared {@code client_name} is kept in an attribute and the description.
+ */
+public final class CimdClients {
+
+    /** "true" on every client this feature created. */
+    public static final String MARK = "agent-auth.cimd";
+    public static final String HOST = "agent-auth.cimd.host";
+    public static final String SELF_DECLARED_NAME = "agent-auth.cimd.client-name";
+    public static final String FETCHED_AT = "agent-auth.cimd.fetched-at";
+    public static final String EXPIRES_AT = "agent-auth.cimd.expires-at";
+    public static final String REDIRECTS_DIGEST = "agent-auth.cimd.redirects-digest";
+    public static final String ALL_LOOPBACK = "agent-auth.cimd.all-loopback";
+
+    private CimdClients() {
+    }
+
+    public static boolean isCimd(ClientModel client) {
+        return "true".equals(client.getAttribute(MARK));
+    }
+
+    /** Whether the client's document may still be used without fetching it again. */
+    public static boolean fresh(ClientModel client, long nowSeconds) {
+        try {
+            return Long.parseLong(Objects.requireNonNullElse(client.getAttribute(EXPIRES_AT), "0")) > nowSeconds;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
+    /**
+     * The number of the realm's CIMD clients. Counted in the client attribute table itself: Keycloak's attribute search
+     * serves only the attributes the server lists as searchable ({@code spi-client--jpa--searchable-attributes}).
+     */
+    public static long count(KeycloakSession session, RealmModel realm) {
+        return session.getProvider(JpaConnectionProvider.class).getEntityManager()
+                .createQuery("select count(a) from ClientAttributeEntity a where a.name = :name and a.client.realmId = :realm", Long.class)
+                .setParameter("name", MARK).setParameter("realm", realm.getId()).getSingleResult();
+    }
+
+    /** Creates the client of a document that was fetched and checked. */
+    public static ClientModel create(KeycloakSession session, RealmModel realm, CimdSettings settings, CimdDocument doc, long expiresAt) {
+        ClientModel c = realm.addClient(doc.clientId());
+        c.setProtocol(OIDCLoginProtocol.LOGIN_PROTOCOL); // Keycloak attaches the realm's default client scopes here
+        c.setEnabled(true);
+        c.setPublicClient(true);
+        c.setBearerOnly(false);
+        c.setStandardFlowEnabled(true);
+        c.setImplicitFlowEnabled(false);
+        c.setDirectAccessGrantsEnabled(false);
+        c.setServiceAccountsEnabled(false);
+        c.setConsentRequired(true);
+        c.setFullScopeAllowed(false);
+        c.setFrontchannelLogout(false);
+        c.setAttribute("pkce.code.challenge.method", "S256");
+        c.setAttribute("oauth2.device.authorization.grant.enabled", "false");
+        c.setAttribute("oidc.ciba.grant.enabled", "false");
+        c.setAttribute(MARK, "true");
+        c.setAttribute(HOST, CimdUrl.host(doc.clientId()));
+        c.setName(CimdUrl.host(doc.clientId()));
+        applyScopes(realm, c, settings);
+        apply(c, doc, expiresAt);
+        return c;
+    }
+
+    /**
+     * Brings the client up to date with a document fetched again. Returns true when its redirect set changed: then every
+     * consent to it is removed and every token issued to it before now stops refreshing (its not-before moves).
+     */
+    public static boolean update(KeycloakSession session, RealmModel realm, ClientModel c, CimdDocument doc, long expiresAt) {
+        boolean changed = !CimdRedirects.digest(doc.redirectUris()).equals(c.getAttribute(REDIRECTS_DIGEST));
+        apply(c, doc, expiresAt);
+        if (changed) {
+            session.users().preRemove(realm, c); // the consents to this client (Keycloak's own removal path)
+            c.setNotBefore(Time.currentTime() + 1);
+        }
+        return changed;
+    }
+
+    private static void apply(ClientModel c, CimdDocument doc, long expiresAt) {
+        c.setRedirectUris(doc.redirectUris().stream().map(CimdRedirects::stored).collect(Collectors.toCollection(LinkedHashSet::new)));
+        c.setWebOrigins(new HashSet<>());
+        c.setAttribute(SELF_DECLARED_NAME, doc.clientName());
+        c.setDescription("Client ID metadata document of " + CimdUrl.host(doc.clientId()) + "; self-declared name: " + doc.clientName());
+        c.setAttribute(REDIRECTS_DIGEST, CimdRedirects.digest(doc.redirectUris()));
+        c.setAttribute(ALL_LOOPBACK, Boolean.toString(CimdRedirects.allLoopback(doc.redirectUris())));
+        c.setAttribute(FETCHED_AT, Long.toString(Time.currentTime()));
+        c.setAttribute(EXPIRES_AT, Long.toString(expiresAt));
+    }
+
+    /** Keeps only the ceiling's client scopes on the client (realm default scopes as default, the others optional). */
+    static void applyScopes(RealmModel realm, ClientModel c, CimdSettings settings) {
+        Set<String> defaults = realm.getDefaultClientScopesStream(true).map(ClientScopeModel::getName).collect(Collectors.toSet());
+        Set<String> ceiling = ceiling(realm, settings);
+        for (ClientScopeModel s : List.copyOf(c.getClientScopes(true).values())) {
+            if (!ceiling.contains(s.getName())) {
+                c.removeClientScope(s);
+            }
+        }
+        for (ClientScopeModel s : List.copyOf(c.getClientScopes(false).values())) {
+            if (!ceiling.contains(s.getName())) {
+                c.removeClientScope(s);
+            }
+        }
+        Set<String> attached = new HashSet<>(c.getClientScopes(true).keySet());
+        attached.addAll(c.getClientScopes(false).keySet());
+        realm.getClientScopesStream()
+                .filter(s -> ceiling.contains(s.getName()) && !attached.contains(s.getName())
+                        && OIDCLoginProtocol.LOGIN_PROTOCOL.equals(s.getProtocol()))
+                .toList()
+                .forEach(s -> c.addClientScope(s, defaults.contains(s.getName())));
+    }
+
+    /** The names of the client scopes a CIMD client may have: the settings' list, else the realm's default and optional ones. */
+    public static Set<String> ceiling(RealmModel realm, CimdSettings settings) {
+        if (settings.scopes() != null) {
+            return new HashSet<>(settings.scopes());
+        }
+        Set<String> s = realm.getDefaultClientScopesStream(true).map(ClientScopeModel::getName).collect(Collectors.toSet());
+        realm.getDefaultClientScopesStream(false).map(ClientScopeModel::getName).forEach(s::add);
+        return s;
+    }
+}
