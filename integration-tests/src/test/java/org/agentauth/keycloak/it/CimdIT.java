@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +23,7 @@ import org.agentauth.keycloak.it.support.CimdTestTls;
 import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
+import org.agentauth.keycloak.it.support.NodeProcesses;
 import org.agentauth.keycloak.it.support.Oidc;
 import org.agentauth.keycloak.it.support.Oidc.Form;
 import org.agentauth.keycloak.it.support.Oidc.Pkce;
@@ -450,6 +455,93 @@ class CimdIT {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    // ---- the MCP TypeScript SDK with only a clientMetadataUrl, in Chromium, against the example MCP server
+
+    @Test
+    void mcpSdkWithOnlyAClientMetadataUrlGetsATokenTheMcpServerAccepts() throws Exception {
+        int mcpPort = Integer.getInteger("agentauth.cimdMcpPort", Integer.getInteger("agentauth.mcpPort", 3000) + 1);
+        String mcpUrl = "http://localhost:" + mcpPort + "/mcp";
+        String realmName = "cimd-mcp";
+        Path repo = Path.of(System.getProperty("agentauth.realmExports")).toAbsolutePath().normalize().getParent();
+        Path out = Files.createDirectories(Path.of(System.getProperty("agentauth.targetDir")).resolve("mcp-cimd"));
+        NodeProcesses.requireNode("CimdIT");
+        NodeProcesses.npmCi(repo.resolve("sdk/typescript"), out.resolve("npm-ci-sdk-typescript.log"));
+        NodeProcesses.npmCi(repo.resolve("examples/mcp-calendar"), out.resolve("npm-ci-mcp-calendar.log"));
+        NodeProcesses.npmCi(repo.resolve("integration-tests/src/test/mcp"), out.resolve("npm-ci-e2e.log"));
+        NodeProcesses.assertPortFree(mcpPort);
+
+        // the resource server: any client of the realm may ask for it (no agent_auth.resource_clients)
+        Map<String, Object> resourceServer = new LinkedHashMap<>();
+        resourceServer.put("clientId", "calendar-agent");
+        resourceServer.put("enabled", true);
+        resourceServer.put("protocol", "openid-connect");
+        resourceServer.put("publicClient", false);
+        resourceServer.put("secret", "calendar-agent-secret");
+        resourceServer.put("standardFlowEnabled", false);
+        resourceServer.put("serviceAccountsEnabled", true);
+        resourceServer.put("attributes", Map.of("agent_auth.resource_uris", mcpUrl));
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of(resourceServer))) {
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+            int clientsBefore = new Http().get(server.baseUrl() + "/admin/realms/" + realmName + "/clients", oidc.adminToken()).json().size();
+            String path = "/mcp-sdk/client-metadata.json";
+            String clientId = docs.url(path);
+            docs.set(path, Answer.json(document(path, "Agent Auth MCP CIMD E2E", List.of("http://127.0.0.1/callback"))));
+
+            Path serverLog = out.resolve("mcp-server.log");
+            ProcessBuilder spb = new ProcessBuilder("node", "server.js").directory(repo.resolve("examples/mcp-calendar").toFile())
+                    .redirectErrorStream(true).redirectOutput(serverLog.toFile());
+            NodeProcesses.clearOverrides(spb.environment());
+            spb.environment().putAll(Map.of("KEYCLOAK_URL", server.baseUrl(), "REALM", realmName, "PORT", String.valueOf(mcpPort),
+                    "RESOURCE", mcpUrl, "AUDIENCE_MODE", "strict", "SCOPES_SUPPORTED", "openid profile"));
+            Process mcp = spb.start();
+            JsonNode result;
+            try {
+                NodeProcesses.waitForHttp(mcp, URI.create("http://localhost:" + mcpPort + "/.well-known/oauth-protected-resource/mcp"), serverLog);
+                result = runCimdE2e(repo.resolve("integration-tests/src/test/mcp"), out, realmName, mcpUrl, clientId);
+            } finally {
+                NodeProcesses.stop(mcp);
+            }
+            assertTrue(result.path("ok").asBoolean(), result.toString());
+            assertEquals(clientId, result.path("authorizationRequest").path("client_id").asText());
+            assertEquals("S256", result.path("authorizationRequest").path("code_challenge_method").asText());
+            assertEquals(clientId, result.path("token").path("azp").asText());
+            assertTrue(result.path("token").path("aud").toString().contains(mcpUrl), result.toString());
+            assertTrue(result.path("tools").size() > 0, result.toString());
+            assertFalse(result.path("tokenRequest").path("has_client_secret").asBoolean());
+            assertEquals(1, docs.hits(path), "the document was fetched once");
+            JsonNode clients = new Http().get(server.baseUrl() + "/admin/realms/" + realmName + "/clients", oidc.adminToken()).json();
+            assertEquals(clientsBefore + 1, clients.size(), "exactly one new client: the document's, nothing registered");
+            JsonNode c = client(realmName, clientId);
+            assertEquals("true", c.path("attributes").path("agent-auth.cimd").asText());
+            assertTrue(eventWith(realmName, "CLIENT_REGISTER", clientId, "ok"));
+            String log = Files.readString(serverLog, StandardCharsets.UTF_8);
+            assertFalse(Pattern.compile("eyJ[A-Za-z0-9_-]{8,}\\.eyJ").matcher(log).find(), "a token in " + serverLog);
+        }
+    }
+
+    private JsonNode runCimdE2e(Path dir, Path out, String realmName, String mcpUrl, String clientId) throws Exception {
+        Path log = out.resolve("cimd-e2e.log");
+        ProcessBuilder pb = new ProcessBuilder("node", "cimd-e2e.js").directory(dir.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        NodeProcesses.clearOverrides(pb.environment());
+        pb.environment().putAll(Map.of("KEYCLOAK_URL", server.baseUrl(), "REALM", realmName, "MCP_URL", mcpUrl, "CLIENT_METADATA_URL", clientId,
+                "CHROMIUM", System.getProperty("agentauth.chromium", "/usr/bin/chromium"),
+                "SCREENSHOT_DIR", Path.of(System.getProperty("agentauth.targetDir")).resolve("screenshots").toString()));
+        long t0 = System.nanoTime();
+        Process p = pb.start();
+        if (!p.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+            p.descendants().forEach(ProcessHandle::destroyForcibly);
+            p.destroyForcibly();
+        }
+        System.out.printf("[mcp-cimd] cimd-e2e.js exited %s after %.1f s (log: %s)%n", p.isAlive() ? "-" : String.valueOf(p.exitValue()),
+                (System.nanoTime() - t0) / 1e9, log);
+        String line = Files.readAllLines(log, StandardCharsets.UTF_8).stream().filter(l -> l.startsWith("MCP-CIMD-E2E-RESULT ")).findFirst()
+                .orElseThrow(() -> new AssertionError("no result line from cimd-e2e.js:\n" + NodeProcesses.tail(log, 30)));
+        JsonNode result = Http.JSON.readTree(line.substring("MCP-CIMD-E2E-RESULT ".length()));
+        assertEquals(0, p.exitValue(), "cimd-e2e.js failed in " + result.path("failedStep").asText() + ": " + result.path("failure").asText()
+                + "\n" + NodeProcesses.tail(log, 30));
+        return result;
     }
 
     // ---- realms with CIMD off, discovery, the admin API
