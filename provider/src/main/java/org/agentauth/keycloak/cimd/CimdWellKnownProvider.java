@@ -10,8 +10,9 @@ import org.keycloak.wellknown.WellKnownProvider;
 /**
  * Keycloak's discovery document (OIDC or RFC 8414), with {@code client_id_metadata_document_supported: true} and
  * {@code none} among the token endpoint's authentication methods exactly where the realm has CIMD on; elsewhere the
- * flag is removed, also where Keycloak's experimental {@code cimd} feature would set it in every realm. Everything else
- * is Keycloak's answer (including its {@code openid-configuration-override} option).
+ * answer is what Keycloak gives without its experimental {@code cimd} feature (which, when on, sets the flag and adds
+ * {@code none} in every realm). Everything else is Keycloak's answer (including its {@code openid-configuration-override}
+ * option). Assumes no client authenticator of the server offers {@code none} (none of Keycloak's does).
  */
 final class CimdWellKnownProvider implements WellKnownProvider {
 
@@ -38,10 +39,22 @@ final class CimdWellKnownProvider implements WellKnownProvider {
                 methods.add("none");
             }
             c.setTokenEndpointAuthMethodsSupported(methods); // a copy: Keycloak shares the list with other members
-        } else {
+            // public clients authenticate nowhere else: as with the feature off, also where Keycloak's cimd feature is on
+            c.setIntrospectionEndpointAuthMethodsSupported(withoutNone(c.getIntrospectionEndpointAuthMethodsSupported()));
+            c.setRevocationEndpointAuthMethodsSupported(withoutNone(c.getRevocationEndpointAuthMethodsSupported()));
+        } else if (Boolean.TRUE.equals(c.getClientIdMetadataDocumentSupported())) {
+            // Keycloak's experimental cimd feature set the flag, and added "none" to the one list it shares between the
+            // token, introspection and revocation endpoints, in every realm: undo both here, as with the feature off
             c.setClientIdMetadataDocumentSupported(null);
+            c.setTokenEndpointAuthMethodsSupported(withoutNone(c.getTokenEndpointAuthMethodsSupported()));
+            c.setIntrospectionEndpointAuthMethodsSupported(withoutNone(c.getIntrospectionEndpointAuthMethodsSupported()));
+            c.setRevocationEndpointAuthMethodsSupported(withoutNone(c.getRevocationEndpointAuthMethodsSupported()));
         }
         return c;
+    }
+
+    private static List<String> withoutNone(List<String> methods) {
+        return methods == null ? null : methods.stream().filter(m -> !"none".equals(m)).toList();
     }
 
     @Override
