@@ -64,7 +64,7 @@ class CimdIT {
     @BeforeAll
     void start() throws Exception {
         docs = new CimdDocumentServer();
-        realm = TestRealm.create(server, REALM, List.of("alice"), List.of());
+        realm = TestRealm.create(server, REALM, List.of("alice", "viewer"), List.of());
         Http.Response r = putSettings(REALM, Map.of("enabled", true, "deniedHosts", List.of("denied.example", "*.blocked.example")));
         assertEquals(200, r.status(), r.toString());
     }
@@ -446,6 +446,20 @@ class CimdIT {
             assertEquals(400, refreshed.status(), refreshed.toString());
             assertEquals("invalid_grant", refreshed.json().path("error").asText());
             assertTrue(docs.hits(path) >= 3);
+
+            // a pushed request (PAR fetches, cacheSeconds 0) is then used at the authorization endpoint without a refetch
+            int before = docs.hits(path);
+            Pkce pkce2 = Pkce.create();
+            Http.Response pushed = new Http().postForm(server.realmUrl(realmName) + "/protocol/openid-connect/ext/par/request",
+                    Form.of("client_id", clientId, "response_type", "code", "redirect_uri", "https://localhost/new-cb",
+                            "code_challenge", pkce2.challenge(), "code_challenge_method", "S256").list());
+            assertEquals(201, pushed.status(), pushed.toString());
+            Http b2 = new Http();
+            Http.Response page = followWithinKeycloak(b2, b2.get(oidc.authUrl(realmName, Form.of("client_id", clientId,
+                    "request_uri", pushed.json().path("request_uri").asText()).list())));
+            assertEquals(200, page.status(), page + " " + page.location());
+            assertTrue(page.body().contains("kc-form-login"));
+            assertEquals(before + 1, docs.hits(path), "fetched at PAR only");
         }
     }
 
@@ -612,5 +626,28 @@ class CimdIT {
         assertTrue(realmRep.path("attributes").path("agent-auth.cimd").asText().contains("\"enabled\":true"), "kept as a realm attribute");
         // back to the class's settings
         assertEquals(200, putSettings(REALM, Map.of("enabled", true, "deniedHosts", List.of("denied.example", "*.blocked.example"))).status());
+    }
+
+    @Test
+    void viewRealmReadsManageRealmWrites() {
+        String admin = oidc.adminToken();
+        String users = server.baseUrl() + "/admin/realms/" + REALM + "/users";
+        String viewerId = new Http().get(users + "?exact=true&username=viewer", admin).json().get(0).path("id").asText();
+        String rm = new Http().get(server.baseUrl() + "/admin/realms/" + REALM + "/clients?clientId=realm-management", admin).json().get(0).path("id").asText();
+        JsonNode viewRealm = new Http().get(server.baseUrl() + "/admin/realms/" + REALM + "/clients/" + rm + "/roles/view-realm", admin).json();
+        Http.Response mapped = new Http().postJson(users + "/" + viewerId + "/role-mappings/clients/" + rm, admin, List.of(Map.of("id",
+                viewRealm.path("id").asText(), "name", "view-realm")));
+        assertEquals(204, mapped.status(), mapped.toString());
+        Http.Response t = new Http().postForm(oidc.tokenEndpoint(REALM), Form.of("grant_type", "password", "client_id", "admin-cli",
+                "username", "viewer", "password", "viewer").list());
+        assertEquals(200, t.status(), t.toString());
+        String viewer = t.json().path("access_token").asText();
+        String url = server.baseUrl() + "/admin/realms/" + REALM + "/agent-auth/cimd";
+        Http.Response get = new Http().get(url, viewer);
+        assertEquals(200, get.status(), get.toString());
+        assertTrue(get.json().path("enabled").asBoolean());
+        Http.Response put = new Http().putJson(url, viewer, Map.of("enabled", false));
+        assertEquals(403, put.status(), put.toString());
+        assertTrue(new Http().get(url, admin).json().path("enabled").asBoolean(), "a view-realm admin changed nothing");
     }
 }

@@ -47,6 +47,9 @@ public class CimdClientLookupHook implements ClientLookupHook {
         if (ids == null || ids.size() != 1 || !CimdUrl.isCandidate(ids.get(0))) {
             return;
         }
+        if (endpoint == Endpoint.AUTHORIZATION && params.containsKey(OIDCLoginProtocol.REQUEST_URI_PARAM)) {
+            return; // a pushed request: its client was prepared at PAR moments ago, and its parameters are not in this request
+        }
         RealmModel realm = session.getContext().getRealm();
         if (realm == null) {
             return;
