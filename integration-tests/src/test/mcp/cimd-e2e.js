@@ -259,7 +259,7 @@ async function main() {
       const text = (await page.locator('body').innerText()).replace(/\s+/g, ' ');
       const host = new URL(cfg.clientMetadataUrl).hostname;
       assert(text.includes(host), `the consent screen does not name the document's host ${host}: ${text.slice(0, 300)}`);
-      summary.consent = { text: text.slice(0, 300) };
+      summary.consent = { text: text.slice(0, 600) };
       await page.screenshot({ path: path.join(cfg.screenshots, 'mcp-cimd-consent.png'), fullPage: true });
       await page.click('button[name="accept"]');
       const url = await withTimeout(came, 'the redirect back to the loopback callback');

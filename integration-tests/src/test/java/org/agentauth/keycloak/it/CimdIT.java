@@ -129,10 +129,14 @@ class CimdIT {
         return r.json().size() == 0 ? null : r.json().get(0);
     }
 
+    /** Keycloak's consent page that {@link #loginAndConsent} accepted last (HTML entities decoded). */
+    private String lastConsentPage;
+
     /** Logs alice in, accepts Keycloak's consent page when it comes, returns the redirect with the code. */
     private Http.Response loginAndConsent(Http browser, String authUrl) {
         Http.Response r = followWithinKeycloak(browser, oidc.openAndLogin(browser, authUrl, "alice", "alice"));
         if (r.status() == 200 && r.body().contains("name=\"accept\"")) {
+            lastConsentPage = Oidc.unescapeHtml(r.body());
             Matcher form = Pattern.compile("<form[^>]*action=\"([^\"]*login-actions/consent[^\"]*)\"[^>]*>(.*?)</form>", Pattern.DOTALL).matcher(r.body());
             assertTrue(form.find(), "consent form: " + r.body());
             Matcher code = Pattern.compile("name=\"code\" value=\"([^\"]*)\"").matcher(form.group(2));
@@ -187,6 +191,11 @@ class CimdIT {
         assertEquals(302, code.status(), code.toString());
         assertTrue(code.location().startsWith(redirect + "?"), code.location());
         assertEquals(1, docs.hits(path), "fetched once");
+        // Keycloak's consent screen: titled with the host; the self-declared name marked as such, the redirect hosts
+        assertTrue(lastConsentPage.contains("localhost"), lastConsentPage);
+        assertTrue(lastConsentPage.contains("Calls itself \"Example MCP client\" (self-declared, not verified); sends you back to 127.0.0.1, localhost"),
+                lastConsentPage);
+        assertFalse(lastConsentPage.contains("Every redirect is on this computer"), "not every redirect is loopback");
 
         JsonNode c = client(REALM, clientId);
         assertNotNull(c, "the client exists");
@@ -523,6 +532,8 @@ class CimdIT {
             assertEquals(clientId, result.path("token").path("azp").asText());
             assertTrue(result.path("token").path("aud").toString().contains(mcpUrl), result.toString());
             assertTrue(result.path("tools").size() > 0, result.toString());
+            String consent = result.path("consent").path("text").asText();
+            assertTrue(consent.contains("(self-declared, not verified)") && consent.contains("Every redirect is on this computer"), consent);
             assertFalse(result.path("tokenRequest").path("has_client_secret").asBoolean());
             assertEquals(1, docs.hits(path), "the document was fetched once");
             JsonNode clients = new Http().get(server.baseUrl() + "/admin/realms/" + realmName + "/clients", oidc.adminToken()).json();

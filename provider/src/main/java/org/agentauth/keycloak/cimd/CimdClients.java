@@ -106,6 +106,32 @@ public final class CimdClients {
         c.setAttribute(ALL_LOOPBACK, Boolean.toString(CimdRedirects.allLoopback(doc.redirectUris())));
         c.setAttribute(FETCHED_AT, Long.toString(Time.currentTime()));
         c.setAttribute(EXPIRES_AT, Long.toString(expiresAt));
+        // Keycloak's consent screen: its title names the client's name (the host); this line says the rest
+        c.setAttribute("display.on.consent.screen", "true");
+        c.setAttribute("consent.screen.text", consentText(doc));
+    }
+
+    /**
+     * The client's line on Keycloak's consent screen: the self-declared name, marked as such, the hosts it redirects to,
+     * and a warning when every redirect is on the user's own computer. The name is reduced to letters, digits, spaces
+     * and plain punctuation, so that it can be neither markup nor a message key or format pattern of the theme.
+     */
+    static String consentText(CimdDocument doc) {
+        StringBuilder name = new StringBuilder();
+        doc.clientName().codePoints().forEach(cp -> name.appendCodePoint(
+                Character.isLetterOrDigit(cp) || cp == ' ' || ".,-_()&:!?+/#@".indexOf(cp) >= 0 ? cp : '?'));
+        Set<String> hosts = new LinkedHashSet<>();
+        for (String r : doc.redirectUris()) {
+            java.net.URI u = java.net.URI.create(r);
+            hosts.add(u.getHost() != null ? u.getHost() : u.getScheme() + ":");
+        }
+        List<String> shown = List.copyOf(hosts).subList(0, Math.min(3, hosts.size()));
+        String text = "Calls itself \"" + name + "\" (self-declared, not verified); sends you back to " + String.join(", ", shown)
+                + (hosts.size() > shown.size() ? " and others" : "");
+        if (CimdRedirects.allLoopback(doc.redirectUris())) {
+            text += ". Every redirect is on this computer: continue only if you just started this application yourself";
+        }
+        return text;
     }
 
     /** Keeps only the ceiling's client scopes on the client (realm default scopes as default, the others optional). */
