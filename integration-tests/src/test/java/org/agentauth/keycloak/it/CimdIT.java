@@ -239,6 +239,31 @@ class CimdIT {
     }
 
     @Test
+    void parallelFirstRequestsMakeOneClientAndNoError() throws Exception {
+        String path = "/mcp/parallel.json";
+        serve(path, List.of("http://127.0.0.1/cb"));
+        String url = authUrl(REALM, docs.url(path), "http://127.0.0.1:9123/cb", Pkce.create());
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(6);
+        try {
+            List<java.util.concurrent.Future<Http.Response>> answers = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                answers.add(pool.submit(() -> new Http().get(url)));
+            }
+            for (java.util.concurrent.Future<Http.Response> f : answers) {
+                Http.Response r = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(200, r.status(), r.toString());
+                assertTrue(r.body().contains("kc-form-login"));
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertEquals(1, docs.hits(path), "one fetch for six parallel first requests");
+        Http.Response list = new Http().get(server.baseUrl() + "/admin/realms/" + REALM + "/clients?clientId=" + Http.urlEncode(docs.url(path)),
+                oidc.adminToken());
+        assertEquals(1, list.json().size(), list.toString());
+    }
+
+    @Test
     void theSameAtPar() {
         String path = "/mcp/par.json";
         serve(path, List.of("http://127.0.0.1/cb"));

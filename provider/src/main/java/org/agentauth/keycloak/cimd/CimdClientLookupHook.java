@@ -64,12 +64,23 @@ public class CimdClientLookupHook implements ClientLookupHook {
         if (existing != null && (!CimdClients.isCimd(existing) || !existing.isEnabled() || CimdClients.fresh(existing, now))) {
             return; // registered by an admin, disabled by an admin, or still fresh: Keycloak's own flow decides
         }
-        EventBuilder event = new EventBuilder(realm, session, session.getContext().getConnection())
-                .event(existing == null ? EventType.CLIENT_REGISTER : EventType.CLIENT_UPDATE);
         String why = CimdUrl.refusal(url);
         if (why != null) {
-            throw refuse(event, null, "url_refused", why);
+            throw refuse(new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_REGISTER),
+                    null, "url_refused", why);
         }
+        // one request per realm and document at a time on this node, until its transaction has ended: a second first
+        // request waits, then finds the client the first one created, instead of creating it again
+        if (!CimdClients.lockUntilTransactionEnds(session, realm.getId() + " " + url)) {
+            throw refuse(new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_REGISTER),
+                    null, "busy", "the metadata document of this client is being fetched by another request: try again");
+        }
+        existing = CimdClients.find(session, realm, url);
+        if (existing != null && (!CimdClients.isCimd(existing) || !existing.isEnabled() || CimdClients.fresh(existing, now))) {
+            return;
+        }
+        EventBuilder event = new EventBuilder(realm, session, session.getContext().getConnection())
+                .event(existing == null ? EventType.CLIENT_REGISTER : EventType.CLIENT_UPDATE);
         event.client(url);
         String host = CimdUrl.host(url);
         if (!settings.hostPermitted(host)) {

@@ -3,11 +3,16 @@ package org.agentauth.keycloak.cimd;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.keycloak.common.util.Time;
 import org.keycloak.connections.jpa.JpaConnectionProvider;
+import org.keycloak.models.AbstractKeycloakTransaction;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.KeycloakSession;
@@ -37,6 +42,59 @@ public final class CimdClients {
 
     public static boolean isCimd(ClientModel client) {
         return "true".equals(client.getAttribute(MARK));
+    }
+
+    private static final Map<String, Semaphore> LOCKS = new ConcurrentHashMap<>();
+    static final long LOCK_WAIT_MILLIS = 10_000;
+
+    /**
+     * Takes the node-wide lock of {@code key} (waiting up to {@link #LOCK_WAIT_MILLIS}) and releases it when the
+     * session's transaction has ended, committed or rolled back. False when it could not be taken in time.
+     */
+    static boolean lockUntilTransactionEnds(KeycloakSession session, String key) {
+        Semaphore lock = LOCKS.computeIfAbsent(key, k -> new Semaphore(1));
+        try {
+            if (!lock.tryAcquire(LOCK_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
+                return false;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        Runnable release = () -> {
+            lock.release();
+            if (!lock.hasQueuedThreads()) {
+                LOCKS.remove(key, lock); // forget idle keys, so that many documents do not fill the map
+            }
+        };
+        try {
+            session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
+                @Override
+                protected void commitImpl() {
+                    release.run();
+                }
+
+                @Override
+                protected void rollbackImpl() {
+                    release.run();
+                }
+            });
+        } catch (RuntimeException e) {
+            release.run();
+            throw e;
+        }
+        return true;
+    }
+
+    /**
+     * The realm's client with this client id as stored right now: read from the client table itself (another request
+     * may have committed it a moment ago), then through the realm.
+     */
+    static ClientModel find(KeycloakSession session, RealmModel realm, String clientId) {
+        List<String> ids = session.getProvider(JpaConnectionProvider.class).getEntityManager()
+                .createQuery("select c.id from ClientEntity c where c.clientId = :clientId and c.realmId = :realm", String.class)
+                .setParameter("clientId", clientId).setParameter("realm", realm.getId()).getResultList();
+        return ids.isEmpty() ? null : realm.getClientById(ids.get(0));
     }
 
     /** Whether the client's document may still be used without fetching it again. */
