@@ -665,6 +665,60 @@ class CimdIT {
     }
 
     @Test
+    void adminListsRefetchesBlocksAndDeletesCimdClients() {
+        String path = "/admin/listed.json";
+        serve(path, List.of("http://127.0.0.1/cb"));
+        String clientId = docs.url(path);
+        assertEquals(200, new Http().get(authUrl(REALM, clientId, "http://127.0.0.1:7001/cb", Pkce.create())).status());
+        String admin = oidc.adminToken();
+        String base = server.baseUrl() + "/admin/realms/" + REALM + "/agent-auth/cimd/clients";
+        JsonNode listed = null;
+        for (JsonNode c : new Http().get(base, admin).json().path("clients")) {
+            if (clientId.equals(c.path("clientId").asText())) {
+                listed = c;
+            }
+        }
+        assertNotNull(listed, "listed");
+        assertEquals("localhost", listed.path("host").asText());
+        assertEquals("Example MCP client", listed.path("selfDeclaredName").asText());
+        assertEquals("[\"http://127.0.0.1/cb\"]", listed.path("redirectUris").toString());
+        assertTrue(listed.path("allLoopback").asBoolean());
+        String id = listed.path("id").asText();
+        assertEquals(404, new Http().postJson(base + "/" + client(REALM, "admin-cli").path("id").asText() + "/refetch", admin, Map.of()).status(),
+                "not a CIMD client");
+
+        // refetch now: a new redirect set
+        serve(path, List.of("http://127.0.0.1/cb", "https://localhost/other"));
+        Http.Response refetched = new Http().postJson(base + "/" + id + "/refetch", admin, Map.of());
+        assertEquals(200, refetched.status(), refetched.toString());
+        assertTrue(refetched.json().path("redirectsChanged").asBoolean());
+        assertEquals(2, docs.hits(path));
+        assertEquals(2, client(REALM, clientId).path("redirectUris").size());
+        docs.set(path, new Answer(404, "text/plain", "gone".getBytes(), Map.of(), 0));
+        Http.Response failed = new Http().postJson(base + "/" + id + "/refetch", admin, Map.of());
+        assertEquals(502, failed.status(), failed.toString());
+        assertTrue(failed.json().path("error_description").asText().contains("HTTP 404"), failed.toString());
+        assertEquals(2, client(REALM, clientId).path("redirectUris").size(), "a refused refetch leaves the client as it was");
+        serve(path, List.of("http://127.0.0.1/cb"));
+
+        // block: disabled; deleted, it is not created again; unblocked, it is
+        assertEquals(204, new Http().postJson(base + "/" + id + "/block", admin, Map.of()).status());
+        assertFalse(client(REALM, clientId).path("enabled").asBoolean());
+        assertEquals(204, new Http().delete(base + "/" + id, admin).status());
+        assertNull(client(REALM, clientId));
+        int hits = docs.hits(path);
+        assertRefusedPage(new Http().get(authUrl(REALM, clientId, "http://127.0.0.1:7001/cb", Pkce.create())), "blocked in this realm");
+        assertEquals(hits, docs.hits(path), "a blocked client is not fetched");
+        JsonNode after = new Http().get(base, admin).json();
+        assertTrue(after.path("blockedWithoutClient").toString().contains(clientId), after.toString());
+        assertEquals(204, new Http().delete(server.baseUrl() + "/admin/realms/" + REALM + "/agent-auth/cimd/blocked?clientId="
+                + Http.urlEncode(clientId), admin).status());
+        assertEquals(200, new Http().get(authUrl(REALM, clientId, "http://127.0.0.1:7001/cb", Pkce.create())).status());
+        assertEquals(hits + 1, docs.hits(path));
+        assertTrue(client(REALM, clientId).path("enabled").asBoolean());
+    }
+
+    @Test
     void viewRealmReadsManageRealmWrites() {
         String admin = oidc.adminToken();
         String users = server.baseUrl() + "/admin/realms/" + REALM + "/users";
@@ -685,5 +739,6 @@ class CimdIT {
         Http.Response put = new Http().putJson(url, viewer, Map.of("enabled", false));
         assertEquals(403, put.status(), put.toString());
         assertTrue(new Http().get(url, admin).json().path("enabled").asBoolean(), "a view-realm admin changed nothing");
+        assertEquals(403, new Http().get(url + "/clients", viewer).status(), "listing the clients needs view-clients");
     }
 }

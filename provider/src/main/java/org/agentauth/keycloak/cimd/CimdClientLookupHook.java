@@ -69,6 +69,10 @@ public class CimdClientLookupHook implements ClientLookupHook {
             throw refuse(new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_REGISTER),
                     null, "url_refused", why);
         }
+        if (existing == null && CimdClients.blocked(realm).contains(url)) {
+            throw refuse(new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_REGISTER)
+                    .client(url), CimdUrl.host(url), "blocked", "this client is blocked in this realm");
+        }
         // one request per realm and document at a time on this node, until its transaction has ended: a second first
         // request waits, then finds the client the first one created, instead of creating it again
         if (!CimdClients.lockUntilTransactionEnds(session, realm.getId() + " " + url)) {
@@ -108,10 +112,10 @@ public class CimdClientLookupHook implements ClientLookupHook {
         } catch (CimdDocument.Refused e) {
             throw refuse(event, host, "document_refused", e.getMessage());
         }
+        long keep = keepSeconds(settings, fetched);
         if (!CimdRedirects.matches(doc.redirectUris(), redirect)) {
             throw refuse(event, host, "redirect_uri_refused", "redirect_uri is not one of the redirect_uris of the metadata document of the client");
         }
-        long keep = fetched.maxAgeSeconds() < 0 ? settings.cacheSeconds() : Math.min(settings.cacheSeconds(), fetched.maxAgeSeconds());
         event.detail(DETAIL_HOST, host).detail(DETAIL_FETCH, "ok");
         if (existing == null) {
             ClientModel created = CimdClients.create(session, realm, settings, doc, now + keep);
@@ -120,6 +124,39 @@ public class CimdClientLookupHook implements ClientLookupHook {
             boolean changed = CimdClients.update(session, realm, existing, doc, now + keep);
             event.detail("redirects_changed", Boolean.toString(changed)).success();
         }
+    }
+
+    /** How long a fetched document is kept: the realm's cacheSeconds, less when the answer's Cache-Control says so. */
+    static long keepSeconds(CimdSettings settings, CimdFetcher.Result fetched) {
+        return fetched.maxAgeSeconds() < 0 ? settings.cacheSeconds() : Math.min(settings.cacheSeconds(), fetched.maxAgeSeconds());
+    }
+
+    /**
+     * Fetches a CIMD client's document again now (the admin API's refetch), with the same rules as at sign-in but the
+     * redirect check (no request): returns whether the redirect set changed (then consents and refresh tokens are
+     * revoked), or {@link ProtocolError} saying why the document was refused (the client is then left as it was).
+     */
+    public static boolean refetch(KeycloakSession session, RealmModel realm, ClientModel client) {
+        String url = client.getClientId();
+        String host = CimdUrl.host(url);
+        EventBuilder event = new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_UPDATE).client(url);
+        CimdServerSettings server = session.getProvider(CimdServerSettings.class);
+        if (!server.rateBound().tryAcquire(realm.getId() + " " + host, System.currentTimeMillis())) {
+            throw refuse(event, host, "rate_limited", "too many metadata document fetches for " + host + ": try again in a minute");
+        }
+        CimdFetcher.Result fetched = CimdFetcher.fetch(server, url);
+        if (!fetched.ok()) {
+            throw refuse(event, host, fetched.outcome(), fetched.description());
+        }
+        CimdDocument doc;
+        try {
+            doc = CimdDocument.parse(url, fetched.body());
+        } catch (CimdDocument.Refused e) {
+            throw refuse(event, host, "document_refused", e.getMessage());
+        }
+        boolean changed = CimdClients.update(session, realm, client, doc, Time.currentTime() + keepSeconds(CimdSettings.of(realm), fetched));
+        event.detail(DETAIL_HOST, host).detail(DETAIL_FETCH, "ok").detail("redirects_changed", Boolean.toString(changed)).success();
+        return changed;
     }
 
     private static ProtocolError refuse(EventBuilder event, String host, String outcome, String description) {

@@ -97,6 +97,48 @@ public final class CimdClients {
         return ids.isEmpty() ? null : realm.getClientById(ids.get(0));
     }
 
+    /** The realm's CIMD clients, ordered by client id. */
+    public static List<ClientModel> list(KeycloakSession session, RealmModel realm) {
+        return session.getProvider(JpaConnectionProvider.class).getEntityManager()
+                .createQuery("select a.client.id from ClientAttributeEntity a where a.name = :name and a.client.realmId = :realm"
+                        + " order by a.client.clientId", String.class)
+                .setParameter("name", MARK).setParameter("realm", realm.getId()).getResultList().stream()
+                .map(realm::getClientById).filter(Objects::nonNull).toList();
+    }
+
+    /** Realm attribute: the client ids (URLs) an admin blocked, JSON; kept when the client is deleted. */
+    public static final String BLOCKED_ATTRIBUTE = "agent-auth.cimd.blocked";
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /** The client ids an admin blocked in the realm. */
+    public static Set<String> blocked(RealmModel realm) {
+        String v = realm.getAttribute(BLOCKED_ATTRIBUTE);
+        if (v == null || v.isBlank()) {
+            return Set.of();
+        }
+        try {
+            return new LinkedHashSet<>(List.of(JSON.readValue(v, String[].class)));
+        } catch (java.io.IOException e) {
+            return Set.of();
+        }
+    }
+
+    /** Blocks ({@code true}) or unblocks a client id in the realm; a blocked client is also disabled where it exists. */
+    public static void setBlocked(RealmModel realm, String clientId, boolean block) {
+        Set<String> b = new LinkedHashSet<>(blocked(realm));
+        if (block ? b.add(clientId) : b.remove(clientId)) {
+            try {
+                realm.setAttribute(BLOCKED_ATTRIBUTE, JSON.writeValueAsString(b));
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        ClientModel c = realm.getClientByClientId(clientId);
+        if (c != null && isCimd(c)) {
+            c.setEnabled(!block);
+        }
+    }
+
     /** Whether the client's document may still be used without fetching it again. */
     public static boolean fresh(ClientModel client, long nowSeconds) {
         try {
