@@ -17,6 +17,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import com.microsoft.playwright.Locator;
+import com.microsoft.playwright.Page;
+import com.microsoft.playwright.options.WaitForSelectorState;
+import org.agentauth.keycloak.it.support.Browser;
 import org.agentauth.keycloak.it.support.CimdDocumentServer;
 import org.agentauth.keycloak.it.support.CimdDocumentServer.Answer;
 import org.agentauth.keycloak.it.support.CimdTestTls;
@@ -716,6 +720,72 @@ class CimdIT {
         assertEquals(200, new Http().get(authUrl(REALM, clientId, "http://127.0.0.1:7001/cb", Pkce.create())).status());
         assertEquals(hits + 1, docs.hits(path));
         assertTrue(client(REALM, clientId).path("enabled").asBoolean());
+    }
+
+    @Test
+    void theAdminPageTurnsItOnListsBlocksAndDeletes() {
+        String settingsUrl = server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/cimd";
+        String path = "/page/client.json";
+        serve(path, List.of("http://127.0.0.1/cb"));
+        String clientId = docs.url(path);
+        try (Browser browser = new Browser()) {
+            Page d = browser.page();
+            d.navigate(server.realmUrl(Oidc.DEMO) + "/agent-auth/admin/");
+            d.locator("#kc-form-login").waitFor();
+            d.locator("#username").fill("agent-admin");
+            d.locator("#password").fill("agent-admin");
+            d.locator("#kc-login").click();
+            d.locator("#clients").waitFor();
+            d.locator("#tab-cimd").click();
+            d.locator("#cimd-form").waitFor();
+            assertEquals("page", d.locator("#tab-cimd").getAttribute("aria-current"));
+            assertFalse(d.locator("#f-cimd-enabled").isChecked(), "off by default");
+
+            // a refused value shows the server's reason and changes nothing
+            d.locator("#f-cimd-enabled").check();
+            d.locator("#f-cimd-allowedHosts").fill("https://localhost");
+            d.locator("#cimd-save").click();
+            d.waitForCondition(() -> !d.locator("#cimd-error").innerText().isEmpty());
+            assertTrue(d.locator("#cimd-error").innerText().contains("allowedHosts"), d.locator("#cimd-error").innerText());
+            assertFalse(new Http().get(settingsUrl, oidc.adminToken()).json().path("enabled").asBoolean());
+
+            d.locator("#f-cimd-allowedHosts").fill("localhost");
+            d.locator("#f-cimd-maxClients").fill("5");
+            d.locator("#cimd-save").click();
+            d.locator(".alert-success").waitFor();
+            JsonNode stored = new Http().get(settingsUrl, oidc.adminToken()).json();
+            assertTrue(stored.path("enabled").asBoolean(), stored.toString());
+            assertEquals("[\"localhost\"]", stored.path("allowedHosts").toString());
+            assertEquals(5, stored.path("maxClients").asInt());
+
+            // a client appears once someone signs in through it
+            assertEquals(200, new Http().get(authUrl(Oidc.DEMO, clientId, "http://127.0.0.1:7002/cb", Pkce.create())).status());
+            d.reload();
+            Locator row = d.locator("#cimd-clients tr[data-client-id='" + clientId + "']");
+            row.waitFor();
+            assertTrue(row.innerText().contains("Example MCP client") && row.innerText().contains("self-declared"), row.innerText());
+            assertTrue(row.innerText().contains("Active"), row.innerText());
+            browser.screenshot("cimd-admin-page");
+
+            row.locator(".block-cimd").click();
+            row = d.locator("#cimd-clients tr[data-client-id='" + clientId + "']");
+            row.locator(".unblock-cimd").waitFor();
+            assertTrue(row.innerText().contains("Blocked"), row.innerText());
+            assertFalse(client(Oidc.DEMO, clientId).path("enabled").asBoolean());
+            row.locator(".delete-cimd").click();
+            row.locator(".confirm-delete-cimd").click();
+            d.locator("#cimd-blocked").waitFor();
+            assertTrue(d.locator("#cimd-blocked").innerText().contains(clientId));
+            assertEquals(0, d.locator("#cimd-clients tr[data-client-id='" + clientId + "']").count());
+            assertNull(client(Oidc.DEMO, clientId));
+            d.locator("#cimd-blocked .unblock-deleted").click();
+            d.locator("#cimd-blocked").waitFor(new Locator.WaitForOptions().setState(WaitForSelectorState.DETACHED));
+            assertTrue(d.locator(".alert-success").innerText().contains("Unblocked"), d.locator(".alert-success").innerText());
+            assertTrue(new Http().get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/agent-auth/cimd/clients", oidc.adminToken())
+                    .json().path("blockedWithoutClient").isEmpty());
+        } finally {
+            assertEquals(200, putSettings(Oidc.DEMO, Map.of("enabled", false)).status());
+        }
     }
 
     @Test
