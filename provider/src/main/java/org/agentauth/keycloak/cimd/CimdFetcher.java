@@ -20,7 +20,9 @@ import org.apache.http.conn.ConnectTimeoutException;
 /**
  * Fetches a client ID metadata document (DESIGN section 11): only from addresses the vault's host policy vetted (public,
  * unless the server allow-lists the host), connecting to exactly those ({@link VettedHttp}: no second DNS lookup); no
- * redirects; 2 s to connect, 5 s in all; at most {@link #MAX_BYTES} bytes; HTTP 200 with a JSON media type only. The
+ * redirects; 2 s to connect, 5 s in all (a read timeout of 5 s, the body's reads checked against the 5 s deadline, and
+ * the request aborted at the deadline, which on a TLS socket takes effect at the next read timeout at the latest); at
+ * most {@link #MAX_BYTES} bytes; HTTP 200 with a JSON media type only. The
  * outcome names what happened ({@link Result#outcome}) for the event, never with the body in it.
  */
 public final class CimdFetcher {
@@ -62,6 +64,7 @@ public final class CimdFetcher {
         get.setConfig(RequestConfig.custom().setConnectTimeout(CONNECT_MILLIS).setConnectionRequestTimeout(CONNECT_MILLIS)
                 .setSocketTimeout(TOTAL_MILLIS).setRedirectsEnabled(false).build());
         get.setHeader("Accept", "application/json");
+        long started = System.nanoTime();
         ScheduledFuture<?> deadline = DEADLINES.schedule(get::abort, TOTAL_MILLIS, TimeUnit.MILLISECONDS);
         try (CloseableHttpResponse response = VettedHttp.execute(vetted, get)) {
             int status = response.getStatusLine().getStatusCode();
@@ -80,13 +83,22 @@ public final class CimdFetcher {
             if (entity.getContentLength() > MAX_BYTES) {
                 return Result.failed("too_large", "the document is larger than " + MAX_BYTES + " bytes");
             }
-            byte[] body;
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
             try (InputStream in = entity.getContent()) {
-                body = in.readNBytes(MAX_BYTES + 1);
+                byte[] chunk = new byte[1024];
+                int n;
+                while ((n = in.read(chunk)) >= 0) {
+                    out.write(chunk, 0, n);
+                    if (out.size() > MAX_BYTES) {
+                        return Result.failed("too_large", "the document is larger than " + MAX_BYTES + " bytes");
+                    }
+                    if (System.nanoTime() - started > TOTAL_MILLIS * 1_000_000L) {
+                        // a server that drips its answer: each read is bounded by the socket timeout, the whole by this
+                        return Result.failed("timeout", "fetching the document timed out (" + TOTAL_MILLIS / 1000 + " s in all)");
+                    }
+                }
             }
-            if (body.length > MAX_BYTES) {
-                return Result.failed("too_large", "the document is larger than " + MAX_BYTES + " bytes");
-            }
+            byte[] body = out.toByteArray();
             Header cc = response.getFirstHeader("Cache-Control");
             return new Result("ok", null, body, maxAge(cc == null ? null : cc.getValue()));
         } catch (ConnectTimeoutException | SocketTimeoutException e) {
