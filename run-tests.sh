@@ -2,7 +2,7 @@
 # The test command. Installs what a fresh machine lacks, then runs mvn verify: unit tests, then the integration tests
 # against real Keycloak distributions (from Maven Central) with the provider JAR installed; the database runs start
 # their own PostgreSQL and MariaDB servers from Maven artifacts, so no database server needs to be installed or running.
-#   ./run-tests.sh              the full suite (every run: H2, 26.7.5, resource-indicators, key rotation, PostgreSQL,
+#   ./run-tests.sh              the full suite (every run: H2, 26.7.5, resource-indicators, cimd, key rotation, PostgreSQL,
 #                               MariaDB, two-node cluster, proxy memory), in two lanes side by side: the main H2 runs on
 #                               port 8080, the database runs and the two runs on a server configured for one test on
 #                               port 8090 (and 8091), with their log in integration-tests/target-databases/
@@ -100,7 +100,7 @@ lane_b=$!
 # stopped (Ctrl-C, a CI timeout): stop both lanes, their test JVMs and the servers and databases they started
 stop_tree() { local c; for c in $(pgrep -P "$1"); do stop_tree "$c"; done; kill "$1" 2>/dev/null || true; }
 trap 'trap - INT TERM; stop_tree $$; exit 130' INT TERM
-echo ">> H2 lane (main run, 26.7.5, resource-indicators feature)"
+echo ">> H2 lane (main run, 26.7.5, resource-indicators and cimd features)"
 # in the background too, so that a signal reaches the trap at once (bash runs traps only between foreground commands)
 mvn "${common[@]}" -pl integration-tests verify -Dagentauth.skipDbTests=true -Dagentauth.skipOwnServerRuns=true \
   "${maven_args[@]}" &

@@ -10,7 +10,8 @@ import org.keycloak.services.resources.admin.fgap.AdminPermissionEvaluator;
 /**
  * {@code /admin/realms/{realm}/agent-auth/}: the extension's admin REST API. Agents and their policies
  * ({@code agents}), delegation grants ({@code users/{userId}/delegations}, {@code delegations?agent=}), and the vault:
- * connectors ({@code connectors}), users' connections ({@code users/{userId}/connections}) and keys ({@code vault}).
+ * connectors ({@code connectors}), users' connections ({@code users/{userId}/connections}) and keys ({@code vault});
+ * clients without registration ({@code cimd}).
  */
 public class AgentAuthAdminRoot {
 
@@ -54,6 +55,12 @@ public class AgentAuthAdminRoot {
     @Path("vault")
     public AdminVaultResource vault() {
         return new AdminVaultResource(session, realm, auth, adminEvent);
+    }
+
+    /** The realm's settings for clients identified by a client ID metadata document (CIMD). */
+    @Path("cimd")
+    public AdminCimdResource cimd() {
+        return new AdminCimdResource(session, realm, auth, adminEvent);
     }
 
     /** One user's grants: list, create (pre-authorise), revoke. */

@@ -30,6 +30,9 @@ public final class AgentAuthEvents {
     /** Free-form admin event resource type for the vault's keys (re-encryption). */
     public static final String ADMIN_RESOURCE_VAULT = "AGENT_AUTH_VAULT";
 
+    /** Free-form admin event resource type for a realm's CIMD settings (clients identified by a metadata document). */
+    public static final String ADMIN_RESOURCE_CIMD = "AGENT_AUTH_CIMD";
+
     private AgentAuthEvents() {
     }
 }

@@ -34,19 +34,27 @@ public final class HostPolicy {
 
     /** Null when the URL may be called; otherwise why not (no secret in it: URLs of connectors are configuration). */
     public static String refusal(VaultSettings settings, String url, boolean resolve) {
-        return check(settings, url, resolve).refusal();
+        return check(settings::hostAllowListed, url, resolve).refusal();
     }
 
     /** The policy for a URL about to be called: resolves the host once and vets every address. */
     public static Vetted vet(VaultSettings settings, String url) {
-        Vetted v = check(settings, url, true);
+        return vet(settings::hostAllowListed, url);
+    }
+
+    /**
+     * {@link #vet(VaultSettings, String)} with another server allow-list (the client metadata documents of package
+     * {@code cimd} have their own).
+     */
+    public static Vetted vet(java.util.function.Predicate<String> allowListed, String url) {
+        Vetted v = check(allowListed, url, true);
         if (v.refusal() == null && v.addresses() == null) {
             return Vetted.refused("does not resolve");
         }
         return v;
     }
 
-    private static Vetted check(VaultSettings settings, String url, boolean resolve) {
+    private static Vetted check(java.util.function.Predicate<String> allowListed, String url, boolean resolve) {
         URI u;
         try {
             u = URI.create(url);
@@ -68,7 +76,7 @@ public final class HostPolicy {
             return Vetted.refused("must not contain a fragment");
         }
         host = normalizeHost(host);
-        boolean listed = settings.hostAllowListed(host);
+        boolean listed = allowListed.test(host);
         if (!listed && scheme.equals("http")) {
             return Vetted.refused("must use https (plain http only for hosts on the server's allowed-hosts list)");
         }

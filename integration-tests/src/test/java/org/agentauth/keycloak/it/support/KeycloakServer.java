@@ -120,6 +120,10 @@ public final class KeycloakServer implements AutoCloseable {
         // api.github.com because ConnectorAdminPageIT saves a connector from the GitHub preset and the admin API refuses
         // a host that does not resolve, while test machines may have no DNS (an allow-listed host is not resolved)
         cmd.add(ALLOWED_HOSTS);
+        // CimdIT's HTTPS document server: the test CA, localhost allowed for documents, and a hosts file with names that
+        // resolve to internal addresses (the server's own resolver otherwise: /etc/hosts, no DNS on test machines)
+        cmd.addAll(CimdTestTls.serverArgs());
+        javaOptsExtra = CimdTestTls.hostsFileOption();
         cmd.addAll(TestDatabase.prepareAndGetServerArgs(port));
         cmd.addAll(extraArgs());
         long t0 = System.nanoTime();
@@ -215,7 +219,7 @@ public final class KeycloakServer implements AutoCloseable {
         pb.environment().put("KC_BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
         pb.environment().putAll(environment);
         // extra JVM options of the server, e.g. a JFR recording for the benchmark: -Dkeycloak.javaOpts="-XX:StartFlightRecording=..."
-        String javaOpts = System.getProperty("keycloak.javaOpts", "").trim();
+        String javaOpts = (System.getProperty("keycloak.javaOpts", "") + " " + javaOptsExtra).trim();
         if (!javaOpts.isEmpty()) {
             pb.environment().put("JAVA_OPTS_APPEND", javaOpts);
         }
@@ -229,6 +233,9 @@ public final class KeycloakServer implements AutoCloseable {
     }
 
     private boolean hookAdded;
+
+    /** JVM options of this server's own starts ({@link #start}) besides {@code keycloak.javaOpts}. */
+    private String javaOptsExtra = "";
 
     /** Extra server options, space separated, from {@code -Dkeycloak.extraArgs=...}. */
     private static List<String> extraArgs() {

@@ -13,16 +13,21 @@ import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.OfflineAccess;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
+import org.agentauth.keycloak.support.ClientLookupHook;
+import org.agentauth.keycloak.support.ProtocolError;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
+import org.keycloak.services.cors.Cors;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 import org.keycloak.protocol.oidc.par.ParResponse;
 import org.keycloak.protocol.oidc.par.endpoints.ParEndpoint;
 
 /**
- * Keycloak's PAR endpoint plus the {@code requested_actor} rules (DESIGN section 4.1): the pushed value is checked
+ * Keycloak's PAR endpoint, after the {@link ClientLookupHook}s (which may create the client first), plus the
+ * {@code requested_actor} rules (DESIGN section 4.1): the pushed value is checked
  * here (HTTP 400 JSON {@code invalid_request}) after Keycloak's own checks and client authentication, and kept next to
  * the pushed request under its own key, so that the authorization endpoint takes it from there and from nowhere else
  * (and Keycloak's limit of 5 extra parameters cannot drop it). {@code offline_access} outside the agent's scope
@@ -41,6 +46,15 @@ public class AgentParEndpoint extends ParEndpoint {
     @Produces(MediaType.APPLICATION_JSON)
     public Response request() {
         MultivaluedMap<String, String> form = session.getContext().getHttpRequest().getDecodedFormParameters();
+        try {
+            ClientLookupHook.runAll(session, ClientLookupHook.Endpoint.PAR, form);
+        } catch (ProtocolError e) {
+            // the hook recorded its own event; no client exists to authenticate, hence 400 and not 401
+            // as Keycloak's request() sets them up before its own first refusal
+            cors = Cors.builder().auth().allowedMethods("POST").auth().exposedHeaders(Cors.ACCESS_CONTROL_ALLOW_METHODS);
+            event.event(EventType.PUSHED_AUTHORIZATION_REQUEST);
+            throw errorResponseException(e.error(), e.description(), Response.Status.BAD_REQUEST);
+        }
         String actor = form.getFirst(RequestedActor.PARAM);
         Response response = super.request();
         if (response.getStatus() != Response.Status.CREATED.getStatusCode() || !(response.getEntity() instanceof ParResponse par)) {

@@ -1,7 +1,8 @@
 /*
  * Agent Auth admin page. Signs the admin in to this realm with the public client "agent-auth-admin"
  * (Authorization Code + PKCE S256), keeps the tokens in memory only, and edits agent policies through
- * /admin/realms/{realm}/agent-auth/agents and connectors through /admin/realms/{realm}/agent-auth/connectors.
+ * /admin/realms/{realm}/agent-auth/agents, connectors through /admin/realms/{realm}/agent-auth/connectors, and clients
+ * without registration (client ID metadata documents) through /admin/realms/{realm}/agent-auth/cimd.
  * Every text that comes from the server is set with textContent.
  */
 (function () {
@@ -19,7 +20,7 @@
   var pageUrl = location.origin + location.pathname;
   var oidc = base + '/realms/' + encodeURIComponent(loginRealm) + '/protocol/openid-connect';
   var tokens = null;
-  var area = 'agents'; // which part of the page is shown: agents or connectors
+  var area = 'agents'; // which part of the page is shown: agents, connectors or cimd
 
   // ---------------------------------------------------------------- DOM helpers
 
@@ -175,6 +176,8 @@
     if (status === 403) return 'You do not have permission for this in realm "' + targetRealm + '". '
         + (area === 'connectors'
           ? 'Connectors need the realm-management roles view-realm (to see them) and manage-realm (to change or test them).'
+          : area === 'cimd'
+          ? 'The settings need view-realm and manage-realm; the clients view-clients and manage-clients.'
           : 'It needs the realm-management roles view-clients and manage-clients (view-users and manage-users for grants).');
     if (status === 404) return 'Not found.';
     return 'The request failed (HTTP ' + status + ').';
@@ -225,12 +228,15 @@
     var m = location.hash.match(/^#\/clients\/(.+)$/);
     var cm = location.hash.match(/^#\/connectors\/(.+)$/);
     var connectors = /^#\/(connectors|new-connector)/.test(location.hash);
-    area = connectors ? 'connectors' : 'agents';
-    $('tab-agents').setAttribute('aria-current', connectors ? 'false' : 'page');
+    var cimd = location.hash === '#/cimd';
+    area = connectors ? 'connectors' : cimd ? 'cimd' : 'agents';
+    $('tab-agents').setAttribute('aria-current', area === 'agents' ? 'page' : 'false');
     $('tab-connectors').setAttribute('aria-current', connectors ? 'page' : 'false');
-    document.title = (connectors ? 'Connectors' : 'Agents') + ' · Agent Auth';
+    $('tab-cimd').setAttribute('aria-current', cimd ? 'page' : 'false');
+    document.title = (connectors ? 'Connectors' : cimd ? 'Clients without registration' : 'Agents') + ' · Agent Auth';
     try {
-      if (m) await agentView(decodeURIComponent(m[1]));
+      if (cimd) await cimdView();
+      else if (m) await agentView(decodeURIComponent(m[1]));
       else if (cm) await connectorView(decodeURIComponent(cm[1]));
       else if (location.hash === '#/new-connector') await connectorView(null);
       else if (connectors) await connectorsView();
@@ -994,6 +1000,127 @@
     });
     $('realm-picker').hidden = false;
     $('realm-name').textContent = '';
+  }
+
+  // ---------------------------------------------------------------- clients without registration (CIMD)
+
+  function lines(s) { return s.split(/[\s,]+/).filter(function (w) { return w; }); }
+
+  function when(epochSeconds) {
+    return epochSeconds ? new Date(epochSeconds * 1000).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '';
+  }
+
+  async function cimdAction(method, path, done) {
+    try {
+      var r = await api(method, '/agent-auth/cimd' + path);
+      pendingNotice = ['success', done(r)];
+    } catch (e) {
+      pendingNotice = ['danger', e.message];
+    }
+    route();
+  }
+
+  async function cimdView() {
+    show(el('p', { class: 'muted', text: 'Loading…' }));
+    var s = await api('GET', '/agent-auth/cimd');
+    var listing = null;
+    var listError = null;
+    try { listing = await api('GET', '/agent-auth/cimd/clients'); } catch (e) { listError = e.message; }
+
+    var form = el('form', { id: 'cimd-form', novalidate: true },
+      section('enabled', 'Clients without registration', null, switchField('f-cimd-enabled',
+        'Accept MCP clients identified by the HTTPS URL of their metadata document', s.enabled,
+        'Off by default. When on, discovery says client_id_metadata_document_supported, and the first sign-in through such a client '
+        + 'fetches its document and creates a public client (PKCE, consent, exact redirects).')),
+      section('allowedHosts', 'Allowed hosts', 'Hosts whose documents may be fetched, one per line: app.example.com or *.example.com. Empty: any host.',
+        el('textarea', { id: 'f-cimd-allowedHosts', rows: '3', value: s.allowedHosts.join('\n') })),
+      section('deniedHosts', 'Denied hosts', 'Never fetched, checked first. Same forms.',
+        el('textarea', { id: 'f-cimd-deniedHosts', rows: '3', value: s.deniedHosts.join('\n') })),
+      section('limits', 'Limits', null, el('div', { class: 'row' },
+        el('div', { class: 'field' },
+          el('label', { for: 'f-cimd-maxClients', text: 'Most clients' }),
+          el('input', { id: 'f-cimd-maxClients', type: 'number', min: '0', value: String(s.maxClients) })),
+        el('div', { class: 'field' },
+          el('label', { for: 'f-cimd-cacheSeconds', text: 'Fetch a document again after (seconds)' }),
+          el('input', { id: 'f-cimd-cacheSeconds', type: 'number', min: '0', value: String(s.cacheSeconds) })))),
+      section('scopes', 'Scope ceiling', 'Client scopes such a client may have, separated by spaces. Empty: the realm\'s default and optional client scopes.',
+        el('input', { id: 'f-cimd-scopes', type: 'text', value: s.scopes ? s.scopes.join(' ') : '' })),
+      el('div', { class: 'actions-bar' },
+        el('button', { type: 'submit', id: 'cimd-save', class: 'btn btn-primary', text: 'Save' }),
+        el('span', { id: 'cimd-error', class: 'field-error', role: 'status' })));
+    form.addEventListener('submit', async function (ev) {
+      ev.preventDefault();
+      var scopes = lines($('f-cimd-scopes').value);
+      var body = {
+        enabled: $('f-cimd-enabled').checked,
+        allowedHosts: lines($('f-cimd-allowedHosts').value),
+        deniedHosts: lines($('f-cimd-deniedHosts').value),
+        maxClients: Number($('f-cimd-maxClients').value),
+        cacheSeconds: Number($('f-cimd-cacheSeconds').value),
+        scopes: scopes.length ? scopes : null
+      };
+      try {
+        await api('PUT', '/agent-auth/cimd', body);
+        pendingNotice = ['success', 'Saved.'];
+        route();
+      } catch (e) {
+        $('cimd-error').textContent = e.message;
+      }
+    });
+
+    var clientsBox;
+    if (listError) {
+      clientsBox = el('div', { class: 'alert alert-warning', text: listError });
+    } else {
+      var tbody = el('tbody');
+      listing.clients.forEach(function (c) {
+        var del = el('span');
+        confirmStep(del, 'Delete', 'Confirm delete', 'Delete client ' + c.clientId, 'delete-cimd', function () {
+          cimdAction('DELETE', '/clients/' + enc(c.id), function () { return 'Deleted ' + c.clientId + '.'; });
+        });
+        tbody.append(el('tr', { 'data-client-id': c.clientId },
+          el('td', null, el('strong', { text: c.host }), el('div', { class: 'muted wrap', text: c.clientId })),
+          el('td', null, c.selfDeclaredName, el('div', { class: 'muted', text: 'self-declared' })),
+          el('td', { class: 'wrap', text: c.redirectUris.join(' ') }),
+          el('td', { text: when(c.fetchedAt) }),
+          el('td', null, el('span', { class: c.blocked ? 'badge badge-fail' : 'badge badge-ok', text: c.blocked ? 'Blocked' : 'Active' })),
+          el('td', { class: 'actions' },
+            el('button', { type: 'button', class: 'btn btn-link refetch-cimd', 'aria-label': 'Fetch the document of ' + c.clientId + ' again',
+              text: 'Refetch', onclick: function () {
+                cimdAction('POST', '/clients/' + enc(c.id) + '/refetch', function (r) {
+                  return 'Fetched ' + c.clientId + (r.redirectsChanged ? ': its redirect URIs changed, so consents and refresh tokens were revoked.' : '.');
+                });
+              } }), ' ',
+            el('button', { type: 'button', class: 'btn btn-link ' + (c.blocked ? 'unblock-cimd' : 'block-cimd'),
+              'aria-label': (c.blocked ? 'Unblock ' : 'Block ') + c.clientId, text: c.blocked ? 'Unblock' : 'Block', onclick: function () {
+                cimdAction('POST', '/clients/' + enc(c.id) + (c.blocked ? '/unblock' : '/block'), function () {
+                  return (c.blocked ? 'Unblocked ' : 'Blocked ') + c.clientId + '.';
+                });
+              } }), ' ', del)));
+      });
+      if (!listing.clients.length) tbody.append(el('tr', null, el('td', { colspan: '6', class: 'muted', text: 'No such clients yet.' })));
+      var blocked = el('ul', { id: 'cimd-blocked' });
+      listing.blockedWithoutClient.forEach(function (u) {
+        blocked.append(el('li', null, u, ' ', el('button', { type: 'button', class: 'btn btn-link unblock-deleted', text: 'Unblock',
+          onclick: function () {
+            cimdAction('DELETE', '/blocked?clientId=' + enc(u), function () { return 'Unblocked ' + u + '.'; });
+          } })));
+      });
+      clientsBox = el('div', null,
+        el('p', { class: 'muted', text: listing.clients.length + ' of at most ' + listing.maxClients + ' clients.' }),
+        el('table', { id: 'cimd-clients' },
+          el('thead', null, el('tr', null, el('th', { scope: 'col', text: 'Host and client ID' }), el('th', { scope: 'col', text: 'Name' }),
+            el('th', { scope: 'col', text: 'Redirect URIs' }), el('th', { scope: 'col', text: 'Fetched' }), el('th', { scope: 'col', text: 'Status' }),
+            el('th', { scope: 'col' }, el('span', { class: 'skip-link', text: 'Actions' })))),
+          tbody),
+        listing.blockedWithoutClient.length ? el('div', null, el('h3', { text: 'Blocked, client deleted' }), blocked) : null);
+    }
+
+    show(el('div', null,
+      el('h1', { text: 'Clients without registration' }),
+      el('p', { class: 'lead', text: 'MCP clients of realm "' + targetRealm + '" that identify themselves by the URL of a client ID metadata document.' }),
+      el('div', { class: 'card' }, el('h2', { text: 'Clients' }), clientsBox),
+      el('div', { class: 'card' }, el('h2', { text: 'Settings' }), form)));
   }
 
   // ---------------------------------------------------------------- start

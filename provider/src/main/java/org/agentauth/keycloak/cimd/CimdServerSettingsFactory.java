@@ -1,0 +1,7 @@
+package org.agentauth.keycloak.cimd;
+
+import org.keycloak.provider.ProviderFactory;
+
+/** Factory of {@link CimdServerSettings}. */
+public interface CimdServerSettingsFactory extends ProviderFactory<CimdServerSettings> {
+}
