@@ -27,6 +27,7 @@ import org.agentauth.keycloak.it.support.CimdTestTls;
 import org.agentauth.keycloak.it.support.Http;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
+import org.agentauth.keycloak.it.support.Commands;
 import org.agentauth.keycloak.it.support.NodeProcesses;
 import org.agentauth.keycloak.it.support.Oidc;
 import org.agentauth.keycloak.it.support.Oidc.Form;
@@ -519,7 +520,7 @@ class CimdIT {
         String realmName = "cimd-mcp";
         Path repo = Path.of(System.getProperty("agentauth.realmExports")).toAbsolutePath().normalize().getParent();
         Path out = Files.createDirectories(Path.of(System.getProperty("agentauth.targetDir")).resolve("mcp-cimd"));
-        NodeProcesses.requireNode("CimdIT");
+        Commands.requireNode("CimdIT");
         NodeProcesses.npmCi(repo.resolve("sdk/typescript"), out.resolve("npm-ci-sdk-typescript.log"));
         NodeProcesses.npmCi(repo.resolve("examples/mcp-calendar"), out.resolve("npm-ci-mcp-calendar.log"));
         NodeProcesses.npmCi(repo.resolve("integration-tests/src/test/mcp"), out.resolve("npm-ci-e2e.log"));
@@ -592,10 +593,10 @@ class CimdIT {
         System.out.printf("[mcp-cimd] cimd-e2e.js exited %s after %.1f s (log: %s)%n", p.isAlive() ? "-" : String.valueOf(p.exitValue()),
                 (System.nanoTime() - t0) / 1e9, log);
         String line = Files.readAllLines(log, StandardCharsets.UTF_8).stream().filter(l -> l.startsWith("MCP-CIMD-E2E-RESULT ")).findFirst()
-                .orElseThrow(() -> new AssertionError("no result line from cimd-e2e.js:\n" + NodeProcesses.tail(log, 30)));
+                .orElseThrow(() -> new AssertionError("no result line from cimd-e2e.js:\n" + Commands.tail(log, 30)));
         JsonNode result = Http.JSON.readTree(line.substring("MCP-CIMD-E2E-RESULT ".length()));
         assertEquals(0, p.exitValue(), "cimd-e2e.js failed in " + result.path("failedStep").asText() + ": " + result.path("failure").asText()
-                + "\n" + NodeProcesses.tail(log, 30));
+                + "\n" + Commands.tail(log, 30));
         return result;
     }
 

@@ -3,17 +3,11 @@ package org.agentauth.keycloak.it;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,9 +16,9 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.agentauth.keycloak.it.support.Commands;
 import org.agentauth.keycloak.it.support.Delegations;
+import org.agentauth.keycloak.it.support.NodeProcesses;
 import org.agentauth.keycloak.it.support.KeycloakServer;
 import org.agentauth.keycloak.it.support.KeycloakServerExtension;
 import org.junit.jupiter.api.Order;
@@ -61,7 +55,6 @@ class McpClientIT {
     private static final String CONNECTOR = "demo-calendar";
     /** The upstream-saas account alice connects in the browser when the tool asks for one. */
     private static final String UPSTREAM_ACCOUNT = "alice-work";
-    private static final Duration NPM_TIMEOUT = Duration.ofMinutes(Long.getLong("agentauth.npmTimeoutMinutes", 10));
     private static final Duration E2E_TIMEOUT = Duration.ofMinutes(5);
 
     private final KeycloakServer server;
@@ -82,16 +75,16 @@ class McpClientIT {
         Commands.requireNode("McpClientIT");
         // the example depends on file:../../sdk/typescript, installed as a packed copy whose `prepare` builds it: the
         // SDK's own dependencies (TypeScript) must be there first (its unit tests, the MCP helper's too, run in SdkIT)
-        npmCi(sdk, out.resolve("npm-ci-sdk-typescript.log"));
-        npmCi(example, out.resolve("npm-ci-mcp-calendar.log"));
-        npmCi(e2e, out.resolve("npm-ci-e2e.log"));
-        assertPortFree(MCP_PORT);
+        NodeProcesses.npmCi(sdk, out.resolve("npm-ci-sdk-typescript.log"));
+        NodeProcesses.npmCi(example, out.resolve("npm-ci-mcp-calendar.log"));
+        NodeProcesses.npmCi(e2e, out.resolve("npm-ci-e2e.log"));
+        NodeProcesses.assertPortFree(MCP_PORT);
 
         Path serverLog = out.resolve("mcp-server.log");
         ProcessBuilder spb = new ProcessBuilder("node", "server.js").directory(example.toFile())
                 .redirectErrorStream(true).redirectOutput(serverLog.toFile());
         Map<String, String> senv = spb.environment();
-        clearOverrides(senv);
+        NodeProcesses.clearOverrides(senv);
         senv.put("KEYCLOAK_URL", server.baseUrl());
         senv.put("REALM", "agents-demo");
         senv.put("PORT", String.valueOf(MCP_PORT));
@@ -105,11 +98,13 @@ class McpClientIT {
         try {
             Process mcp = spb.start();
             try {
-                waitForMcpServer(mcp, serverLog);
+                NodeProcesses.waitForHttp(mcp, URI.create("http://localhost:" + MCP_PORT + "/.well-known/oauth-protected-resource/mcp"), serverLog);
+                System.out.println("[mcp] examples/mcp-calendar is up");
                 JsonNode result = runE2e(e2e);
                 assertSummary(result);
             } finally {
-                stop(mcp);
+                NodeProcesses.stop(mcp);
+                System.out.println("[mcp] examples/mcp-calendar stopped");
             }
         } finally {
             if (before != null) {
@@ -127,7 +122,7 @@ class McpClientIT {
     private JsonNode runE2e(Path dir) throws IOException, InterruptedException {
         Path log = out.resolve("e2e.log");
         Map<String, String> env = new HashMap<>();
-        clearOverrides(env);
+        NodeProcesses.clearOverrides(env);
         env.put("KEYCLOAK_URL", server.baseUrl());
         env.put("REALM", "agents-demo");
         env.put("MCP_URL", MCP_URL);
@@ -213,65 +208,6 @@ class McpClientIT {
     }
 
     // ---- processes
-
-    private static void npmCi(Path dir, Path log) throws IOException, InterruptedException {
-        Commands.run(dir, log, NPM_TIMEOUT, Map.of("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1"), "[mcp]", "npm", "ci", "--no-audit", "--no-fund");
-    }
-
-    private static void waitForMcpServer(Process mcp, Path log) throws InterruptedException, IOException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-        URI probe = URI.create("http://localhost:" + MCP_PORT + "/.well-known/oauth-protected-resource/mcp");
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!mcp.isAlive()) {
-                fail("examples/mcp-calendar exited with " + mcp.exitValue() + ":\n" + Commands.tail(log, 30));
-            }
-            try {
-                HttpResponse<String> r = http.send(HttpRequest.newBuilder(probe).timeout(Duration.ofSeconds(5)).GET().build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    System.out.println("[mcp] examples/mcp-calendar is up: " + r.body());
-                    return;
-                }
-            } catch (IOException notYet) {
-                // not listening yet
-            }
-            Thread.sleep(300);
-        }
-        fail("examples/mcp-calendar did not answer on " + probe + " within 60 s:\n" + Commands.tail(log, 30));
-    }
-
-    private static void stop(Process p) throws InterruptedException {
-        if (!p.isAlive()) {
-            return;
-        }
-        p.destroy(); // SIGTERM: the server closes its listener and exits
-        if (!p.waitFor(10, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            p.waitFor(10, TimeUnit.SECONDS);
-        }
-        System.out.println("[mcp] examples/mcp-calendar stopped");
-    }
-
-    private static void assertPortFree(int port) {
-        try (ServerSocket s = new ServerSocket()) {
-            s.setReuseAddress(true);
-            s.bind(new InetSocketAddress("127.0.0.1", port));
-        } catch (IOException e) {
-            fail("Port " + port + " (the demo MCP server's resource URI " + MCP_URL + ") is in use on 127.0.0.1: stop whatever "
-                    + "listens there (a running examples/mcp-calendar?), or run on another port with -Dagentauth.mcpPort=<port>");
-        }
-    }
-
-    /** Child processes get their configuration from this test only, never from overrides left in the shell. */
-    private static void clearOverrides(Map<String, String> env) {
-        for (String k : List.of("SCOPES_SUPPORTED", "AUDIENCE_MODE", "CLIENT_ID", "CLIENT_SECRET", "HOST",
-                "MCP_CLIENT_ID", "OTHER_RESOURCE", "UNKNOWN_RESOURCE", "AGENT", "AGENT_NAME", "E2E_USERNAME", "E2E_PASSWORD",
-                "CONNECTOR", "UPSTREAM_PROFILE_PATH", "UPSTREAM_TIMEOUT_MS", "UPSTREAM_REALM", "UPSTREAM_USERNAME", "UPSTREAM_PASSWORD",
-                "MAX_SESSIONS", "SESSION_IDLE_MINUTES")) {
-            env.remove(k);
-        }
-    }
 
     private static List<String> strings(JsonNode n) {
         List<String> out = new ArrayList<>();
