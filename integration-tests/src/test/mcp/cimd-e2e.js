@@ -21,6 +21,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { chromium } from 'playwright-core';
+import { AssertionFailed, assert, assertEq, claims, withTimeout } from './support.js';
+
+const withTimeoutOf = (promise, what) => withTimeout(promise, what, cfg.timeoutMs);
 
 const env = process.env;
 const cfg = {
@@ -41,18 +44,6 @@ const t0 = Date.now();
 const summary = { ok: false, steps: {} };
 let currentStep = 'setup';
 
-class AssertionFailed extends Error {}
-
-function assert(condition, message) {
-  if (!condition) throw new AssertionFailed(message);
-}
-
-function assertEq(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  assert(a === e, `${what}: expected ${e}, got ${a}`);
-}
-
 async function step(name, fn) {
   currentStep = name;
   const start = Date.now();
@@ -60,21 +51,6 @@ async function step(name, fn) {
   const result = await fn();
   summary.steps[name] = Date.now() - start;
   return result;
-}
-
-function claims(jwt) {
-  assert(typeof jwt === 'string' && jwt.split('.').length === 3, 'expected a JWT');
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
-}
-
-function withTimeout(promise, what) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new AssertionFailed(`timed out after ${cfg.timeoutMs} ms: ${what}`)), cfg.timeoutMs);
-    }),
-  ]);
 }
 
 // the redirect target: a loopback listener (RFC 8252 7.3) on an ephemeral port; the document lists it without a port
@@ -255,14 +231,14 @@ async function main() {
       await page.fill('#username', cfg.username);
       await page.fill('#password', cfg.password);
       await page.click('#kc-login');
-      await withTimeout(page.locator('button[name="accept"]').waitFor(), "Keycloak's consent screen");
+      await withTimeoutOf(page.locator('button[name="accept"]').waitFor(), "Keycloak's consent screen");
       const text = (await page.locator('body').innerText()).replace(/\s+/g, ' ');
       const host = new URL(cfg.clientMetadataUrl).hostname;
       assert(text.includes(host), `the consent screen does not name the document's host ${host}: ${text.slice(0, 300)}`);
       summary.consent = { text: text.slice(0, 600) };
       await page.screenshot({ path: path.join(cfg.screenshots, 'mcp-cimd-consent.png'), fullPage: true });
       await page.click('button[name="accept"]');
-      const url = await withTimeout(came, 'the redirect back to the loopback callback');
+      const url = await withTimeoutOf(came, 'the redirect back to the loopback callback');
       const q = url.searchParams;
       assert(!q.get('error'), `authorization response: error=${q.get('error')} ${q.get('error_description') ?? ''}`);
       assertEq(q.get('state'), provider.lastState, 'authorization response state');

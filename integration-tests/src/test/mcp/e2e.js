@@ -30,6 +30,9 @@ import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
 import { ElicitationCompleteNotificationSchema, ErrorCode, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import * as oidc from 'openid-client';
 import { chromium } from 'playwright-core';
+import { AssertionFailed, assert, assertEq, claims, withTimeout } from './support.js';
+
+const withTimeoutOf = (promise, what) => withTimeout(promise, what, cfg.timeoutMs);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
@@ -69,18 +72,6 @@ const t0 = Date.now();
 const summary = { ok: false, steps: {} };
 let currentStep = 'setup';
 
-class AssertionFailed extends Error {}
-
-function assert(condition, message) {
-  if (!condition) throw new AssertionFailed(message);
-}
-
-function assertEq(actual, expected, what) {
-  const a = JSON.stringify(actual);
-  const e = JSON.stringify(expected);
-  assert(a === e, `${what}: expected ${e}, got ${a}`);
-}
-
 async function step(name, fn) {
   currentStep = name;
   const start = Date.now();
@@ -96,11 +87,6 @@ function log(line) {
 }
 
 /** Claims of a JWT, for assertions only (the MCP server and Keycloak verified it). */
-function claims(jwt) {
-  assert(typeof jwt === 'string' && jwt.split('.').length === 3, 'expected a JWT');
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
-}
-
 function audList(aud) {
   if (aud === undefined || aud === null) return [];
   return Array.isArray(aud) ? aud : [aud];
@@ -292,16 +278,6 @@ function escapeHtml(s) {
   return String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function withTimeout(promise, what) {
-  let timer;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new AssertionFailed(`timed out after ${cfg.timeoutMs} ms: ${what}`)), cfg.timeoutMs);
-    }),
-  ]);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // the MCP client's OAuth side: a pre-registered public client (no DCR), everything in memory
 
@@ -429,7 +405,7 @@ async function shot(page, name) {
 async function browserCodeFlow(page, callback, authUrl, what) {
   const came = callback.next();
   await page.goto(authUrl.href);
-  const url = await withTimeout(came, `${what}: redirect back to the loopback callback`);
+  const url = await withTimeoutOf(came, `${what}: redirect back to the loopback callback`);
   return url;
 }
 
@@ -521,7 +497,7 @@ async function main() {
       await page.fill('#username', cfg.username);
       await page.fill('#password', cfg.password);
       await page.click('#kc-login');
-      const consentOrBack = await withTimeout(
+      const consentOrBack = await withTimeoutOf(
         Promise.race([
           page.locator('#kc-agent-consent-form').waitFor().then(() => 'consent'),
           came.then(() => 'callback'),
@@ -544,7 +520,7 @@ async function main() {
       summary.consent = { title: title.replace(/\s+/g, ' ').trim() };
       await shot(page, 'consent');
       await page.click('#kc-agent-allow');
-      return finishBrowser(await withTimeout(came, 'the redirect back to the loopback callback after Allow'));
+      return finishBrowser(await withTimeoutOf(came, 'the redirect back to the loopback callback after Allow'));
     });
     async function finishBrowser(url) {
       await page.waitForLoadState('load');
@@ -760,7 +736,7 @@ async function main() {
     // the upstream's login, the result page naming the account
     await step('g_connect_in_browser', async () => {
       await page.goto(connectUri);
-      const first = await withTimeout(
+      const first = await withTimeoutOf(
         Promise.race([
           page.locator('#kc-agent-connect-form').waitFor().then(() => 'connect'),
           page.locator('#kc-login').waitFor().then(() => 'login'),
