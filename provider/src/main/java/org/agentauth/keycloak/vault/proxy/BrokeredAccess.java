@@ -1,6 +1,7 @@
 package org.agentauth.keycloak.vault.proxy;
 
 import org.agentauth.keycloak.support.RealmIssuer;
+import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.Response;
 import java.util.Comparator;
 import java.util.List;
@@ -9,6 +10,8 @@ import java.util.Set;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.agentauth.keycloak.agent.AgentPolicy;
+import org.agentauth.keycloak.agent.ConnectorResources;
+import org.agentauth.keycloak.agent.ResourceServers;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.audit.Audit;
 import org.agentauth.keycloak.delegation.DelegationGrant;
@@ -28,6 +31,7 @@ import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
 import org.keycloak.models.UserModel;
 import org.keycloak.representations.AccessToken;
+import org.keycloak.services.managers.AppAuthManager;
 
 /**
  * Who reaches a user's connected account, and which one (DESIGN section 5): shared by the brokered proxy and the vault
@@ -58,6 +62,30 @@ final class BrokeredAccess {
     }
 
     private BrokeredAccess() {
+    }
+
+    /** A request's verified caller and the account it reaches. */
+    record Reach(Caller caller, UpstreamConnection connection) {
+    }
+
+    /**
+     * The proxy's and the connection status endpoint's check of the current request: its bearer, a delegated token
+     * issued for the connector's resource URI, and the account asked for ({@code X-Connection-Id} header, else the
+     * {@code connection_id} query parameter) or the default one.
+     */
+    static Reach ofRequest(KeycloakSession session, RealmModel realm, Connector connector, EventBuilder event) throws Refusal {
+        HttpHeaders headers = session.getContext().getRequestHeaders();
+        AppAuthManager.AuthHeader auth = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(headers);
+        if (auth == null || !"bearer".equalsIgnoreCase(auth.getScheme())) {
+            throw new Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "A bearer token is required", Errors.NOT_ALLOWED, null);
+        }
+        String resource = ResourceServers.normalize(ConnectorResources.uri(RealmIssuer.of(session, realm), connector.alias()));
+        Caller caller = verify(session, realm, connector, auth.getToken(), resource, event);
+        String chosen = headers.getHeaderString(ProxyResource.CONNECTION_HEADER);
+        if (chosen == null) {
+            chosen = ProxyRules.connectionParam(session.getContext().getUri().getRequestUri().getRawQuery());
+        }
+        return new Reach(caller, connection(session, realm, connector, caller, chosen, event));
     }
 
     /**

@@ -1,16 +1,12 @@
 package org.agentauth.keycloak.vault.proxy;
 
 import jakarta.ws.rs.GET;
-import jakarta.ws.rs.core.HttpHeaders;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeSet;
-import org.agentauth.keycloak.agent.ConnectorResources;
-import org.agentauth.keycloak.agent.ResourceServers;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.keycloak.events.Errors;
@@ -18,7 +14,6 @@ import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
-import org.keycloak.services.managers.AppAuthManager;
 
 /**
  * {@code GET /realms/{realm}/agent-auth/connectors/{alias}/connection} (DESIGN section 5): which of the user's accounts
@@ -52,18 +47,9 @@ public class ConnectionStatusResource {
         if (connector == null) {
             return ProxyResource.error(event, Response.Status.NOT_FOUND, "not_found", "There is no connector " + alias, Errors.INVALID_REQUEST, null);
         }
-        HttpHeaders headers = session.getContext().getRequestHeaders();
-        String resource = ResourceServers.normalize(ConnectorResources.uri(RealmIssuer.of(session, realm), alias));
-        AppAuthManager.AuthHeader auth = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(headers);
         UpstreamConnection connection;
         try {
-            if (auth == null || !"bearer".equalsIgnoreCase(auth.getScheme())) {
-                throw new BrokeredAccess.Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "A bearer token is required", Errors.NOT_ALLOWED, null);
-            }
-            BrokeredAccess.Caller caller = BrokeredAccess.verify(session, realm, connector, auth.getToken(), resource, event);
-            String chosen = headers.getHeaderString(ProxyResource.CONNECTION_HEADER);
-            String rawQuery = session.getContext().getUri().getRequestUri().getRawQuery();
-            connection = BrokeredAccess.connection(session, realm, connector, caller, chosen != null ? chosen : ProxyRules.connectionParam(rawQuery), event);
+            connection = BrokeredAccess.ofRequest(session, realm, connector, event).connection();
         } catch (BrokeredAccess.Refusal r) {
             return ProxyResource.refused(event, r);
         }

@@ -1,6 +1,5 @@
 package org.agentauth.keycloak.vault.proxy;
 
-import org.agentauth.keycloak.support.RealmIssuer;
 import jakarta.ws.rs.DELETE;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.HEAD;
@@ -20,8 +19,6 @@ import java.net.URI;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.agentauth.keycloak.agent.ConnectorResources;
-import org.agentauth.keycloak.agent.ResourceServers;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.vault.Connector;
 import org.agentauth.keycloak.vault.HostPolicy;
@@ -44,7 +41,6 @@ import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
-import org.keycloak.services.managers.AppAuthManager;
 
 /**
  * {@code ANY /realms/{realm}/agent-auth/connectors/{alias}/proxy/{path}} (DESIGN section 5): an agent acting for a user
@@ -122,23 +118,18 @@ public class ProxyResource {
         if (connector == null) {
             return error(event, Response.Status.NOT_FOUND, "not_found", "There is no connector " + alias, Errors.INVALID_REQUEST, null);
         }
-        HttpHeaders headers = session.getContext().getRequestHeaders();
         // who calls: a delegated token for this connector; which account
-        String resource = ResourceServers.normalize(ConnectorResources.uri(RealmIssuer.of(session, realm), alias));
-        AppAuthManager.AuthHeader auth = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(headers);
-        String rawQuery = session.getContext().getUri().getRequestUri().getRawQuery();
         BrokeredAccess.Caller caller;
         UpstreamConnection connection;
         try {
-            if (auth == null || !"bearer".equalsIgnoreCase(auth.getScheme())) {
-                throw new BrokeredAccess.Refusal(Response.Status.UNAUTHORIZED, "invalid_token", "A bearer token is required", Errors.NOT_ALLOWED, null);
-            }
-            caller = BrokeredAccess.verify(session, realm, connector, auth.getToken(), resource, event);
-            String chosen = headers.getHeaderString(CONNECTION_HEADER);
-            connection = BrokeredAccess.connection(session, realm, connector, caller, chosen != null ? chosen : ProxyRules.connectionParam(rawQuery), event);
+            BrokeredAccess.Reach reach = BrokeredAccess.ofRequest(session, realm, connector, event);
+            caller = reach.caller();
+            connection = reach.connection();
         } catch (BrokeredAccess.Refusal r) {
             return refused(event, r);
         }
+        HttpHeaders headers = session.getContext().getRequestHeaders();
+        String rawQuery = session.getContext().getUri().getRequestUri().getRawQuery();
 
         // where to: refused before anything is sent upstream
         URI target;
