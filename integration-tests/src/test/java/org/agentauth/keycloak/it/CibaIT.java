@@ -67,7 +67,6 @@ class CibaIT {
     private final List<String> created = new ArrayList<>();
     private final List<String> createdClients = new ArrayList<>();
     private GreenMail mail;
-    private String admin;
 
     CibaIT(KeycloakServer server) {
         this.server = server;
@@ -79,7 +78,6 @@ class CibaIT {
     void smtp() {
         mail = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP).dynamicPort());
         mail.start();
-        admin = oidc.adminToken();
         Map<String, Object> smtp = Map.of("host", "127.0.0.1", "port", Integer.toString(mail.getSmtp().getPort()),
                 "from", "keycloak@example.com");
         setRealm(Map.of("smtpServer", smtp));
@@ -87,13 +85,12 @@ class CibaIT {
 
     @AfterAll
     void cleanUp() {
-        admin = oidc.adminToken();
         setRealm(Map.of("smtpServer", Map.of()));
         for (String id : created) {
-            http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/users/" + id, admin);
+            http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/users/" + id, admin());
         }
         for (String id : createdClients) {
-            http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + id, admin);
+            http.delete(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients/" + id, admin());
         }
         if (mail != null) {
             mail.stop();
@@ -168,7 +165,7 @@ class CibaIT {
         JsonNode tokens = pollUntilIssued(AGENT, AGENT_SECRET, authReqId);
         JsonNode at = Oidc.claims(tokens.get("access_token").asText());
         assertEquals(AGENT, at.at("/act/client_id").asText(), at.toString());
-        assertEquals(users.userId(admin, user), at.get("sub").asText());
+        assertEquals(users.userId(admin(), user), at.get("sub").asText());
         assertTrue(Oidc.audience(at).contains(connector), at.toString());
         assertFalse(at.get("scope").asText().contains("email"), "the grant covers openid profile only: " + at);
         // single use
@@ -184,7 +181,7 @@ class CibaIT {
         assertEquals(AGENT, Oidc.claims(refreshed.json().get("access_token").asText()).at("/act/client_id").asText());
 
         // the grant: origin ciba, host = the CIBA client
-        JsonNode grants = http.get(users.grantsUrl(users.userId(admin, user)), admin).json();
+        JsonNode grants = http.get(users.grantsUrl(users.userId(admin(), user)), admin()).json();
         assertEquals(1, grants.size(), grants.toString());
         assertEquals("ciba", grants.get(0).get("origin").asText(), grants.toString());
     }
@@ -320,7 +317,7 @@ class CibaIT {
         String clientId = "ciba-plain-" + family;
         Map<String, Object> client = Map.of("clientId", clientId, "name", "Plain CIBA app", "secret", "plain-secret",
                 "publicClient", false, "standardFlowEnabled", false, "attributes", Map.of("oidc.ciba.grant.enabled", "true"));
-        Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients", admin, client);
+        Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients", admin(), client);
         assertEquals(201, c.status(), c.toString());
         String location = c.location();
         createdClients.add(location.substring(location.lastIndexOf('/') + 1));
@@ -347,17 +344,147 @@ class CibaIT {
         JsonNode at = Oidc.claims(tokens.json().get("access_token").asText());
         assertFalse(at.has("act"), at.toString());
         assertFalse(at.has("may_act"), at.toString());
-        assertEquals(users.userId(admin, user), at.get("sub").asText());
+        assertEquals(users.userId(admin(), user), at.get("sub").asText());
         // no delegation grant: a plain request is no delegation
-        assertEquals(0, http.get(users.grantsUrl(users.userId(admin, user)), admin).json().size());
+        assertEquals(0, http.get(users.grantsUrl(users.userId(admin(), user)), admin()).json().size());
+    }
+
+    @Test
+    void aRequestThatExpiredIsExpiredTokenAndCannotBeDecided() throws Exception {
+        String user = freshUser("expiry");
+        setRealm(Map.of("attributes", Map.of("cibaExpiresIn", "4", "cibaInterval", "1")));
+        String authReqId;
+        List<String> links;
+        try {
+            authReqId = request(user, "E-1");
+            links = pendingLinks(user);
+            assertEquals(1, links.size());
+            Thread.sleep(5_000);
+            Http.Response r = poll(AGENT, AGENT_SECRET, authReqId, actorToken());
+            assertEquals(400, r.status(), r.toString());
+            assertEquals("expired_token", r.json().get("error").asText(), r.body());
+        } finally {
+            setRealm(Map.of("attributes", Map.of("cibaExpiresIn", "600", "cibaInterval", "5")));
+        }
+        // gone from the self-service page; its own page says so and decides nothing
+        assertTrue(pendingLinks(user).isEmpty());
+        try (Browser browser = new Browser()) {
+            Page p = browser.page();
+            p.navigate(links.get(0));
+            p.locator("#kc-login").waitFor();
+            login(p, user);
+            p.locator("#agent-connect-result-message").waitFor();
+            assertTrue(p.locator("#agent-connect-result-message").innerText().contains("expired"), p.content());
+        }
+    }
+
+    @Test
+    void maxAgeAsksForAFreshSignInAndARevokedGrantRefusesThePoll() throws Exception {
+        String user = freshUser("fresh");
+        Http.Response req = backchannel(AGENT, AGENT_SECRET, Oidc.Form.of("login_hint", user, "scope", "openid profile",
+                "requested_actor", AGENT, "binding_message", "F-1", "max_age", "5"));
+        assertEquals(200, req.status(), req.toString());
+        String authReqId = req.json().get("auth_req_id").asText();
+        try (Browser browser = new Browser()) {
+            Page p = browser.page();
+            p.navigate(server.realmUrl(Oidc.DEMO) + "/agent-auth/account/");
+            p.locator("#kc-login").waitFor();
+            login(p, user);
+            p.locator("#agent-account-approvals").waitFor();
+            Thread.sleep(6_000);
+            // the session is older than max_age: signing in again is required before the page shows
+            p.locator(".agent-account-approval-open").first().click();
+            p.locator("#kc-login").waitFor();
+            p.locator("#password").fill(user);
+            p.locator("#kc-login").click();
+            p.locator("#kc-agent-allow").click();
+            p.locator("#agent-connect-result-message").waitFor();
+            assertTrue(p.locator("#agent-connect-result-message").innerText().contains("Approved"), p.content());
+        }
+        // the user revokes the grant before the agent polls: no token
+        String userId = users.userId(admin(), user);
+        JsonNode grants = http.get(users.grantsUrl(userId), admin()).json();
+        assertEquals(1, grants.size(), grants.toString());
+        assertEquals(204, http.delete(users.grantsUrl(userId) + "/" + grants.get(0).get("id").asText(), admin()).status());
+        Http.Response r = pollAfterInterval(authReqId);
+        assertEquals(400, r.status(), r.toString());
+        assertEquals("invalid_grant", r.json().get("error").asText(), r.body());
+    }
+
+    @Test
+    void publicClientsAndPingModeCannotAskForAnAgent() {
+        String user = freshUser("modes");
+        String pub = "ciba-public-" + family;
+        String ping = "ciba-ping-" + family;
+        addClient(Map.of("clientId", pub, "publicClient", true, "standardFlowEnabled", false,
+                "attributes", Map.of("oidc.ciba.grant.enabled", "true")));
+        addClient(Map.of("clientId", ping, "secret", "ping-secret", "publicClient", false, "standardFlowEnabled", false,
+                "attributes", Map.of("oidc.ciba.grant.enabled", "true", "ciba.backchannel.token.delivery.mode", "ping",
+                        "ciba.backchannel.client.notification.endpoint", "https://ping.example.com/cb")));
+        org.agentauth.keycloak.it.support.Delegations dlg = new org.agentauth.keycloak.it.support.Delegations(server);
+        Map<String, String> before = dlg.setAttributes(AGENT, Map.of("agent_auth.allowed_hosts", "agent-host mcp-client calendar-agent " + pub + " " + ping));
+        try {
+            Http.Response p = http.postForm(server.realmUrl(Oidc.DEMO) + "/protocol/openid-connect/ext/ciba/auth", Oidc.Form.of(
+                    "client_id", pub, "login_hint", user, "scope", "openid", "requested_actor", AGENT, "binding_message", "P-2").list());
+            assertEquals(400, p.status(), p.toString());
+            assertEquals("unauthorized_client", p.json().get("error").asText(), p.body());
+            Http.Response g = backchannel(ping, "ping-secret", Oidc.Form.of("login_hint", user, "scope", "openid",
+                    "requested_actor", AGENT, "binding_message", "P-3", "client_notification_token", "t-123"));
+            assertEquals(400, g.status(), g.toString());
+            assertEquals("invalid_request", g.json().get("error").asText(), g.body());
+            assertTrue(g.json().get("error_description").asText().contains("poll"), g.body());
+        } finally {
+            dlg.setAttributes(AGENT, before);
+        }
+    }
+
+    @Test
+    void aCibaTokenAskedWithTheDelegationScopeKeepsMayActWhileItsGrantIsActive() throws Exception {
+        String user = freshUser("mayact");
+        Http.Response req = backchannel(AGENT, AGENT_SECRET, Oidc.Form.of("login_hint", user,
+                "scope", "openid delegation:client:" + AGENT, "binding_message", "M-1"));
+        assertEquals(200, req.status(), req.toString());
+        String authReqId = req.json().get("auth_req_id").asText();
+        try (Browser browser = new Browser()) {
+            Page p = browser.page();
+            p.navigate(pendingLinks(user).get(0));
+            p.locator("#kc-login").waitFor();
+            login(p, user);
+            assertTrue(p.locator("#agent-consent-title").innerText().contains("Calendar Agent"), p.content());
+            p.locator("#kc-agent-allow").click();
+            p.locator("#agent-connect-result-message").waitFor();
+        }
+        Thread.sleep(5_500);
+        Http.Response tokens = poll(AGENT, AGENT_SECRET, authReqId, null);
+        assertEquals(200, tokens.status(), tokens.toString());
+        JsonNode at = Oidc.claims(tokens.json().get("access_token").asText());
+        assertFalse(at.has("act"), "consent by scope: the token is the user's, the agent may act with it: " + at);
+        assertEquals(AGENT, at.path("may_act").path("client_id").asText(), at.toString());
+
+        String userId = users.userId(admin(), user);
+        JsonNode grants = http.get(users.grantsUrl(userId), admin()).json();
+        assertEquals("ciba", grants.get(0).get("origin").asText());
+        assertEquals(204, http.delete(users.grantsUrl(userId) + "/" + grants.get(0).get("id").asText(), admin()).status());
+        Http.Response refreshed = http.postForm(oidc.tokenEndpoint(Oidc.DEMO), Oidc.Form.of("grant_type", "refresh_token",
+                "refresh_token", tokens.json().get("refresh_token").asText()).list(), Http.basic(AGENT, AGENT_SECRET));
+        if (refreshed.status() == 200) {
+            assertNull(Oidc.claims(refreshed.json().get("access_token").asText()).get("may_act"), refreshed.body());
+        } else {
+            assertEquals(400, refreshed.status(), refreshed.toString());
+        }
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
 
+    /** A fresh admin token: the master realm's tokens live a minute, shorter than this class. */
+    private String admin() {
+        return oidc.adminToken();
+    }
+
     private String freshUser(String name) {
         String username = family + "-" + name;
-        users.create(admin, Oidc.DEMO, username, family);
-        created.add(users.userId(admin, username));
+        users.create(admin(), Oidc.DEMO, username, family);
+        created.add(users.userId(admin(), username));
         return username;
     }
 
@@ -422,8 +549,14 @@ class CibaIT {
         return links.isEmpty() ? null : links.get(0);
     }
 
+    private void addClient(Map<String, Object> client) {
+        Http.Response c = http.postJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/clients", admin(), client);
+        assertEquals(201, c.status(), c.toString());
+        createdClients.add(c.location().substring(c.location().lastIndexOf('/') + 1));
+    }
+
     private void setRealm(Map<String, Object> changes) {
-        Http.Response r = http.putJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO, admin, changes);
+        Http.Response r = http.putJson(server.baseUrl() + "/admin/realms/" + Oidc.DEMO, admin(), changes);
         assertEquals(204, r.status(), r.toString());
     }
 

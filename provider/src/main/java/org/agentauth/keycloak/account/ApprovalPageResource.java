@@ -308,6 +308,7 @@ public class ApprovalPageResource {
         EventBuilder e = new EventBuilder(realm, session, session.getContext().getConnection()).user(user)
                 .client(ask.client)
                 .detail(AgentAuthEvents.OPERATION, "ciba_decision")
+                .detail(AgentAuthEvents.CIBA_REQUEST_ID, ask.request.id())
                 .detail(AgentAuthEvents.HOST, ask.client.getClientId())
                 .detail(AgentAuthEvents.SCOPE, String.join(" ", ask.scopes));
         if (ask.agent != null) {
@@ -321,7 +322,8 @@ public class ApprovalPageResource {
 
     private void refusal(UserModel user, CibaRequests.Pending row, String reason) {
         EventBuilder e = new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.GRANT_CONSENT_ERROR)
-                .detail(AgentAuthEvents.OPERATION, "ciba_decision").detail(Details.REASON, reason);
+                .detail(AgentAuthEvents.OPERATION, "ciba_decision").detail(Details.REASON, reason)
+                .detail(AgentAuthEvents.CIBA_REQUEST_ID, row.id());
         if (user != null) {
             e.user(user);
         }

@@ -26,6 +26,7 @@ import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Details;
 import org.keycloak.events.Errors;
 import org.keycloak.events.EventBuilder;
+import org.keycloak.events.EventType;
 import org.keycloak.models.CibaConfig;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
@@ -76,7 +77,19 @@ public class AgentBackchannelAuthenticationEndpoint extends BackchannelAuthentic
     @Produces(MediaType.APPLICATION_JSON)
     public Response processGrantRequest() {
         // re-declared so that the JAX-RS method is this class's own (as for PAR); the answer carries an auth_req_id
-        return Response.fromResponse(super.processGrantRequest()).header("Cache-Control", "no-store").header("Pragma", "no-cache").build();
+        Response r = super.processGrantRequest();
+        AgentCibaChannelProvider.Stored stored = session.getAttribute(AgentCibaChannelProvider.ATTR_STORED, AgentCibaChannelProvider.Stored.class);
+        if (r.getStatus() == 200 && stored != null) {
+            // Keycloak records no event for an accepted backchannel request: ours, with what the user will be asked
+            event.clone().event(EventType.OAUTH2_DEVICE_AUTH).user(stored.userId())
+                    .detail(AgentAuthEvents.OPERATION, "ciba_request")
+                    .detail(AgentAuthEvents.HOST, stored.host())
+                    .detail(AgentAuthEvents.CIBA_REQUEST_ID, stored.id())
+                    .detail(AgentAuthEvents.BINDING_MESSAGE, stored.bindingMessage() == null ? "" : stored.bindingMessage())
+                    .detail(AgentAuthEvents.SCOPE, stored.scope())
+                    .success();
+        }
+        return Response.fromResponse(r).header("Cache-Control", "no-store").header("Pragma", "no-cache").build();
     }
 
     @Override

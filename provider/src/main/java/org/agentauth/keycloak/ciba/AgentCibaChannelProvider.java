@@ -23,6 +23,12 @@ public class AgentCibaChannelProvider implements AuthenticationChannelProvider {
     /** Session attributes the backchannel endpoint sets for this channel in the same request. */
     static final String ATTR_DESCRIPTION = "agent-auth.ciba.description";
     static final String ATTR_MAX_AGE = "agent-auth.ciba.max_age";
+    /** Session attribute for the backchannel endpoint's event: what was stored. */
+    static final String ATTR_STORED = "agent-auth.ciba.stored";
+
+    /** What the channel stored, for the request's event. */
+    record Stored(String id, String userId, String host, String scope, String bindingMessage) {
+    }
 
     private final KeycloakSession session;
 
@@ -59,6 +65,7 @@ public class AgentCibaChannelProvider implements AuthenticationChannelProvider {
         // as long as Keycloak's store answers for the request: the realm's expiry (requested_expiry does not change it)
         e.setExpiresAt(now + realm.getCibaPolicy().getExpiresIn() * 1000L);
         new CibaRequests(session).store(e);
+        session.setAttribute(ATTR_STORED, new Stored(e.getId(), user.getId(), client.getClientId(), e.getScope(), e.getBindingMessage()));
         CibaMail.sendAfterCommit(session, realm, user, client, agent, e.getId(), e.getBindingMessage());
         return true;
     }

@@ -58,6 +58,13 @@ public class DelegatedCibaGrantType extends CibaGrantType {
                 CIBAAuthenticationRequest request = CIBAAuthenticationRequest.deserialize(session, jwe);
                 actor = CibaBinding.stashed(request.getOtherClaims(), CibaBinding.STASH_ACTOR);
                 requestId = request.getId();
+                String approval = CibaBinding.stashed(request.getOtherClaims(), CibaBinding.STASH_REQUEST);
+                if (approval != null) {
+                    event.detail(AgentAuthEvents.CIBA_REQUEST_ID, approval);
+                }
+                if (request.getBindingMessage() != null) {
+                    event.detail(AgentAuthEvents.BINDING_MESSAGE, request.getBindingMessage());
+                }
             } catch (RuntimeException e) {
                 actor = null; // Keycloak answers invalid_grant "Invalid Auth Req ID"
             }
