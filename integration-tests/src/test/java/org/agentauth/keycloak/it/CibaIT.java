@@ -181,9 +181,28 @@ class CibaIT {
         assertEquals(AGENT, Oidc.claims(refreshed.json().get("access_token").asText()).at("/act/client_id").asText());
 
         // the grant: origin ciba, host = the CIBA client
-        JsonNode grants = http.get(users.grantsUrl(users.userId(admin(), user)), admin()).json();
+        String userId = users.userId(admin(), user);
+        JsonNode grants = http.get(users.grantsUrl(userId), admin()).json();
         assertEquals(1, grants.size(), grants.toString());
         assertEquals("ciba", grants.get(0).get("origin").asText(), grants.toString());
+
+        // events: the request, the decision and the token, each naming agent, host and binding message; never a token
+        Http.Response ev = http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/events?user=" + userId + "&max=100", admin());
+        assertEquals(200, ev.status(), ev.toString());
+        assertFalse(ev.body().contains("eyJ"), "a token in the events");
+        assertFalse(ev.body().contains(authReqId.substring(0, 40)), "the auth_req_id in the events");
+        Map<String, JsonNode> byType = new LinkedHashMap<>();
+        for (JsonNode e : ev.json()) {
+            byType.putIfAbsent(e.get("type").asText(), e.get("details"));
+        }
+        for (String type : List.of("OAUTH2_DEVICE_AUTH", "GRANT_CONSENT", "AUTHREQID_TO_TOKEN")) {
+            JsonNode d = byType.get(type);
+            assertNotNull(d, type + " missing: " + byType.keySet());
+            assertEquals(AGENT, d.path("agent").asText(), type + " " + d);
+            assertEquals(AGENT, d.path("host").asText(), type + " " + d);
+            assertEquals("CAL-4711", d.path("binding_message").asText(), type + " " + d);
+        }
+        assertEquals("ciba", byType.get("GRANT_CONSENT").path("origin").asText());
     }
 
     // ------------------------------------------------------------------------------------------------ refusals
