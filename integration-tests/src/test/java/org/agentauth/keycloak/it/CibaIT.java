@@ -168,6 +168,16 @@ class CibaIT {
         assertEquals(users.userId(admin(), user), at.get("sub").asText());
         assertTrue(Oidc.audience(at).contains(connector), at.toString());
         assertFalse(at.get("scope").asText().contains("email"), "the grant covers openid profile only: " + at);
+        // contained like every delegated token: Keycloak's account and admin APIs refuse it, /userinfo shows the grant's claims
+        String delegated = tokens.get("access_token").asText();
+        assertEquals(401, http.get(server.realmUrl(Oidc.DEMO) + "/account/?userProfileMetadata=false", delegated).status());
+        assertEquals(401, http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO + "/users?max=1", delegated).status());
+        Http.Response userinfo = http.get(server.realmUrl(Oidc.DEMO) + "/protocol/openid-connect/userinfo", delegated);
+        if (userinfo.status() == 200) {
+            assertFalse(userinfo.json().has("email"), "email is outside the grant: " + userinfo.body());
+        } else {
+            assertEquals(401, userinfo.status(), userinfo.toString()); // the connector's aud is not the realm's userinfo
+        }
         // single use
         Http.Response again = poll(AGENT, AGENT_SECRET, authReqId, actorToken());
         assertEquals(400, again.status(), again.toString());

@@ -11,10 +11,9 @@ import java.util.Set;
  * The pure rules of a CIBA request for an agent (DESIGN section 12): which request parameter names are refused, what
  * is kept inside the encrypted {@code auth_req_id}, and what an {@code authorization_details} value may be.
  *
- * <p>Keycloak copies every unknown request parameter into the claims of the {@code auth_req_id} JWT, after its own
- * claims; on reading, a duplicate name wins. So a parameter named like one of those claims ({@code sub}, {@code jti},
- * {@code exp}, ...) would replace it. {@link #reserved} names them all, and our own stash prefix, and the backchannel
- * endpoint refuses such a request.
+ * <p>Keycloak keeps the request's unknown parameters inside the encrypted {@code auth_req_id}, next to its own claims:
+ * a parameter may never bear the name of one of those claims or of our stash ({@link #reserved}), and the backchannel
+ * endpoint refuses a request that has one.
  */
 public final class CibaBinding {
 
