@@ -103,7 +103,7 @@ class CibaIT {
     void agentWithoutBrowserGetsDelegatedTokenAfterApprovalFromTheEmail() throws Exception {
         String user = freshUser("story");
         String connector = server.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/demo-calendar";
-        String details = "[{\"type\":\"agent_action\",\"description\":\"Read tomorrow's meetings and draft a summary for you\"}]";
+        String details = "[{\"type\":\"agent_action\",\"description\":\"Read tomorrow's meetings and draft a summary for you <b>now</b>\"}]";
         mail.purgeEmailFromAllMailboxes();
         Http.Response req = backchannel(AGENT, AGENT_SECRET, Oidc.Form.of("login_hint", user, "scope", "openid profile",
                 "requested_actor", AGENT, "binding_message", "CAL-4711", "authorization_details", details, "resource", connector));
@@ -141,7 +141,9 @@ class CibaIT {
             p.locator("#kc-agent-consent-form").waitFor();
             String text = p.locator("#agent-consent").innerText();
             assertTrue(text.contains("CAL-4711"), text);
-            assertTrue(text.contains("Read tomorrow's meetings and draft a summary for you"), text);
+            // shown as text, never as markup: the description is the agent's own words
+            assertTrue(text.contains("Read tomorrow's meetings and draft a summary for you <b>now</b>"), text);
+            assertEquals(0, p.locator("#agent-approval-description b").count());
             assertTrue(p.locator("#agent-consent-agent-name").innerText().contains("Calendar"), text);
             assertTrue(p.locator("#agent-consent-resource").innerText().contains("agent-auth/connectors/demo-calendar"), text);
             browser.screenshot("ciba-approval");
