@@ -109,6 +109,7 @@ class HostileInputIT {
         families.put("connect", generate(perFamily, () -> connectRequest(rnd)));
         families.put("account", generate(perFamily, () -> accountRequest(rnd)));
         families.put("admin", generate(perFamily, () -> adminRequest(rnd)));
+        families.put("ciba", generate(perFamily, () -> cibaRequest(rnd)));
 
         List<String> problems = Collections.synchronizedList(new ArrayList<>());
         ExecutorService pool = Executors.newFixedThreadPool(Integer.getInteger("hostile.threads", 4));
@@ -612,6 +613,76 @@ class HostileInputIT {
 
     /** A {@code %} not followed by two hex digits: what the form decoder refuses. */
     private static final Pattern BROKEN_PERCENT = Pattern.compile("%(?![0-9A-Fa-f]{2})");
+
+    /**
+     * CIBA (issue 24): the backchannel endpoint with {@code requested_actor}, {@code resource}, {@code authorization_details},
+     * {@code max_age} and parameters named like claims; the CIBA grant's poll with hostile {@code auth_req_id} and actor
+     * tokens; the approval page with hostile ids, methods and forms. A request the generator left valid stores a
+     * pending request for bob (never decided here).
+     */
+    private Req cibaRequest(Random rnd) {
+        String realm = realm(rnd);
+        switch (rnd.nextInt(3)) {
+            case 0 -> {
+                List<String[]> p = new ArrayList<>();
+                p.add(new String[] {"login_hint", value(rnd, "bob")});
+                p.add(new String[] {"scope", value(rnd, "openid profile")});
+                p.add(new String[] {"requested_actor", ours(rnd, "calendar-agent")});
+                p.add(new String[] {"binding_message", value(rnd, "H-" + rnd.nextInt(100))});
+                String[] optional = {"resource", "authorization_details", "max_age", "sub", "jti", "agent_auth_actor", "requested_expiry"};
+                String[] valid = {connectorUri, "[{\"type\":\"agent_action\",\"description\":\"hostile test\"}]", "60", null, null, null, "30"};
+                for (int i = 0; i < optional.length; i++) {
+                    if (rnd.nextInt(4) == 0) {
+                        // max_age and requested_expiry are Keycloak's own (it echoes a bad number): never a token there
+                        boolean keycloaks = optional[i].equals("max_age") || optional[i].equals("requested_expiry");
+                        p.add(new String[] {optional[i], keycloaks ? value(rnd, valid[i]) : ours(rnd, valid[i])});
+                    }
+                }
+                Req r = new Req("POST", "/realms/" + realm + "/protocol/openid-connect/ext/ciba/auth");
+                r.header("Content-Type", contentType(rnd));
+                String auth = clientAuth(rnd, "calendar-agent", "calendar-agent-secret");
+                if (auth != null) {
+                    r.header("Authorization", auth);
+                }
+                return r.body(form(rnd.nextInt(4) == 0 ? p : mutate(rnd, p)));
+            }
+            case 1 -> {
+                List<String[]> p = new ArrayList<>();
+                p.add(new String[] {"grant_type", "urn:openid:params:grant-type:ciba"});
+                p.add(new String[] {"auth_req_id", rnd.nextBoolean() ? hostile(rnd) : String.valueOf(token(rnd))});
+                if (rnd.nextBoolean()) {
+                    p.add(new String[] {"actor_token", rnd.nextBoolean() ? tok("calendar-agent") : String.valueOf(token(rnd))});
+                    p.add(new String[] {"actor_token_type", TOKEN_TYPES[rnd.nextInt(TOKEN_TYPES.length)]});
+                }
+                Req r = new Req("POST", "/realms/" + realm + "/protocol/openid-connect/token");
+                r.header("Content-Type", contentType(rnd));
+                String auth = clientAuth(rnd, "calendar-agent", "calendar-agent-secret");
+                if (auth != null) {
+                    r.header("Authorization", auth);
+                }
+                return r.body(form(rnd.nextInt(4) == 0 ? p : mutate(rnd, p)));
+            }
+            default -> {
+                String[] methods = {"GET", "GET", "POST", "POST", "PUT", "DELETE", "HEAD", "OPTIONS"};
+                String method = methods[rnd.nextInt(methods.length)];
+                String id = rnd.nextBoolean() ? UUID.randomUUID().toString() : Http.urlEncode(hostile(rnd)).replace("+", "%20");
+                Req r = new Req(method, "/realms/" + realm + "/agent-auth/account/approvals/" + id
+                        + (rnd.nextInt(6) == 0 ? "?agent_auth_login=1&ui_locales=" + Http.urlEncode(hostile(rnd)) : ""));
+                if (rnd.nextInt(3) == 0) {
+                    r.header("Authorization", "Bearer " + (rnd.nextBoolean() ? tok("alice") : token(rnd)));
+                }
+                if (rnd.nextInt(3) == 0) {
+                    r.header("Origin", rnd.nextBoolean() ? "http://evil.example" : "http://localhost");
+                }
+                if (method.equals("POST")) {
+                    r.header("Content-Type", contentType(rnd));
+                    r.body(form(mutate(rnd, new ArrayList<>(List.of(new String[] {"decision", value(rnd, "allow")},
+                            new String[] {"form_token", hostile(rnd)}, new String[] {"shown", hostile(rnd)})))));
+                }
+                return r;
+            }
+        }
+    }
 
     private Req accountRequest(Random rnd) {
         String[] methods = {"GET", "GET", "DELETE", "POST", "PUT", "PATCH", "OPTIONS", "HEAD"};

@@ -61,6 +61,7 @@ public class ApprovalPageResource {
     static final String FORM_DECISION = AgentConsentRequiredAction.FORM_DECISION;
     static final String FORM_SHOWN = AgentConsentRequiredAction.FORM_SHOWN;
     static final String TITLE = "agentApprovalTitle";
+    private static final java.util.regex.Pattern ID = java.util.regex.Pattern.compile("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}");
 
     private final KeycloakSession session;
     private final RealmModel realm;
@@ -80,6 +81,9 @@ public class ApprovalPageResource {
 
     @GET
     public Response show(@QueryParam("ui_locales") String uiLocales, @QueryParam(AccountPageResource.LOGIN_MARK) String afterLogin) {
+        if (!wellFormed(id)) {
+            return notFound();
+        }
         String hint = AccountPageResource.localesHint(uiLocales);
         Optional<CibaRequests.Pending> row = new CibaRequests(session).byId(realm, id);
         if (row.isEmpty()) {
@@ -129,6 +133,9 @@ public class ApprovalPageResource {
     @POST
     @Consumes(MediaType.APPLICATION_FORM_URLENCODED)
     public Response decide() {
+        if (!wellFormed(id)) {
+            return notFound();
+        }
         MultivaluedMap<String, String> form = session.getContext().getHttpRequest().getDecodedFormParameters();
         String hint = AccountPageResource.localesHint(form.getFirst("ui_locales"));
         Optional<CibaRequests.Pending> row = new CibaRequests(session).byId(realm, id);
@@ -281,6 +288,16 @@ public class ApprovalPageResource {
     }
 
     // ------------------------------------------------------------------------------------------------ helpers
+
+    /** Request ids are UUIDs: anything else never names a request (and a themed page cannot be built for its URL). */
+    static boolean wellFormed(String id) {
+        return id != null && ID.matcher(id).matches();
+    }
+
+    private static Response notFound() {
+        return Response.status(Response.Status.NOT_FOUND).type(MediaType.APPLICATION_JSON_TYPE)
+                .entity(Map.of("error", "not_found", "error_description", "No such approval request")).build();
+    }
 
     /** Whether the session's sign-in is recent enough for the request's {@code max_age} (always, without one). */
     private static boolean fresh(AuthenticationManager.AuthResult auth, Integer maxAge) {

@@ -19,6 +19,10 @@ public final class Strings {
         if (value == null) {
             return "";
         }
+        if (value.startsWith("eyJ") && value.indexOf('.') > 0) {
+            // a token sent where a value belongs (a resource, a redirect): never echoed, not even its header
+            return "(a token, not shown)";
+        }
         String s = value.replaceAll("\\p{Cntrl}", "");
         return s.length() > max ? s.substring(0, max) + "..." : s;
     }
