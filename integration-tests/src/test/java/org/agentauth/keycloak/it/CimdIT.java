@@ -372,8 +372,8 @@ class CimdIT {
         cases.put("/bad/noname.json", new Object[] {null, "client_name"});
         cases.put("/bad/wildcard.json", new Object[] {null, "wildcards are not allowed"});
         cases.put("/bad/secret.json", new Object[] {null, "must not contain a client secret"});
-        cases.put("/bad/basic.json", new Object[] {null, "must be none"});
-        cases.put("/bad/jwt.json", new Object[] {null, "private_key_jwt is not supported"});
+        cases.put("/bad/basic.json", new Object[] {null, "must be none or private_key_jwt"});
+        cases.put("/bad/jwt.json", new Object[] {null, "requires exactly one of jwks and jwks_uri"});
         cases.put("/bad/redirect.json", new Object[] {new Answer(302, "text/plain", new byte[0], Map.of("Location", docs.url("/bad/redirect-target.json")), 0),
                 "redirects are not followed"});
         cases.put("/bad/missing.json", new Object[] {null, "HTTP 404"});
@@ -500,6 +500,177 @@ class CimdIT {
             assertEquals(200, page.status(), page + " " + page.location());
             assertTrue(page.body().contains("kc-form-login"));
             assertEquals(before + 1, docs.hits(path), "fetched at PAR only");
+        }
+    }
+
+    // ---- private_key_jwt: a confidential client with the document's public keys
+
+    private static java.security.KeyPair rsaKeyPair() throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        return g.generateKeyPair();
+    }
+
+    /** The public JWK of {@code kp}, with {@code extra} members added (such as a private one, to be refused). */
+    private static Map<String, Object> publicJwk(java.security.KeyPair kp, String kid, Map<String, Object> extra) {
+        java.security.interfaces.RSAPublicKey pub = (java.security.interfaces.RSAPublicKey) kp.getPublic();
+        Map<String, Object> k = new LinkedHashMap<>(Map.of("kty", "RSA", "kid", kid, "use", "sig", "alg", "RS256",
+                "n", DelegationExchangeIT.b64(DelegationExchangeIT.unsigned(pub.getModulus())),
+                "e", DelegationExchangeIT.b64(DelegationExchangeIT.unsigned(pub.getPublicExponent()))));
+        k.putAll(extra);
+        return k;
+    }
+
+    /** A private_key_jwt document: {@code keys} is the {@code jwks} member, or a String: the {@code jwks_uri}. */
+    private String keyedDocument(String path, List<String> redirects, Object keys) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("client_id", docs.url(path));
+        d.put("client_name", "Keyed MCP client");
+        d.put("redirect_uris", redirects);
+        d.put("token_endpoint_auth_method", "private_key_jwt");
+        d.put(keys instanceof String ? "jwks_uri" : "jwks", keys);
+        try {
+            return Http.JSON.writeValueAsString(d);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String clientAssertion(String realmName, String clientId, java.security.KeyPair kp, String kid) throws Exception {
+        long now = System.currentTimeMillis() / 1000;
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("iss", clientId);
+        claims.put("sub", clientId);
+        claims.put("aud", oidc.tokenEndpoint(realmName));
+        claims.put("iat", now);
+        claims.put("exp", now + 60);
+        claims.put("jti", java.util.UUID.randomUUID().toString());
+        return DelegationExchangeIT.rs256(kp, kid, "JWT", claims);
+    }
+
+    private List<Map.Entry<String, String>> withAssertion(List<Map.Entry<String, String>> form, String assertion) {
+        List<Map.Entry<String, String>> f = new ArrayList<>(form);
+        f.add(Map.entry("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+        f.add(Map.entry("client_assertion", assertion));
+        return f;
+    }
+
+    @Test
+    void aPrivateKeyJwtDocumentBecomesAConfidentialClientThatSignsItsTokenRequests() throws Exception {
+        java.security.KeyPair kp = rsaKeyPair();
+        String cb = "http://127.0.0.1:4100/cb";
+        // inline jwks, and jwks_uri (fetched by us with the document's rules: Keycloak never fetches it)
+        String keysPath = "/keys/jwks.json";
+        docs.set(keysPath, Answer.json(Http.JSON.writeValueAsString(Map.of("keys", List.of(publicJwk(kp, "k-uri", Map.of()))))));
+        for (Object[] c : new Object[][] {{"/keyed/inline.json", Map.of("keys", List.of(publicJwk(kp, "k-inline", Map.of()))), "k-inline"},
+                {"/keyed/by-uri.json", docs.url(keysPath), "k-uri"}}) {
+            String path = (String) c[0];
+            String clientId = docs.url(path);
+            docs.set(path, Answer.json(keyedDocument(path, List.of("http://127.0.0.1/cb"), c[1])));
+            Pkce pkce = Pkce.create();
+            Http.Response code = loginAndConsent(new Http(), authUrl(REALM, clientId, cb, pkce));
+            assertEquals(302, code.status(), path + ": " + code);
+            JsonNode client = client(REALM, clientId);
+            assertFalse(client.path("publicClient").asBoolean(), path);
+            assertEquals("client-jwt", client.path("clientAuthenticatorType").asText(), path);
+            assertEquals("true", client.path("attributes").path("use.jwks.string").asText(), path);
+            assertFalse(client.path("attributes").path("use.jwks.url").asBoolean(), path + ": Keycloak never fetches a key set itself");
+            assertEquals("S256", client.path("attributes").path("pkce.code.challenge.method").asText());
+            String authCode = Oidc.params(code.location()).get("code");
+            List<Map.Entry<String, String>> redeem = Form.of("grant_type", "authorization_code", "code", authCode, "redirect_uri", cb,
+                    "code_verifier", pkce.verifier(), "client_id", clientId).list();
+            // without the signed assertion the client is not authenticated
+            Http.Response unsigned = new Http().postForm(oidc.tokenEndpoint(REALM), redeem);
+            assertEquals("invalid_client", unsigned.json().path("error").asText(), unsigned.toString());
+            Http.Response token = new Http().postForm(oidc.tokenEndpoint(REALM), withAssertion(redeem, clientAssertion(REALM, clientId, kp, (String) c[2])));
+            assertEquals(200, token.status(), path + ": " + token);
+            assertEquals(clientId, Oidc.claims(token.json().path("access_token").asText()).path("azp").asText());
+            assertTrue(eventWith(REALM, "CLIENT_REGISTER", clientId, "ok"));
+        }
+        assertEquals(1, docs.hits(keysPath), "the key set was fetched once, by the document's rules, and never by Keycloak");
+
+        // PKCE is still required of a confidential CIMD client
+        Http.Response noPkce = new Http().get(authUrl(REALM, docs.url("/keyed/inline.json"), cb, null));
+        assertEquals(302, noPkce.status(), noPkce.toString());
+        assertEquals("invalid_request", Oidc.params(noPkce.location()).get("error"), noPkce.location());
+    }
+
+    @Test
+    void privateKeysSymmetricKeysAndBadKeySetsAreRefusedWithoutAClient() throws Exception {
+        java.security.KeyPair kp = rsaKeyPair();
+        String cb = "http://127.0.0.1/cb";
+        Map<String, Object[]> cases = new LinkedHashMap<>();
+        cases.put("/keyed/private.json", new Object[] {Map.of("keys", List.of(publicJwk(kp, "p", Map.of("d", "do-not-log-this-private-key")))),
+                "must not contain private key members"});
+        cases.put("/keyed/oct.json", new Object[] {Map.of("keys", List.of(Map.of("kty", "oct", "k", "c3ltbWV0cmlj"))), "symmetric (oct)"});
+        cases.put("/keyed/none.json", new Object[] {null, "requires exactly one of jwks and jwks_uri"});
+        cases.put("/keyed/internal-uri.json", new Object[] {"https://127.0.0.1:" + docs.port() + "/keys/jwks.json", "jwks_uri: the host of the key set"});
+        cases.put("/keyed/missing-uri.json", new Object[] {docs.url("/keys/missing.json"), "jwks_uri: fetching the key set answered HTTP 404"});
+        cases.put("/keyed/denied-uri.json", new Object[] {"https://denied.example/jwks.json", "does not accept key sets (jwks_uri) from denied.example"});
+        cases.put("/keyed/private-uri.json", new Object[] {docs.url("/keys/private.json"), "must not contain private key members"});
+        docs.set("/keys/private.json", Answer.json(Http.JSON.writeValueAsString(Map.of("keys", List.of(publicJwk(kp, "p",
+                Map.of("p", "do-not-log-this-private-key")))))));
+        int internalBefore = docs.hits("/keys/jwks.json");
+        for (Map.Entry<String, Object[]> c : cases.entrySet()) {
+            String path = c.getKey();
+            Object keys = c.getValue()[0];
+            String doc = keys == null ? keyedDocument(path, List.of(cb), "x").replace(",\"jwks_uri\":\"x\"", "") : keyedDocument(path, List.of(cb), keys);
+            docs.set(path, Answer.json(doc));
+            String url = docs.url(path);
+            assertRefusedPage(new Http().get(authUrl(REALM, url, cb, Pkce.create())), (String) c.getValue()[1]);
+            assertNull(client(REALM, url), path + ": no client");
+        }
+        assertEquals(internalBefore, docs.hits("/keys/jwks.json"), "a jwks_uri on an internal address is never fetched");
+        assertEquals(1, docs.hits("/keys/private.json"));
+        assertTrue(eventWith(REALM, "CLIENT_REGISTER_ERROR", docs.url("/keyed/internal-uri.json"), "jwks_address_refused"));
+        assertFalse(events(REALM, "CLIENT_REGISTER_ERROR").toString().contains("do-not-log-this-private-key"), "no private key in events");
+        assertFalse(server.logText().contains("do-not-log-this-private-key"), "no private key in the log");
+    }
+
+    @Test
+    void aChangedKeySetRevokesConsentsAndRefreshTokens() throws Exception {
+        String realmName = "cimd-it-keys";
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of())) {
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true, "cacheSeconds", 0)).status());
+            java.security.KeyPair old = rsaKeyPair();
+            java.security.KeyPair rotated = rsaKeyPair();
+            String path = "/keyed/rotating.json";
+            String clientId = docs.url(path);
+            String cb = "http://127.0.0.1:4200/cb";
+            docs.set(path, Answer.json(keyedDocument(path, List.of(cb), Map.of("keys", List.of(publicJwk(old, "old", Map.of()))))));
+            Pkce pkce = Pkce.create();
+            Http.Response code = loginAndConsent(new Http(), authUrl(realmName, clientId, cb, pkce));
+            assertEquals(302, code.status(), code.toString());
+            Http.Response token = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(Form.of("grant_type", "authorization_code",
+                    "code", Oidc.params(code.location()).get("code"), "redirect_uri", cb, "code_verifier", pkce.verifier(), "client_id", clientId).list(),
+                    clientAssertion(realmName, clientId, old, "old")));
+            assertEquals(200, token.status(), token.toString());
+            String refresh = token.json().path("refresh_token").asText();
+            List<Map.Entry<String, String>> refreshForm = Form.of("grant_type", "refresh_token", "refresh_token", refresh, "client_id", clientId).list();
+            Http.Response refreshed = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(refreshForm, clientAssertion(realmName, clientId, old, "old")));
+            assertEquals(200, refreshed.status(), "the same key set: the refresh token works " + refreshed);
+            String userId = new Http().get(server.baseUrl() + "/admin/realms/" + realmName + "/users?exact=true&username=alice", oidc.adminToken())
+                    .json().get(0).path("id").asText();
+            String consents = server.baseUrl() + "/admin/realms/" + realmName + "/users/" + userId + "/consents";
+            assertEquals(1, new Http().get(consents, oidc.adminToken()).json().size(), "alice consented");
+
+            // the document now lists another key (same redirects): consents and refresh tokens revoked, the old key refused
+            docs.set(path, Answer.json(keyedDocument(path, List.of(cb), Map.of("keys", List.of(publicJwk(rotated, "new", Map.of()))))));
+            sleepPastSecond();
+            assertEquals(200, new Http().get(authUrl(realmName, clientId, cb, Pkce.create())).status());
+            assertEquals(0, new Http().get(consents, oidc.adminToken()).json().size(), "consents revoked");
+            Http.Response withNewKey = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(refreshForm,
+                    clientAssertion(realmName, clientId, rotated, "new")));
+            assertEquals(400, withNewKey.status(), withNewKey.toString());
+            assertEquals("invalid_grant", withNewKey.json().path("error").asText(), "the old refresh token is revoked: " + withNewKey);
+            Http.Response withOldKey = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(refreshForm,
+                    clientAssertion(realmName, clientId, old, "old")));
+            assertEquals("invalid_client", withOldKey.json().path("error").asText(), "the old key no longer authenticates: " + withOldKey);
+            boolean keysChanged = false;
+            for (JsonNode e : events(realmName, "CLIENT_UPDATE")) {
+                keysChanged |= "true".equals(e.path("details").path("keys_changed").asText());
+            }
+            assertTrue(keysChanged, "a CLIENT_UPDATE event says the key set changed");
         }
     }
 

@@ -20,8 +20,9 @@ import org.keycloak.models.RealmModel;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 
 /**
- * The local client a metadata document becomes (DESIGN section 11): public, authorization code flow only, PKCE S256
- * required, consent required, no full scope, the realm's scope ceiling, exactly the document's redirect URIs (loopback
+ * The local client a metadata document becomes (DESIGN section 11): public (or, for a {@code private_key_jwt}
+ * document, confidential with Keycloak's {@code client-jwt} authenticator and the document's public keys stored inline,
+ * so that Keycloak never fetches a key set itself), authorization code flow only, PKCE S256 required, consent required, no full scope, the realm's scope ceiling, exactly the document's redirect URIs (loopback
  * ones stored so that any port matches, {@link CimdRedirects#stored}); marked by attributes so that a client an admin
  * registered with a URL as its id is never confused with one and never fetched. Its name is the host of the document (what
  * the consent screen names); the self-declared {@code client_name} is kept in an attribute and the description.
@@ -36,6 +37,12 @@ public final class CimdClients {
     public static final String EXPIRES_AT = "agent-auth.cimd.expires-at";
     public static final String REDIRECTS_DIGEST = "agent-auth.cimd.redirects-digest";
     public static final String ALL_LOOPBACK = "agent-auth.cimd.all-loopback";
+    /** The digest of the key set ({@link CimdKeys#digest}; absent or "none": a public client). */
+    public static final String KEYS_DIGEST = "agent-auth.cimd.keys-digest";
+    /** Where the key set was fetched from, for a {@code private_key_jwt} document with {@code jwks_uri}. */
+    public static final String JWKS_URI = "agent-auth.cimd.jwks-uri";
+    /** Keycloak's authenticator of a client that signs a JWT with its own key ({@code JWTClientAuthenticator}). */
+    static final String CLIENT_JWT = "client-jwt";
 
     private CimdClients() {
     }
@@ -163,7 +170,6 @@ public final class CimdClients {
         ClientModel c = realm.addClient(doc.clientId());
         c.setProtocol(OIDCLoginProtocol.LOGIN_PROTOCOL); // Keycloak attaches the realm's default client scopes here
         c.setEnabled(true);
-        c.setPublicClient(true);
         c.setBearerOnly(false);
         c.setStandardFlowEnabled(true);
         c.setImplicitFlowEnabled(false);
@@ -183,21 +189,55 @@ public final class CimdClients {
         return c;
     }
 
+    /** What a refetch changed: the redirect set, the key set; either revokes consents and refresh tokens. */
+    public record Changes(boolean redirects, boolean keys) {
+        public boolean revoked() {
+            return redirects || keys;
+        }
+    }
+
     /**
-     * Brings the client up to date with a document fetched again. Returns true when its redirect set changed: then every
-     * consent to it is removed and every token issued to it before now stops refreshing (its not-before moves).
+     * Brings the client up to date with a document fetched again. When its redirect set or its key set changed (a
+     * public client that now has keys, or the reverse, is a changed key set), every consent to it is removed and every
+     * token issued to it before now stops refreshing (its not-before moves).
      */
-    public static boolean update(KeycloakSession session, RealmModel realm, ClientModel c, CimdDocument doc, long expiresAt) {
-        boolean changed = !CimdRedirects.digest(doc.redirectUris()).equals(c.getAttribute(REDIRECTS_DIGEST));
+    public static Changes update(KeycloakSession session, RealmModel realm, ClientModel c, CimdDocument doc, long expiresAt) {
+        Changes changes = new Changes(!CimdRedirects.digest(doc.redirectUris()).equals(c.getAttribute(REDIRECTS_DIGEST)),
+                !CimdKeys.digest(doc.jwks()).equals(Objects.requireNonNullElse(c.getAttribute(KEYS_DIGEST), CimdKeys.digest(null))));
         apply(c, doc, expiresAt);
-        if (changed) {
+        if (changes.revoked()) {
             session.users().preRemove(realm, c); // the consents to this client (Keycloak's own removal path)
             c.setNotBefore(Time.currentTime() + 1);
         }
-        return changed;
+        if (changes.keys()) {
+            c.updateClient(); // Keycloak's ClientUpdatedEvent: its cache of the client's public keys forgets the old set
+        }
+        return changes;
     }
 
     private static void apply(ClientModel c, CimdDocument doc, long expiresAt) {
+        if (doc.privateKeyJwt()) {
+            c.setPublicClient(false);
+            c.setClientAuthenticatorType(CLIENT_JWT);
+            c.setAttribute("use.jwks.string", "true");
+            c.setAttribute("jwks.string", doc.jwks());
+            c.setAttribute("use.jwks.url", "false"); // Keycloak never fetches a key set for this client: we did, vetted
+            c.removeAttribute("jwks.url");
+            if (doc.jwksUri() != null) {
+                c.setAttribute(JWKS_URI, doc.jwksUri());
+            } else {
+                c.removeAttribute(JWKS_URI);
+            }
+        } else {
+            c.setPublicClient(true);
+            c.setClientAuthenticatorType("client-secret"); // Keycloak's default; a public client does not authenticate
+            c.removeAttribute("use.jwks.string");
+            c.removeAttribute("jwks.string");
+            c.removeAttribute("use.jwks.url");
+            c.removeAttribute("jwks.url");
+            c.removeAttribute(JWKS_URI);
+        }
+        c.setAttribute(KEYS_DIGEST, CimdKeys.digest(doc.jwks()));
         c.setRedirectUris(doc.redirectUris().stream().map(CimdRedirects::stored).collect(Collectors.toCollection(LinkedHashSet::new)));
         c.setWebOrigins(new HashSet<>());
         c.setAttribute(SELF_DECLARED_NAME, doc.clientName());
