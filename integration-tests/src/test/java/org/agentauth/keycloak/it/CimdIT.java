@@ -674,6 +674,56 @@ class CimdIT {
         }
     }
 
+    // ---- the agent consent screen for a CIMD client (requested_actor), in Chromium
+
+    @Test
+    void theAgentConsentScreenShowsWhatIsKnownOfACimdClient() throws Exception {
+        String realmName = "cimd-it-agent";
+        String path = "/agent/loopback-client.json";
+        String clientId = docs.url(path);
+        String cb = "http://127.0.0.1:4300/cb";
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of(TestRealm.agent("cimd-agent", clientId,
+                Map.of("clientAuthenticatorType", "client-secret", "secret", "cimd-agent-secret"), Map.of())))) {
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+            docs.set(path, Answer.json(document(path, "Totally Official <Bank> App", List.of("http://127.0.0.1/cb", "http://localhost/cb"))));
+            Pkce pkce = Pkce.create();
+            List<Map.Entry<String, String>> p = new ArrayList<>(Form.of("client_id", clientId, "redirect_uri", cb, "response_type", "code",
+                    "scope", "openid", "state", "st-agent", "requested_actor", "cimd-agent", "code_challenge", pkce.challenge(),
+                    "code_challenge_method", "S256").list());
+            try (Browser browser = new Browser()) {
+                Page d = browser.page();
+                d.navigate(oidc.authUrl(realmName, p));
+                d.locator("#username").waitFor();
+                d.locator("#username").fill("alice");
+                d.locator("#password").fill("alice");
+                d.locator("#kc-login").click();
+                d.locator("#agent-consent-cimd").waitFor();
+                assertEquals("localhost", d.locator("#agent-consent-cimd-host").innerText().strip(), "the document's host, prominently");
+                assertEquals("localhost", d.locator("#agent-consent-cimd-host").getAttribute("title"));
+                assertTrue(d.locator("#agent-consent-cimd-name").innerText().contains("Totally Official <Bank> App")
+                        && d.locator("#agent-consent-cimd-name").innerText().contains("(self-declared, not verified)"),
+                        d.locator("#agent-consent-cimd-name").innerText());
+                assertEquals(0, d.locator("#agent-consent-cimd-name b, #agent-consent-cimd-name bank").count(), "the name is text, never markup");
+                assertTrue(d.locator("#agent-consent-cimd-redirect").innerText().contains("127.0.0.1, localhost"), d.locator("#agent-consent-cimd-redirect").innerText());
+                assertTrue(d.locator("#agent-consent-cimd-loopback").innerText().contains("Every redirect is on this computer"));
+                assertTrue(d.locator("#agent-consent-request").innerText().contains("localhost"), d.locator("#agent-consent-request").innerText());
+                Path shot = browser.screenshot("cimd-agent-consent");
+                System.out.println("[browser] screenshot " + shot);
+
+                // Allow, then Keycloak's own consent for the client (consent required), then the code at the redirect
+                d.locator("#kc-agent-allow").click();
+                Locator accept = d.locator("[name=accept]");
+                accept.first().waitFor();
+                assertTrue(d.content().contains("self-declared, not verified"), "Keycloak's consent says the same");
+                browser.screenshot("cimd-keycloak-consent");
+                String callback = d.waitForRequest(q -> q.url().startsWith(cb), () -> accept.first().click()).url();
+                assertNotNull(Oidc.params(callback).get("code"), callback);
+            }
+            // an agent consent for a registered (non-CIMD) host shows no such block: checked by the other browser tests' pages
+            assertTrue(eventWith(realmName, "CLIENT_REGISTER", clientId, "ok"));
+        }
+    }
+
     private static void sleepPastSecond() {
         try {
             Thread.sleep(1100);

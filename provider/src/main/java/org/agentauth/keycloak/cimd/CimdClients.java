@@ -183,7 +183,7 @@ public final class CimdClients {
         c.setAttribute("oidc.ciba.grant.enabled", "false");
         c.setAttribute(MARK, "true");
         c.setAttribute(HOST, CimdUrl.host(doc.clientId()));
-        c.setName(CimdUrl.host(doc.clientId()));
+        c.setName(CimdHosts.display(CimdUrl.host(doc.clientId()))); // the title of Keycloak's consent screen
         applyScopes(realm, c, settings);
         apply(c, doc, expiresAt);
         return c;
@@ -260,18 +260,49 @@ public final class CimdClients {
         StringBuilder name = new StringBuilder();
         doc.clientName().codePoints().forEach(cp -> name.appendCodePoint(
                 Character.isLetterOrDigit(cp) || cp == ' ' || ".,-_()&:!?+/#@".indexOf(cp) >= 0 ? cp : '?'));
-        Set<String> hosts = new LinkedHashSet<>();
-        for (String r : doc.redirectUris()) {
-            java.net.URI u = java.net.URI.create(r);
-            hosts.add(u.getHost() != null ? u.getHost() : u.getScheme() + ":");
-        }
-        List<String> shown = List.copyOf(hosts).subList(0, Math.min(3, hosts.size()));
-        String text = "Calls itself \"" + name + "\" (self-declared, not verified); sends you back to " + String.join(", ", shown)
-                + (hosts.size() > shown.size() ? " and others" : "");
+        String text = "Calls itself \"" + name + "\" (self-declared, not verified); sends you back to " + redirectHosts(doc.redirectUris());
         if (CimdRedirects.allLoopback(doc.redirectUris())) {
             text += ". Every redirect is on this computer: continue only if you just started this application yourself";
         }
         return text;
+    }
+
+    /**
+     * The hosts the redirect URIs lead to, as a consent screen shows them: at most three (then "and others"), each
+     * {@link CimdHosts#display}, a private-use scheme as {@code scheme:}.
+     */
+    static String redirectHosts(java.util.Collection<String> redirectUris) {
+        Set<String> hosts = new LinkedHashSet<>();
+        for (String r : redirectUris) {
+            java.net.URI u;
+            try {
+                u = java.net.URI.create(r);
+            } catch (IllegalArgumentException e) {
+                continue;
+            }
+            hosts.add(u.getHost() != null ? CimdHosts.display(u.getHost()) : u.getScheme() + ":");
+        }
+        List<String> shown = List.copyOf(hosts).subList(0, Math.min(3, hosts.size()));
+        return String.join(", ", shown) + (hosts.size() > shown.size() ? " and others" : "");
+    }
+
+    /**
+     * What the agent consent screen shows of a CIMD client (the same as Keycloak's consent screen shows), or null for any
+     * other client: {@code host} ({@link CimdHosts#display}) and {@code fullHost}, the self-declared {@code name},
+     * {@code redirectHosts}, and {@code allLoopback}. Values are plain text: the template escapes them.
+     */
+    public static Map<String, Object> consentDetails(ClientModel c) {
+        if (c == null || !isCimd(c)) {
+            return null;
+        }
+        String host = Objects.requireNonNullElse(c.getAttribute(HOST), "");
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("host", CimdHosts.display(host));
+        m.put("fullHost", host);
+        m.put("name", Objects.requireNonNullElse(c.getAttribute(SELF_DECLARED_NAME), ""));
+        m.put("redirectHosts", redirectHosts(new java.util.TreeSet<>(c.getRedirectUris())));
+        m.put("allLoopback", Boolean.parseBoolean(c.getAttribute(ALL_LOOPBACK)));
+        return m;
     }
 
     /** Keeps only the ceiling's client scopes on the client (realm default scopes as default, the others optional). */

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.consent;
 
+import org.agentauth.keycloak.cimd.CimdClients;
 import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
@@ -374,6 +375,10 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         Map<String, String> resource = resource(context);
         if (resource != null) {
             form.setAttribute("agentResource", resource);
+        }
+        Map<String, Object> cimd = CimdClients.consentDetails(req.host); // a client without registration: what it really is
+        if (cimd != null) {
+            form.setAttribute("cimd", cimd);
         }
         Response r = form
                 .setAttribute("agent", agent)
