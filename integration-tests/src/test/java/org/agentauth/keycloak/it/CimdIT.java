@@ -724,6 +724,64 @@ class CimdIT {
         }
     }
 
+    // ---- resource servers that restrict their clients name the CIMD hosts they admit
+
+    @Test
+    void aRestrictedResourceServerAdmitsOnlyTheCimdHostsItNames() {
+        String realmName = "cimd-it-rs";
+        String rsUri = "https://rs.example.com/mcp";
+        Map<String, Object> open = new LinkedHashMap<>(Map.of("clientId", "rs-open", "enabled", true, "protocol", "openid-connect",
+                "publicClient", false, "secret", "rs-open-secret", "standardFlowEnabled", false,
+                "attributes", Map.of("agent_auth.resource_uris", "https://open.example.com/mcp")));
+        Map<String, Object> restricted = new LinkedHashMap<>(Map.of("clientId", "rs-restricted", "enabled", true, "protocol", "openid-connect",
+                "publicClient", false, "secret", "rs-restricted-secret", "standardFlowEnabled", false,
+                "attributes", Map.of("agent_auth.resource_uris", rsUri, "agent_auth.resource_clients", "some-client cimd:other.example")));
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of(open, restricted))) {
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+            String path = "/rs/client.json";
+            String clientId = docs.url(path);
+            String cb = "http://127.0.0.1:4400/cb";
+            serve(path, List.of("http://127.0.0.1/cb"));
+            java.util.function.Function<String, Http.Response> ask = resource -> {
+                List<Map.Entry<String, String>> p = new ArrayList<>(Form.of("client_id", clientId, "redirect_uri", cb, "response_type", "code",
+                        "scope", "openid", "state", "st-rs", "code_challenge", Pkce.create().challenge(), "code_challenge_method", "S256",
+                        "resource", resource).list());
+                return new Http().get(oidc.authUrl(realmName, p));
+            };
+            // a resource server that names no clients admits CIMD clients as any other
+            Http.Response openRs = ask.apply("https://open.example.com/mcp");
+            assertEquals(200, openRs.status(), openRs.toString());
+            assertTrue(openRs.body().contains("kc-form-login"));
+            // restricted, naming another CIMD host: refused (RFC 8707 invalid_target, to the document's validated redirect)
+            Http.Response refused = ask.apply(rsUri);
+            assertEquals(302, refused.status(), refused.toString());
+            assertTrue(refused.location().startsWith(cb), refused.location());
+            assertEquals("invalid_target", Oidc.params(refused.location()).get("error"), refused.location());
+
+            // the admin API: a bad cimd: entry is refused with the syntax; then the policy names this document's host
+            String admin = oidc.adminToken();
+            String policyUrl = server.baseUrl() + "/admin/realms/" + realmName + "/agent-auth/agents/rs-restricted";
+            Map<String, Object> policy = new LinkedHashMap<>();
+            policy.put("agent", false);
+            policy.put("resourceUris", List.of(rsUri));
+            policy.put("resourceClients", List.of("cimd:https://localhost"));
+            Http.Response bad = new Http().putJson(policyUrl, admin, policy);
+            assertEquals(400, bad.status(), bad.toString());
+            assertTrue(bad.body().contains("cimd:<host>"), bad.body());
+            policy.put("resourceClients", List.of("cimd:*.localhost"));
+            assertEquals(200, new Http().putJson(policyUrl, admin, policy).status());
+            assertEquals("invalid_target", Oidc.params(ask.apply(rsUri).location()).get("error"), "*.localhost is below localhost, not localhost");
+            policy.put("resourceClients", List.of("CIMD:LocalHost"));
+            Http.Response named = new Http().putJson(policyUrl, admin, policy);
+            assertEquals(200, named.status(), named.toString());
+            assertEquals("cimd:localhost", client(realmName, "rs-restricted").path("attributes").path("agent_auth.resource_clients").asText(),
+                    "normalized");
+            Http.Response admitted = ask.apply(rsUri);
+            assertEquals(200, admitted.status(), admitted + " " + admitted.location());
+            assertTrue(admitted.body().contains("kc-form-login"));
+        }
+    }
+
     private static void sleepPastSecond() {
         try {
             Thread.sleep(1100);

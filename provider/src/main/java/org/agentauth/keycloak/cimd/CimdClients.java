@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.agentauth.keycloak.agent.ResourceServers;
 import org.keycloak.common.util.Time;
 import org.keycloak.connections.jpa.JpaConnectionProvider;
 import org.keycloak.models.AbstractKeycloakTransaction;
@@ -30,8 +31,8 @@ import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 public final class CimdClients {
 
     /** "true" on every client this feature created. */
-    public static final String MARK = "agent-auth.cimd";
-    public static final String HOST = "agent-auth.cimd.host";
+    public static final String MARK = ResourceServers.CLIENT_CIMD_MARK;
+    public static final String HOST = ResourceServers.CLIENT_CIMD_HOST;
     public static final String SELF_DECLARED_NAME = "agent-auth.cimd.client-name";
     public static final String FETCHED_AT = "agent-auth.cimd.fetched-at";
     public static final String EXPIRES_AT = "agent-auth.cimd.expires-at";
