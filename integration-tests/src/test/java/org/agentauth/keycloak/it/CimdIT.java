@@ -782,6 +782,71 @@ class CimdIT {
         }
     }
 
+    // ---- Keycloak's own cimd executor configured in a realm (kc-cimd-feature runs this with --features=cimd)
+
+    /** Whether this server runs Keycloak's experimental cimd feature, as its server info says. */
+    private boolean stockCimdFeatureOn() {
+        Http.Response info = new Http().get(server.baseUrl() + "/admin/serverinfo", oidc.adminToken());
+        assertEquals(200, info.status(), info.toString());
+        JsonNode features = info.json().path("features");
+        assertTrue(features.isArray() && features.size() > 0, "server info lists its features");
+        for (JsonNode f : features) {
+            if ("cimd".equalsIgnoreCase(f.path("name").asText())) {
+                return f.path("enabled").asBoolean();
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void oursNeverRunsBesideKeycloaksOwnCimdExecutor() {
+        String realmName = "cimd-it-stock";
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of())) {
+            String admin = oidc.adminToken();
+            String policies = server.baseUrl() + "/admin/realms/" + realmName + "/client-policies";
+            Map<String, Object> profile = Map.of("profiles", List.of(Map.of("name", "stock-cimd",
+                    "executors", List.of(Map.of("executor", "client-id-metadata-document", "configuration", Map.of())))));
+            Http.Response profiles = new Http().putJson(policies + "/profiles", admin, profile);
+            boolean feature = stockCimdFeatureOn();
+            System.out.println("[cimd] Keycloak's cimd feature " + (feature ? "on" : "off") + "; stock executor profile: HTTP " + profiles.status());
+            if (!feature) {
+                // without the feature Keycloak has no such executor: it refuses the profile, and ours turns on
+                assertEquals(400, profiles.status(), "no stock executor without the feature: " + profiles);
+                assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+                return;
+            }
+            assertEquals(204, profiles.status(), profiles.toString());
+            Map<String, Object> policy = new LinkedHashMap<>();
+            policy.put("name", "stock-cimd-policy");
+            policy.put("enabled", true);
+            policy.put("conditions", List.of(Map.of("condition", "client-id-uri", "configuration",
+                    Map.of("client-id-uri-scheme", List.of("https"), "client-id-uri-allow-permitted-domains", List.of("localhost")))));
+            policy.put("profiles", List.of("stock-cimd"));
+            Http.Response put = new Http().putJson(policies + "/policies", admin, Map.of("policies", List.of(policy)));
+            assertEquals(204, put.status(), put.toString());
+
+            // turning ours on is refused while the stock executor's policy is active, with the reason
+            Http.Response refused = putSettings(realmName, Map.of("enabled", true));
+            assertEquals(400, refused.status(), refused.toString());
+            assertTrue(refused.body().contains("stock-cimd-policy") && refused.body().contains("client-id-metadata-document"), refused.body());
+            assertFalse(new Http().get(server.baseUrl() + "/admin/realms/" + realmName + "/agent-auth/cimd", admin).json().path("enabled").asBoolean());
+
+            // with that policy disabled ours turns on; the policy enabled again afterwards: a request is refused, nothing fetched
+            policy.put("enabled", false);
+            assertEquals(204, new Http().putJson(policies + "/policies", admin, Map.of("policies", List.of(policy))).status());
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+            policy.put("enabled", true);
+            assertEquals(204, new Http().putJson(policies + "/policies", admin, Map.of("policies", List.of(policy))).status());
+            String path = "/stock/client.json";
+            serve(path, List.of("http://127.0.0.1/cb"));
+            Http.Response page = new Http().get(authUrl(realmName, docs.url(path), "http://127.0.0.1/cb", Pkce.create()));
+            assertRefusedPage(page, "uses Keycloak's own client-id-metadata-document executor");
+            assertEquals(0, docs.hits(path), "neither ours nor the stock executor fetched");
+            assertNull(client(realmName, docs.url(path)));
+            assertTrue(eventWith(realmName, "CLIENT_REGISTER_ERROR", docs.url(path), "stock_cimd_configured"), "the event names why");
+        }
+    }
+
     private static void sleepPastSecond() {
         try {
             Thread.sleep(1100);

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.agentauth.keycloak.admin.AgentPolicyValidator.FieldError;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.cimd.CimdStockExecutor;
 import org.agentauth.keycloak.cimd.CimdClientLookupHook;
 import org.agentauth.keycloak.cimd.CimdClients;
 import org.agentauth.keycloak.cimd.CimdSettings;
@@ -220,6 +221,10 @@ public class AdminCimdResource {
                     errors.add(new FieldError("scopes", "scopes: '" + name + "' is not an OpenID Connect client scope of this realm"));
                 }
             }
+        }
+        String stock = s.enabled() ? CimdStockExecutor.activePolicy(session, realm) : null;
+        if (stock != null) {
+            errors.add(new FieldError("enabled", "enabled: " + CimdStockExecutor.reason(stock)));
         }
         if (!errors.isEmpty()) {
             return AdminJson.badRequest(errors);

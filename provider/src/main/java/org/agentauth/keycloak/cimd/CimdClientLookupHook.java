@@ -64,7 +64,17 @@ public class CimdClientLookupHook implements ClientLookupHook {
         String url = ids.get(0);
         long now = Time.currentTime();
         ClientModel existing = url.length() <= CimdUrl.MAX_LENGTH ? realm.getClientByClientId(url) : null;
-        if (existing != null && (!CimdClients.isCimd(existing) || !existing.isEnabled() || CimdClients.fresh(existing, now))) {
+        if (existing != null && !CimdClients.isCimd(existing)) {
+            return; // registered by an admin: Keycloak's own flow decides
+        }
+        String stock = CimdStockExecutor.activePolicy(session, realm);
+        if (stock != null) {
+            // Keycloak's own CIMD executor was configured after ours was turned on: neither runs, nothing is fetched
+            LOG.warnf("Realm %s: CIMD refused, %s", realm.getName(), CimdStockExecutor.reason(stock));
+            throw refuse(new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_REGISTER)
+                    .client(url.length() <= CimdUrl.MAX_LENGTH ? url : null), null, "stock_cimd_configured", CimdStockExecutor.reason(stock));
+        }
+        if (existing != null && (!existing.isEnabled() || CimdClients.fresh(existing, now))) {
             return; // registered by an admin, disabled by an admin, or still fresh: Keycloak's own flow decides
         }
         String why = CimdUrl.refusal(url);
