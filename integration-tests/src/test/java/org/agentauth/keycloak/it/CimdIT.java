@@ -682,7 +682,9 @@ class CimdIT {
         String path = "/agent/loopback-client.json";
         String clientId = docs.url(path);
         String cb = "http://127.0.0.1:4300/cb";
-        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of(TestRealm.agent("cimd-agent", clientId,
+        String byScopePath = "/agent/by-scope-client.json";
+        String byScopeId = docs.url(byScopePath);
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of(TestRealm.agent("cimd-agent", clientId + " " + byScopeId,
                 Map.of("clientAuthenticatorType", "client-secret", "secret", "cimd-agent-secret"), Map.of())))) {
             assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
             docs.set(path, Answer.json(document(path, "Totally Official <Bank> App", List.of("http://127.0.0.1/cb", "http://localhost/cb"))));
@@ -719,8 +721,23 @@ class CimdIT {
                 String callback = d.waitForRequest(q -> q.url().startsWith(cb), () -> accept.first().click()).url();
                 assertNotNull(Oidc.params(callback).get("code"), callback);
             }
-            // an agent consent for a registered (non-CIMD) host shows no such block: checked by the other browser tests' pages
             assertTrue(eventWith(realmName, "CLIENT_REGISTER", clientId, "ok"));
+
+            // consent by scope: a new CIMD client that the agent names as a host gets its delegation:client scope when it
+            // is created, and asking for it brings the same agent consent screen
+            docs.set(byScopePath, Answer.json(document(byScopePath, "Scoped MCP client", List.of("https://localhost/scoped/cb"))));
+            List<Map.Entry<String, String>> q = new ArrayList<>(Form.of("client_id", byScopeId, "redirect_uri", "https://localhost/scoped/cb",
+                    "response_type", "code", "scope", "openid delegation:client:cimd-agent", "state", "st-scope",
+                    "code_challenge", Pkce.create().challenge(), "code_challenge_method", "S256").list());
+            Http http = new Http();
+            Http.Response page = followWithinKeycloak(http, oidc.openAndLogin(http, oidc.authUrl(realmName, q), "alice", "alice"));
+            assertEquals(200, page.status(), page + " " + page.location());
+            String html = Oidc.unescapeHtml(page.body());
+            assertTrue(html.contains("id=\"agent-consent-cimd\""), html);
+            assertTrue(html.contains("Scoped MCP client") && html.contains("(self-declared, not verified)"), html);
+            assertFalse(html.contains("id=\"agent-consent-cimd-loopback\""), "a redirect off this computer: no loopback warning");
+            JsonNode scoped = client(realmName, byScopeId);
+            assertTrue(scoped.path("optionalClientScopes").toString().contains("delegation:client:cimd-agent"), scoped.toString());
         }
     }
 

@@ -187,6 +187,9 @@ public final class CimdClients {
         c.setName(CimdHosts.display(CimdUrl.host(doc.clientId()))); // the title of Keycloak's consent screen
         applyScopes(realm, c, settings);
         apply(c, doc, expiresAt);
+        // Keycloak's ClientUpdatedEvent, as after an admin's save: the delegation:client:<agent> scopes of the agents whose
+        // allowed hosts name this URL are attached to it (DelegationScopes.syncClient), as to any registered host
+        c.updateClient();
         return c;
     }
 
