@@ -796,6 +796,26 @@ class CimdIT {
             Http.Response admitted = ask.apply(rsUri);
             assertEquals(200, admitted.status(), admitted + " " + admitted.location());
             assertTrue(admitted.body().contains("kc-form-login"));
+
+            // the admin page shows the named hosts in their own field, keeps them on save, and adds one
+            try (Browser browser = new Browser()) {
+                Page d = browser.page();
+                d.navigate(server.realmUrl("master") + "/agent-auth/admin/?realm=" + realmName);
+                d.locator("#kc-form-login").waitFor();
+                d.locator("#username").fill(KeycloakServer.ADMIN_USER);
+                d.locator("#password").fill(KeycloakServer.ADMIN_PASSWORD);
+                d.locator("#kc-login").click();
+                d.locator("#clients tr[data-client-id='rs-restricted'] a:text-is('rs-restricted')").click();
+                d.locator("#policy-form").waitFor();
+                assertEquals("localhost", d.locator("#f-resourceCimdHosts").inputValue());
+                d.locator("#f-resourceCimdHosts").fill("localhost\n*.Apps.Example");
+                d.locator("#save").click();
+                d.waitForCondition(() -> d.locator("#save-status").innerText().contains("Saved"));
+                browser.screenshot("cimd-resource-server-hosts");
+            }
+            assertEquals("cimd:localhost cimd:*.apps.example",
+                    client(realmName, "rs-restricted").path("attributes").path("agent_auth.resource_clients").asText());
+            assertEquals(200, ask.apply(rsUri).status(), "still admitted after the page's save");
         }
     }
 

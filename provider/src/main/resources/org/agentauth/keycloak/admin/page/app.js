@@ -435,7 +435,7 @@
         [el('div', { class: 'field' },
           el('label', { for: 'f-resourceUris', text: 'Resource URIs, one per line' }),
           el('textarea', { id: 'f-resourceUris', rows: '2', spellcheck: 'false', value: (p.resourceUris || []).join('\n') })),
-        el('p', { class: 'help', text: 'Clients that may ask for these resources (none checked: any client of the realm).' }),
+        el('p', { class: 'help', text: 'Clients that may ask for these resources (none checked and no host below: any client of the realm).' }),
         checkGrid('resourceClients', candidates(p.resourceClients || []).filter(function (x) { return !x.bearerOnly; })
           .map(function (x) { return { value: x.clientId, hint: displayName(x) || typeOf(x) }; }), p.resourceClients || []),
         // clients without registration (CIMD) are named by the host of their metadata document: cimd:<host>, cimd:*.<suffix>
