@@ -38,7 +38,7 @@ def test_every_exported_error_class_appears_in_the_fixture():
                 and issubclass(getattr(kaa, name), AgentAuthError)}
     assert exported == {v["type"] for v in FIXTURE["errors"]} == {
         "AgentAuthError", "ConnectionRequired", "ConnectionNotFound", "GrantRevoked", "AccessDenied",
-        "InsufficientScope", "UpstreamUnavailable", "NetworkError"}
+        "InsufficientScope", "UpstreamUnavailable", "NetworkError", "ApprovalExpired"}
 
 
 @pytest.mark.parametrize("case", FIXTURE["answers"]["cases"],

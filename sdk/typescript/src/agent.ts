@@ -5,10 +5,11 @@
 import { KeyObject, randomUUID } from 'node:crypto';
 import * as oauth from 'oauth4webapi';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { AgentAuthError, isAgentAuthError, scrub, type ErrorContext } from './errors.js';
+import { AgentAuthError, ApprovalExpired, isAgentAuthError, scrub, type ErrorContext } from './errors.js';
 import { ACCESS_TOKEN_TYPE, ACTOR_JWT_TYP, JWT_TOKEN_TYPE, REFRESH_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT, toAgentAuthError } from './protocol.js';
 import { TokenSet, type TokenResponse } from './tokens.js';
 import { Connector, type ConnectorOptions } from './connector.js';
+import { ApprovalRequest, type BackchannelResponse } from './approval.js';
 
 /** A private key: a WebCrypto CryptoKey (what jose 6 returns from importJWK/importPKCS8), a node:crypto KeyObject or a private JWK. */
 export type PrivateKeyInput = CryptoKey | KeyObject | JWK;
@@ -28,6 +29,8 @@ export interface ConnectionSettings {
   fetch?: typeof fetch;
   /** The clock, epoch ms (default Date.now; for tests). */
   now?: () => number;
+  /** How waitForApproval waits between polls (default: real timers, abortable; for tests, with `now`). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
 export interface DiscoverOptions extends ConnectionSettings {
@@ -108,6 +111,57 @@ export interface RedeemCodeOptions {
   resource?: string | string[];
 }
 
+export interface ApprovalOptions {
+  /** The user to ask (Keycloak's `login_hint`: the username, or the e-mail where the realm allows it). */
+  loginHint: string;
+  /** The scope the agent asks for (space-separated string or list), within its policy, e.g. `openid profile`. */
+  scope: string | string[];
+  /**
+   * A short code the user sees on the approval page (and that the agent shows where it runs), so that the user can
+   * tell this request from others: 1 to 50 of `A-Z a-z 0-9 - . _ + / ! ? #` (Keycloak's rule; no spaces).
+   */
+  bindingMessage: string;
+  /**
+   * What the agent wants to do, in words (up to 1000 characters), shown on the approval page: sent as
+   * `authorization_details` `[{"type":"agent_action","description":...}]`.
+   */
+  description?: string;
+  /** One RFC 8707 resource (e.g. a connector's URI): the token's `aud`. */
+  resource?: string;
+  /** Seconds: the user must have signed in at most this long ago to approve (else signs in again on the page). */
+  maxAge?: number;
+}
+
+export interface WaitForApprovalOptions {
+  /** Stops the wait (the promise rejects with the signal's reason). The request stays valid. */
+  signal?: AbortSignal;
+  /**
+   * Give up after this long: AgentAuthError `authorization_pending` (the request stays valid until its `expiresAt`;
+   * wait again with the same request). Default: until the request expires (then ApprovalExpired).
+   */
+  timeoutMs?: number;
+}
+
+/** CIBA token grant type (OpenID CIBA Core section 10.1). */
+export const CIBA_GRANT = 'urn:openid:params:grant-type:ciba';
+/** Seconds added to the poll interval on each `slow_down` (RFC 8628 section 3.5, which CIBA Core 11 refers to). */
+export const SLOW_DOWN_SECONDS = 5;
+
+function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
 export interface HostOptions extends ConnectionSettings {
   /** The host app's client_id, e.g. `agent-host`. */
   clientId: string;
@@ -142,11 +196,13 @@ export class Realm {
   readonly fetch: typeof fetch;
   readonly timeoutMs: number;
   readonly insecure: boolean;
+  readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   private constructor(as: oauth.AuthorizationServer, settings: ConnectionSettings, insecure: boolean) {
     this.as = as;
     this.issuer = as.issuer;
     this.now = settings.now ?? Date.now;
+    this.sleep = settings.sleep ?? realSleep;
     this.fetch = settings.fetch ?? globalThis.fetch.bind(globalThis);
     this.timeoutMs = settings.timeoutMs ?? 30_000;
     this.insecure = insecure;
@@ -174,12 +230,12 @@ export class Realm {
     }
   }
 
-  /** oauth4webapi's HTTP options: fetch, plain HTTP where allowed, the timeout. */
-  options(): { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]: boolean; signal: () => AbortSignal } {
+  /** oauth4webapi's HTTP options: fetch, plain HTTP where allowed, the timeout (and the caller's signal, if any). */
+  options(signal?: AbortSignal): { [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]: boolean; signal: () => AbortSignal } {
     return {
       [oauth.customFetch]: this.fetch,
       [oauth.allowInsecureRequests]: this.insecure,
-      signal: () => AbortSignal.timeout(this.timeoutMs),
+      signal: () => (signal ? AbortSignal.any([signal, AbortSignal.timeout(this.timeoutMs)]) : AbortSignal.timeout(this.timeoutMs)),
     };
   }
 
@@ -436,6 +492,106 @@ export class AgentAuth {
         return this.tokenRequest(TOKEN_EXCHANGE_GRANT, await build());
       }
       throw e;
+    }
+  }
+
+  /**
+   * Asks a user for approval without a browser at the agent (OpenID CIBA, poll mode, with `requested_actor` = this
+   * agent): the user sees the request on the self-service page (`{issuer}/agent-auth/account/`, and by e-mail where
+   * the realm sends mail), signs in there and approves or denies. Then `waitForApproval(request)`.
+   * Errors (400 from the server): AgentAuthError `invalid_request` (unknown user, bad binding message, agent not
+   * allowed as its own CIBA host, ...), `invalid_target` (resource), `invalid_authorization_details`, InsufficientScope
+   * (`invalid_scope`), AccessDenied (`unauthorized_client`); NetworkError.
+   */
+  async requestApproval(o: ApprovalOptions): Promise<ApprovalRequest> {
+    if (!o || typeof o.loginHint !== 'string' || o.loginHint === '') {
+      throw new AgentAuthError('invalid_request', { description: 'loginHint is required' });
+    }
+    const scope = scopeString(o.scope);
+    if (!scope) throw new AgentAuthError('invalid_request', { description: 'scope is required' });
+    if (typeof o.bindingMessage !== 'string' || o.bindingMessage === '') {
+      throw new AgentAuthError('invalid_request', { description: 'bindingMessage is required' });
+    }
+    if (!this.realm.as.backchannel_authentication_endpoint) {
+      throw new AgentAuthError('invalid_configuration', { description: 'the realm names no backchannel_authentication_endpoint (CIBA)' });
+    }
+    const p = new URLSearchParams({ login_hint: o.loginHint, scope, binding_message: o.bindingMessage, requested_actor: this.clientId });
+    if (o.description !== undefined && o.description !== '') {
+      p.set('authorization_details', JSON.stringify([{ type: 'agent_action', description: o.description }]));
+    }
+    if (o.resource) p.set('resource', o.resource);
+    if (o.maxAge !== undefined) p.set('max_age', String(o.maxAge));
+    try {
+      const res = await oauth.backchannelAuthenticationRequest(this.realm.as, this.#client, this.#auth, p, this.realm.options());
+      const body = await oauth.processBackchannelAuthenticationResponse(this.realm.as, this.#client, res);
+      return new ApprovalRequest(body as unknown as BackchannelResponse, { now: this.realm.now(), loginHint: o.loginHint, bindingMessage: o.bindingMessage });
+    } catch (e) {
+      throw toAgentAuthError(e);
+    }
+  }
+
+  /**
+   * Polls the token endpoint (`urn:openid:params:grant-type:ciba` with this agent's actor token: a fresh signed
+   * actor JWT per poll, or the cached client-credentials token) every `interval` seconds (5 more after each
+   * `slow_down`) until the user decides. Resolves to the delegated TokenSet (`act` = this agent, the scope and `aud`
+   * asked for). Rejects with AccessDenied (`access_denied`: the user denied), ApprovalExpired (`expired_token`: nobody
+   * decided in time), AgentAuthError `authorization_pending` when `timeoutMs` passes first (the request stays valid),
+   * the signal's reason on abort, any other refusal as mapped (e.g. `invalid_grant`: already redeemed), NetworkError.
+   */
+  async waitForApproval(request: ApprovalRequest, o: WaitForApprovalOptions = {}): Promise<TokenSet> {
+    if (!(request instanceof ApprovalRequest)) {
+      throw new AgentAuthError('invalid_request', { description: 'waitForApproval needs the ApprovalRequest of requestApproval' });
+    }
+    const realm = this.realm;
+    const deadline = o.timeoutMs === undefined ? Infinity : realm.now() + Math.max(0, o.timeoutMs);
+    let interval = request.interval;
+    for (;;) {
+      const now = realm.now();
+      const wait = interval * 1000;
+      if (now + wait > deadline) {
+        await realm.sleep(Math.max(0, deadline - now), o.signal);
+        throw new AgentAuthError('authorization_pending', {
+          description: `The user has not decided within ${o.timeoutMs} ms; the request stays valid until ${request.expiresAt.toISOString()}`,
+        });
+      }
+      if (now > request.expiresAt.getTime()) {
+        // a poll after the expiry was answered as pending: the server should have said expired_token
+        throw new ApprovalExpired('expired_token', { description: `The approval request expired at ${request.expiresAt.toISOString()} before the user decided` });
+      }
+      await realm.sleep(wait, o.signal);
+      try {
+        return await this.#pollApproval(request, o.signal);
+      } catch (e) {
+        if (!isAgentAuthError(e)) throw e;
+        if (e.code === 'authorization_pending') continue;
+        if (e.code === 'slow_down') {
+          interval += SLOW_DOWN_SECONDS;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  async #pollApproval(request: ApprovalRequest, signal: AbortSignal | undefined): Promise<TokenSet> {
+    const cached = this.#kind === 'client_credentials' && this.#actor !== undefined;
+    const extra = new URLSearchParams({ actor_token: await this.actorToken(), actor_token_type: this.actorTokenType });
+    try {
+      const res = await oauth.backchannelAuthenticationGrantRequest(this.realm.as, this.#client, this.#auth, request.authReqId, {
+        ...this.realm.options(signal),
+        additionalParameters: extra,
+      });
+      const body = await oauth.processBackchannelAuthenticationGrantResponse(this.realm.as, this.#client, res);
+      return new TokenSet(body as unknown as TokenResponse, { now: this.realm.now() });
+    } catch (e) {
+      const mapped = toAgentAuthError(e);
+      // a cached actor token the server no longer accepts (its session ended): the next poll gets a fresh one (the
+      // refusal used nothing up: the server checks the actor token before the request's state)
+      if (cached && isAgentAuthError(mapped) && /Invalid actor_token: not an active/.test(mapped.description ?? '')) {
+        this.#actor = undefined;
+        throw new AgentAuthError('authorization_pending', { description: 'the cached actor token was refused; polling again with a new one' });
+      }
+      throw mapped;
     }
   }
 

@@ -109,6 +109,8 @@ export class AgentAuthError extends Error {
         return new UpstreamUnavailable(code, opts);
       case 'NetworkError':
         return new NetworkError(code, opts);
+      case 'ApprovalExpired':
+        return new ApprovalExpired(code, opts);
       default:
         return new AgentAuthError(code, opts);
     }
@@ -165,8 +167,8 @@ export class GrantRevoked extends AgentAuthError {}
  * The agent's policy or the user's grant does not include what was asked for: the connector (proxy 403
  * `access_denied`; the exchange's `invalid_target` "Connector ... is not in the user's delegation grant" / "... is not
  * allowed for agent ..."), a refusal of this client (`unauthorized_client`: "Agent ... does not allow host client
- * ...", "Only the acting agent ..."), or the user denied the login (`access_denied`). The user approves again, with
- * the connector on the consent screen, or an administrator changes the policy.
+ * ...", "Only the acting agent ..."), or the user denied the login or a headless approval request (`access_denied`).
+ * The user approves again, with the connector on the consent screen, or an administrator changes the policy.
  */
 export class AccessDenied extends AgentAuthError {}
 
@@ -188,6 +190,12 @@ export class UpstreamUnavailable extends AgentAuthError {}
  * retrying later; never a sign that the grant is gone.
  */
 export class NetworkError extends AgentAuthError {}
+
+/**
+ * The user did not decide on a headless approval request (CIBA, `agent.requestApproval`) before it expired: code
+ * `expired_token`. Ask again with a new request; polling this one cannot succeed.
+ */
+export class ApprovalExpired extends AgentAuthError {}
 
 function branded(e: unknown): e is AgentAuthError {
   return typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true;
@@ -217,6 +225,9 @@ export function isConnectionNotFound(e: unknown): e is ConnectionNotFound {
 }
 export function isNetworkError(e: unknown): e is NetworkError {
   return e instanceof NetworkError || (branded(e) && e.name === 'NetworkError');
+}
+export function isApprovalExpired(e: unknown): e is ApprovalExpired {
+  return e instanceof ApprovalExpired || (branded(e) && e.name === 'ApprovalExpired');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -263,7 +274,8 @@ const UNAVAILABLE_CODES = ['temporarily_unavailable'];
  * 3. `access_denied`, `unauthorized_client`, `invalid_target` refusing a connector → AccessDenied;
  * 4. `insufficient_scope`, `invalid_scope` → InsufficientScope;
  * 5. `upstream_*`, `temporarily_unavailable`, or HTTP 502/503/504 → UpstreamUnavailable;
- * 6. anything else → AgentAuthError. Without an OAuth `error` the code is `http_<status>` (or `invalid_response`).
+ * 6. `expired_token` (a CIBA approval request the user did not decide on in time) → ApprovalExpired;
+ * 7. anything else → AgentAuthError. Without an OAuth `error` the code is `http_<status>` (or `invalid_response`).
  */
 export function errorFromResponse(status: number | undefined, body: unknown, context: ErrorContext = {}): AgentAuthError {
   const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
@@ -287,6 +299,7 @@ export function errorFromResponse(status: number | undefined, body: unknown, con
   if (code.startsWith('upstream_') || UNAVAILABLE_CODES.includes(code) || status === 502 || status === 503 || status === 504) {
     return new UpstreamUnavailable(code, opts);
   }
+  if (code === 'expired_token') return new ApprovalExpired(code, opts);
   return new AgentAuthError(code, opts);
 }
 

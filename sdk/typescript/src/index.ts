@@ -1,7 +1,9 @@
 // keycloak-agent-auth: the agent's half of Keycloak Agent Auth (DESIGN section 10).
 
-export { AgentAuth, HostApp, Realm } from './agent.js';
+export { AgentAuth, CIBA_GRANT, HostApp, Realm, SLOW_DOWN_SECONDS } from './agent.js';
 export type {
+  ApprovalOptions,
+  WaitForApprovalOptions,
   AuthorizationRequest,
   AuthorizationUrlOptions,
   ConnectionSettings,
@@ -14,10 +16,13 @@ export type {
 export { Connector, CONNECTION_HEADER } from './connector.js';
 export type { ConnectionInfo, ConnectorOptions, WaitOptions } from './connector.js';
 export { TokenSet } from './tokens.js';
+export { ApprovalRequest } from './approval.js';
+export type { ApprovalRequestJSON, BackchannelResponse } from './approval.js';
 export type { ActClaim, TokenResponse, TokenSetJSON } from './tokens.js';
 export {
   AccessDenied,
   AgentAuthError,
+  ApprovalExpired,
   ConnectionNotFound,
   ConnectionRequired,
   GrantRevoked,
@@ -27,6 +32,7 @@ export {
   errorFromResponse,
   isAccessDenied,
   isAgentAuthError,
+  isApprovalExpired,
   isConnectionNotFound,
   isConnectionRequired,
   isGrantRevoked,

@@ -34,6 +34,25 @@
                 </div>
             </#list>
 
+            <#-- CIBA requests of agents and apps without a browser, waiting for this user's decision (DESIGN section 12) -->
+            <#if accountApprovals?has_content>
+                <h2 id="agent-account-approvals-title" class="pf-v5-c-title pf-m-lg">${msg("agentAccountApprovals")}</h2>
+                <ul id="agent-account-approvals" class="agent-account-list">
+                    <#list accountApprovals as a>
+                        <li class="agent-account-item agent-account-approval" data-approval-id="${a.id}">
+                            <div class="agent-account-item-head">
+                                <div>
+                                    <strong class="agent-account-agent">${a.who}</strong>
+                                    <#if a.bindingMessage??><code class="agent-account-binding">${a.bindingMessage}</code></#if>
+                                    <span class="agent-account-muted">${msg("agentAccountApprovalExpires", a.expiresAt)}</span>
+                                </div>
+                                <a class="agent-account-approval-open ${properties.kcButtonPrimaryClass!}" href="${a.url}">${msg("agentAccountApprovalOpen")}</a>
+                            </div>
+                        </li>
+                    </#list>
+                </ul>
+            </#if>
+
             <h2 id="agent-account-agents-title" class="pf-v5-c-title pf-m-lg">${msg("agentAccountAgents")}</h2>
             <#if accountGrants?has_content>
                 <ul id="agent-account-grants" class="agent-account-list">

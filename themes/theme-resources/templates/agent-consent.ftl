@@ -4,7 +4,7 @@
 <#import "template.ftl" as layout>
 <@layout.registrationLayout bodyClass="oauth agent-consent"; section>
     <#if section = "header">
-        <span id="agent-consent-title">${msg("agentConsentTitle", agent.name)}</span>
+        <span id="agent-consent-title"><#if cibaPlain??>${msg("agentApprovalPlainTitle", agent.name)}<#else>${msg("agentConsentTitle", agent.name)}</#if></span>
     <#elseif section = "form">
         <div id="agent-consent" class="content-area">
             <div class="agent-consent-agent" style="display:flex;gap:1rem;align-items:flex-start;margin-bottom:1rem">
@@ -21,7 +21,13 @@
                 </div>
             </div>
 
-            <p id="agent-consent-request">${msg("agentConsentRequest", agent.name, agentHostName)}</p>
+            <#if cibaPlain??>
+                <p id="agent-consent-request">${msg("agentApprovalPlainRequest", agent.name)}</p>
+            <#elseif agentSelfHost??>
+                <p id="agent-consent-request">${msg("agentApprovalSelfRequest", agent.name)}</p>
+            <#else>
+                <p id="agent-consent-request">${msg("agentConsentRequest", agent.name, agentHostName)}</p>
+            </#if>
             <#if cimd??>
                 <#-- the asking application is a client without registration (CIMD): what is known of it, and what is not -->
                 <div id="agent-consent-cimd" style="border-left:3px solid #f0ab00;background:#fdf7e7;padding:.5rem .75rem;margin:.5rem 0 1rem 0">
@@ -33,6 +39,14 @@
                         <p id="agent-consent-cimd-loopback" role="alert" style="margin:.25rem 0 0 0;font-weight:bold">${msg("agentConsentCimdLoopback")}</p>
                     </#if>
                 </div>
+            </#if>
+            <#-- a request made without a browser (CIBA): what the agent says it is about to do, and the code it shows -->
+            <#if agentBindingMessage??>
+                <p id="agent-approval-binding" style="margin-top:.5rem">${msg("agentApprovalBinding")} <strong><code>${agentBindingMessage}</code></strong></p>
+            </#if>
+            <#if agentActionDescription??>
+                <h2 class="pf-v5-c-title pf-m-md" style="margin-top:1rem">${msg("agentApprovalAction")}</h2>
+                <p id="agent-approval-description" style="white-space:pre-line">${agentActionDescription}</p>
             </#if>
             <#if agentResource??>
                 <p id="agent-consent-resource" style="margin-top:.5rem">${msg("agentConsentResource", agentResource.name, agentResource.uri)}</p>
@@ -47,6 +61,7 @@
                 </#list>
             </ul>
 
+            <#if !cibaPlain??>
             <h2 class="pf-v5-c-title pf-m-md" style="margin-top:1rem">${msg("agentConsentConnectors")}</h2>
             <#if agentConnectors?has_content>
                 <ul id="agent-consent-connectors" class="${properties.kcListClass!}" style="list-style:none;padding-left:0">
@@ -89,6 +104,8 @@
                 <#if agentAccountUrl??><a id="agent-consent-account" href="${agentAccountUrl}" target="_blank" rel="noopener">${msg("agentConsentRevokeHint")}</a><#else>${msg("agentConsentRevokeHint")}</#if>
             </p>
 
+            </#if>
+
             <#if agent.policyUri?? || agent.tosUri??>
                 <p id="agent-consent-links">
                     <#if agent.policyUri??><a id="agent-consent-policy" href="${agent.policyUri}" target="_blank" rel="noopener noreferrer">${msg("agentConsentPolicy")}</a></#if>
@@ -96,10 +113,11 @@
                 </p>
             </#if>
 
-            <form id="kc-agent-consent-form" class="${properties.kcFormClass!}" action="${url.loginAction}" method="post">
+            <form id="kc-agent-consent-form" class="${properties.kcFormClass!}" action="${agentFormAction!url.loginAction}" method="post">
                 <#-- what this page showed, so that Allow records exactly that (checked by the server) -->
                 <input type="hidden" name="${agentFormAgent}" value="${agent.clientId}"/>
                 <input type="hidden" name="${agentFormShown}" value="${agentShown}"/>
+                <#if agentFormToken??><input type="hidden" name="form_token" value="${agentFormToken}"/></#if>
                 <div style="display:flex;gap:.75rem;margin-top:1.25rem;width:100%">
                     <button class="${properties.kcButtonPrimaryClass!}" style="flex:1" name="${agentFormDecision}" id="kc-agent-allow" value="allow" type="submit">${msg("agentConsentAllow")}</button>
                     <button class="${properties.kcButtonSecondaryClass!}" style="flex:1" name="${agentFormDecision}" id="kc-agent-deny" value="deny" type="submit">${msg("agentConsentDeny")}</button>

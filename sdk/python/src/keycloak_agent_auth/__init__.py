@@ -2,7 +2,8 @@
 
 Discovery, the actor token (client credentials or a signed ``actor+jwt``), the delegated RFC 8693 exchange with
 ``act``, connector handles whose calls go through the brokered proxy, the vault exchange, waiting for the user to
-connect an account, and the host app's side of ``requested_actor``. Sync (:class:`AgentAuth`) and async
+connect an account, the host app's side of ``requested_actor``, and headless approval (CIBA:
+``request_approval`` / ``wait_for_approval``). Sync (:class:`AgentAuth`) and async
 (:class:`AsyncAgentAuth`) clients share one protocol core. Errors are values (:class:`AgentAuthError` and
 subclasses, ``to_dict()``); no token is ever printed.
 """
@@ -12,6 +13,7 @@ from ._sync import AgentAuth, Connector
 from .errors import (
     AccessDenied,
     AgentAuthError,
+    ApprovalExpired,
     ConnectionNotFound,
     ConnectionRequired,
     GrantRevoked,
@@ -20,7 +22,7 @@ from .errors import (
     UpstreamUnavailable,
     from_dict,
 )
-from .models import AuthorizationRequest, Connection, ProviderMetadata, TokenSet, UpstreamToken
+from .models import ApprovalRequest, AuthorizationRequest, Connection, ProviderMetadata, TokenSet, UpstreamToken
 
 __version__ = "0.1.0.dev0"
 
@@ -33,6 +35,7 @@ __all__ = [
     "UpstreamToken",
     "Connection",
     "AuthorizationRequest",
+    "ApprovalRequest",
     "ProviderMetadata",
     "AgentAuthError",
     "ConnectionRequired",
@@ -42,6 +45,7 @@ __all__ = [
     "InsufficientScope",
     "UpstreamUnavailable",
     "NetworkError",
+    "ApprovalExpired",
     "from_dict",
     "__version__",
 ]

@@ -11,7 +11,7 @@ from ._core import AgentCore, Call, ConnectorCore, Flow, SubjectToken, log, prox
 
 T = TypeVar("T")
 from .errors import NetworkError
-from .models import AuthorizationRequest, Connection, ProviderMetadata, TokenSet, UpstreamToken
+from .models import ApprovalRequest, AuthorizationRequest, Connection, ProviderMetadata, TokenSet, UpstreamToken
 
 __all__ = ["AsyncAgentAuth", "AsyncConnector"]
 
@@ -145,6 +145,32 @@ class AsyncAgentAuth:
         return await _drive(self._http, self._core.redeem_code_flow(code=code, code_verifier=code_verifier,
                                                               redirect_uri=redirect_uri, client_id=client_id,
                                                               client_secret=client_secret, resource=resource))
+
+    # -- headless approval (CIBA)
+
+    async def request_approval(self, *, login_hint: str, scope: str | Sequence[str], binding_message: str,
+                         description: str | None = None, resource: str | None = None,
+                         max_age: int | None = None) -> ApprovalRequest:
+        """Asks user ``login_hint`` to approve this agent without a browser at the agent (OpenID CIBA, poll mode,
+        ``requested_actor`` = this agent). The user sees the request on the self-service page
+        (``{issuer}/agent-auth/account/``, and by e-mail where the realm sends mail) with ``binding_message`` (1 to 50
+        of ``A-Z a-z 0-9 - . _ + / ! ? #``, no spaces) and ``description`` (what the agent wants to do, up to 1000
+        characters); ``resource``: one RFC 8707 resource (e.g. a connector's URI); ``max_age``: seconds since the
+        user's last sign-in. Then :meth:`wait_for_approval`. Refusals are error values (``invalid_request``,
+        ``invalid_binding_message``, ``invalid_target``, ``invalid_authorization_details``, InsufficientScope,
+        AccessDenied)."""
+        return await _drive(self._http, self._core.approval_request_flow(
+            login_hint=login_hint, scope=scope, binding_message=binding_message, description=description,
+            resource=resource, max_age=max_age))
+
+    async def wait_for_approval(self, request: ApprovalRequest, *, timeout: float | None = None) -> TokenSet:
+        """Polls the token endpoint (CIBA grant with this agent's actor token: a fresh signed actor JWT per poll, or
+        the cached client-credentials token) every ``request.interval`` seconds (5 more after each ``slow_down``)
+        until the user decides: the delegated TokenSet (``act`` = this agent). Raises AccessDenied
+        (``access_denied``: the user denied), ApprovalExpired (``expired_token``), AgentAuthError
+        ``authorization_pending`` when ``timeout`` seconds pass first (the request stays valid: wait again), any other
+        refusal as mapped (e.g. ``invalid_grant``: already redeemed)."""
+        return await _drive(self._http, self._core.wait_for_approval_flow(request, timeout))
 
     # -- lifecycle
 

@@ -28,13 +28,22 @@ from joserfc.util import urlsafe_b64encode
 from .errors import (
     AccessDenied,
     AgentAuthError,
+    ApprovalExpired,
     ConnectionNotFound,
     ConnectionRequired,
     GrantRevoked,
     InsufficientScope,
     UpstreamUnavailable,
 )
-from .models import AuthorizationRequest, Connection, ProviderMetadata, TokenSet, UpstreamToken, _utc
+from .models import (
+    ApprovalRequest,
+    AuthorizationRequest,
+    Connection,
+    ProviderMetadata,
+    TokenSet,
+    UpstreamToken,
+    _utc,
+)
 
 log = logging.getLogger("keycloak_agent_auth")
 
@@ -43,6 +52,12 @@ ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"
 REFRESH_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:refresh_token"
 JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: the CIBA token grant (OpenID CIBA Core section 10.1)
+CIBA_GRANT = "urn:openid:params:grant-type:ciba"
+#: seconds between polls when the backchannel answer names no interval (CIBA Core section 7.3)
+DEFAULT_INTERVAL = 5.0
+#: seconds added to the poll interval on each ``slow_down`` (RFC 8628 section 3.5, which CIBA Core 11 refers to)
+SLOW_DOWN = 5.0
 CONNECTION_HEADER = "X-Connection-Id"
 
 #: renew cached tokens this many seconds before they expire
@@ -224,7 +239,8 @@ def error_from_answer(status: int | None, body: Any, *, connector: str | None = 
     3. ``access_denied``, ``unauthorized_client``, ``invalid_target`` refusing a connector -> AccessDenied;
     4. ``insufficient_scope``, ``invalid_scope`` -> InsufficientScope;
     5. ``upstream_*``, ``temporarily_unavailable``, or HTTP 502/503/504 -> UpstreamUnavailable;
-    6. anything else -> AgentAuthError. Without an OAuth ``error`` the code is ``http_<status>`` (or
+    6. ``expired_token`` (a CIBA approval request nobody decided on in time) -> ApprovalExpired;
+    7. anything else -> AgentAuthError. Without an OAuth ``error`` the code is ``http_<status>`` (or
        ``invalid_response``).
     """
     b = body if isinstance(body, Mapping) else {}
@@ -251,6 +267,8 @@ def error_from_answer(status: int | None, body: Any, *, connector: str | None = 
         return InsufficientScope(code, desc, status=status)
     if code.startswith("upstream_") or code in UNAVAILABLE_CODES or status in (502, 503, 504):
         return UpstreamUnavailable(code, desc, status=status)
+    if code == "expired_token":
+        return ApprovalExpired(code, desc, status=status)
     return AgentAuthError(code, desc, status=status)
 
 
@@ -521,6 +539,107 @@ class AgentCore:
         log.debug("code redemption by host %s with the actor token of %s", client_id, self.client_id)
         body = yield from self.token_flow(form, "redeem_code")
         return (yield from self.token_set_flow(body))
+
+
+    # -- headless approval (CIBA, poll mode, requested_actor = this agent)
+
+    def approval_request_flow(self, *, login_hint: str, scope: str | Sequence[str], binding_message: str,
+                              description: str | None = None, resource: str | None = None,
+                              max_age: int | None = None) -> Flow[ApprovalRequest]:
+        """The backchannel authentication request (client authentication of this agent, ``requested_actor`` = this
+        agent); the answer as an :class:`ApprovalRequest`."""
+        scope_value = scope if isinstance(scope, str) else " ".join(scope)
+        for name, value in (("login_hint", login_hint), ("scope", scope_value.strip()),
+                            ("binding_message", binding_message)):
+            if not isinstance(value, str) or not value:
+                raise AgentAuthError("invalid_request", f"{name} is required")
+        endpoint = self.metadata.backchannel_authentication_endpoint
+        if not endpoint:
+            raise AgentAuthError("invalid_configuration",
+                                 "the realm names no backchannel_authentication_endpoint (CIBA)")
+        form: list[tuple[str, str]] = [
+            ("login_hint", login_hint),
+            ("scope", scope_value.strip()),
+            ("binding_message", binding_message),
+            ("requested_actor", self.client_id),
+        ]
+        if description:
+            form.append(("authorization_details", json.dumps([{"type": "agent_action", "description": description}])))
+        if resource:
+            form.append(("resource", resource))
+        if max_age is not None:
+            form.append(("max_age", str(int(max_age))))
+        form.extend(self.client_auth().items())
+        log.debug("approval request by %s for %s (binding message %s)", self.client_id, login_hint, binding_message)
+        resp = yield Call("POST", endpoint, {"data": dict(form), "headers": {"Accept": "application/json"}},
+                          purpose="backchannel")
+        body = _json(resp)
+        if resp.status_code != 200 or body is None:
+            raise error_from(resp, context="backchannel")
+        auth_req_id, expires_in, interval = body.get("auth_req_id"), body.get("expires_in"), body.get("interval")
+        if not isinstance(auth_req_id, str) or not auth_req_id or not isinstance(expires_in, (int, float)):
+            raise AgentAuthError("invalid_response", "the backchannel answer lacks auth_req_id or expires_in",
+                                 status=resp.status_code)
+        interval_s = float(interval) if isinstance(interval, (int, float)) and interval > 0 else DEFAULT_INTERVAL
+        return ApprovalRequest(auth_req_id=auth_req_id, expires_at=_utc(time.time() + float(expires_in)),
+                               interval=interval_s, login_hint=login_hint, binding_message=binding_message)
+
+    def approval_poll_flow(self, request: ApprovalRequest) -> Flow[TokenSet]:
+        """One poll of the token endpoint with the CIBA grant and this agent's actor token (a fresh signed actor JWT,
+        or the cached client-credentials token)."""
+        cached = self.actor_token_type == "client_credentials" and self._cc is not None
+        actor, actor_type = yield from self.actor_token_flow()
+        form: list[tuple[str, str]] = [
+            ("grant_type", CIBA_GRANT),
+            ("auth_req_id", request.auth_req_id),
+            ("actor_token", actor),
+            ("actor_token_type", actor_type),
+        ]
+        form.extend(self.client_auth().items())
+        resp = yield self.token_call(form, "ciba_poll")
+        body = _json(resp)
+        if resp.status_code == 200 and body is not None and body.get("access_token"):
+            return (yield from self.token_set_flow(body))
+        if resp.status_code == 200:
+            raise AgentAuthError("invalid_response", "the token endpoint answered without an access token",
+                                 status=resp.status_code)
+        err = error_from(resp, context="token")
+        if cached and err.description and "Invalid actor_token: not an active" in err.description:
+            # the cached actor token's session ended: the refusal used nothing up (the server checks the actor token
+            # before the request's state); the next poll gets a new one
+            self._cc = None
+            raise AgentAuthError("authorization_pending", "the cached actor token was refused; polling again")
+        raise err
+
+    def wait_for_approval_flow(self, request: ApprovalRequest, timeout: float | None = None) -> Flow[TokenSet]:
+        """Polls every ``interval`` seconds (5 more after each ``slow_down``) until the user decides: the delegated
+        TokenSet; AccessDenied (denied), ApprovalExpired (expired), AgentAuthError ``authorization_pending`` after
+        ``timeout`` seconds (the request stays valid)."""
+        if not isinstance(request, ApprovalRequest):
+            raise AgentAuthError("invalid_request", "wait_for_approval needs the ApprovalRequest of request_approval")
+        deadline = None if timeout is None else time.time() + max(0.0, float(timeout))
+        interval = request.interval
+        expiry = request.expires_at.timestamp()
+        while True:
+            now = time.time()
+            if deadline is not None and now + interval > deadline:
+                yield Sleep(max(0.0, deadline - now))
+                raise AgentAuthError("authorization_pending", f"The user has not decided within {timeout} s; the "
+                                     f"request stays valid until {request.expires_at.isoformat()}")
+            if now > expiry:
+                # a poll after the expiry was answered as pending: the server should have said expired_token
+                raise ApprovalExpired("expired_token", f"The approval request expired at "
+                                      f"{request.expires_at.isoformat()} before the user decided")
+            yield Sleep(interval)
+            try:
+                return (yield from self.approval_poll_flow(request))
+            except AgentAuthError as e:
+                if e.code == "authorization_pending":
+                    continue
+                if e.code == "slow_down":
+                    interval += SLOW_DOWN
+                    continue
+                raise
 
 
 class ConnectorCore:

@@ -30,6 +30,7 @@ __all__ = [
     "InsufficientScope",
     "UpstreamUnavailable",
     "NetworkError",
+    "ApprovalExpired",
     "from_dict",
     "redact",
 ]
@@ -150,7 +151,8 @@ class GrantRevoked(AgentAuthError):
 
 
 class AccessDenied(AgentAuthError):
-    """The server refuses this agent the thing asked for (``access_denied``, ``unauthorized_client``, or
+    """The server refuses this agent the thing asked for, or the user said no (``access_denied``: a denied login or
+    headless approval request; ``unauthorized_client``; or
     ``invalid_target`` "Connector ... is not in the user's delegation grant" / "... is not allowed for agent ..."):
     e.g. a connector that the agent's policy or the user's grant does not include."""
 
@@ -179,9 +181,16 @@ class NetworkError(AgentAuthError):
     kind = "NetworkError"
 
 
+class ApprovalExpired(AgentAuthError):
+    """The user did not decide on a headless approval request (CIBA, :meth:`AgentAuth.request_approval`) before it
+    expired: ``code`` ``expired_token``. Ask again with a new request; waiting on this one cannot succeed."""
+
+    kind = "ApprovalExpired"
+
+
 _KINDS: dict[str, type[AgentAuthError]] = {
     c.kind: c for c in (AgentAuthError, ConnectionRequired, ConnectionNotFound, GrantRevoked, AccessDenied,
-                        InsufficientScope, UpstreamUnavailable, NetworkError)
+                        InsufficientScope, UpstreamUnavailable, NetworkError, ApprovalExpired)
 }
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-__all__ = ["TokenSet", "UpstreamToken", "Connection", "AuthorizationRequest", "ProviderMetadata"]
+__all__ = ["TokenSet", "UpstreamToken", "Connection", "AuthorizationRequest", "ApprovalRequest", "ProviderMetadata"]
 
 
 def _utc(ts: float) -> datetime:
@@ -132,6 +132,36 @@ class AuthorizationRequest:
     __str__ = __repr__
 
 
+@dataclass(frozen=True, repr=False)
+class ApprovalRequest:
+    """A pending headless approval request (CIBA, :meth:`AgentAuth.request_approval`): show ``binding_message`` where
+    the agent runs, then :meth:`AgentAuth.wait_for_approval`. ``auth_req_id`` redeems the user's approval together
+    with the agent's actor token: keep it like a token; ``repr``/``str``/``to_dict`` never show it. ``interval`` is
+    the seconds to wait between polls; ``expires_at`` when the server forgets the request."""
+
+    auth_req_id: str
+    expires_at: datetime
+    interval: float
+    login_hint: str | None = None
+    binding_message: str | None = None
+
+    def expired(self) -> bool:
+        """True when the request has expired."""
+        return self.expires_at.timestamp() <= time.time()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything but the auth_req_id, JSON-serialisable."""
+        return {"expires_at": self.expires_at.isoformat(), "interval": self.interval, "login_hint": self.login_hint,
+                "binding_message": self.binding_message}
+
+    def __repr__(self) -> str:
+        return (f"ApprovalRequest(auth_req_id='[redacted]', login_hint={self.login_hint!r}, "
+                f"binding_message={self.binding_message!r}, expires_at={self.expires_at.isoformat()!r}, "
+                f"interval={self.interval!r})")
+
+    __str__ = __repr__
+
+
 @dataclass(frozen=True)
 class ProviderMetadata:
     """The parts of ``{issuer}/.well-known/openid-configuration`` the SDK uses."""
@@ -141,6 +171,8 @@ class ProviderMetadata:
     authorization_endpoint: str
     jwks_uri: str
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: CIBA (headless approval); None when the realm names none
+    backchannel_authentication_endpoint: str | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> "ProviderMetadata":
@@ -149,4 +181,6 @@ class ProviderMetadata:
             raise ValueError("the discovery document lacks " + ", ".join(missing))
         return cls(issuer=str(body["issuer"]), token_endpoint=str(body["token_endpoint"]),
                    authorization_endpoint=str(body["authorization_endpoint"]), jwks_uri=str(body["jwks_uri"]),
-                   raw=dict(body))
+                   raw=dict(body),
+                   backchannel_authentication_endpoint=str(body["backchannel_authentication_endpoint"])
+                   if body.get("backchannel_authentication_endpoint") else None)

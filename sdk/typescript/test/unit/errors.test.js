@@ -177,7 +177,7 @@ test('cross-language fixture (sdk/testdata/errors.json): fromJSON then toJSON gi
     types.add(value.type);
   }
   // every exported class appears
-  assert.deepEqual([...types].sort(), ['AccessDenied', 'AgentAuthError', 'ConnectionNotFound', 'ConnectionRequired', 'GrantRevoked', 'InsufficientScope', 'NetworkError', 'UpstreamUnavailable']);
+  assert.deepEqual([...types].sort(), ['AccessDenied', 'AgentAuthError', 'ApprovalExpired', 'ConnectionNotFound', 'ConnectionRequired', 'GrantRevoked', 'InsufficientScope', 'NetworkError', 'UpstreamUnavailable']);
 });
 
 test('cross-language fixture (sdk/testdata/errors.json): the server\'s answers map to the same classes as in Python', () => {

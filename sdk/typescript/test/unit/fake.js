@@ -7,6 +7,7 @@ import { SignJWT } from 'jose';
 export const ISSUER = 'https://kc.test/realms/demo';
 export const TOKEN_ENDPOINT = `${ISSUER}/protocol/openid-connect/token`;
 export const AUTH_ENDPOINT = `${ISSUER}/protocol/openid-connect/auth`;
+export const BACKCHANNEL_ENDPOINT = `${ISSUER}/protocol/openid-connect/ext/ciba/auth`;
 const SECRET = new TextEncoder().encode('unit-test-secret-unit-test-secret!!');
 
 /** A clock the tests move by hand (epoch ms). */
@@ -31,7 +32,8 @@ export function json(status, body, headers = {}) {
 
 /**
  * The fake server. `routes` maps a handler name to an async function (request info) => Response:
- * `token` (form, headers) for the token endpoint, `proxy` (url, headers, init) for `.../proxy/*`, `connection` for the
+ * `token` (form, headers) for the token endpoint, `backchannel` for the CIBA backchannel authentication endpoint,
+ * `proxy` (url, headers, init) for `.../proxy/*`, `connection` for the
  * status endpoint. Every request is recorded in `requests` (method, url, form, headers).
  */
 export function fakeRealm(routes = {}, { metadata = {} } = {}) {
@@ -51,11 +53,13 @@ export function fakeRealm(routes = {}, { metadata = {} } = {}) {
         authorization_endpoint: AUTH_ENDPOINT,
         token_endpoint: TOKEN_ENDPOINT,
         jwks_uri: `${ISSUER}/protocol/openid-connect/certs`,
+        backchannel_authentication_endpoint: BACKCHANNEL_ENDPOINT,
         authorization_response_iss_parameter_supported: true,
         ...metadata,
       });
     }
     if (url.href === TOKEN_ENDPOINT) return routes.token(req);
+    if (url.href === BACKCHANNEL_ENDPOINT) return routes.backchannel(req);
     if (/\/agent-auth\/connectors\/[^/]+\/proxy\//.test(url.pathname)) return routes.proxy(req);
     if (/\/agent-auth\/connectors\/[^/]+\/connection$/.test(url.pathname)) return routes.connection(req);
     return json(404, { error: 'not_found' });

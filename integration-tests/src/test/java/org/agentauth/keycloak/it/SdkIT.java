@@ -31,12 +31,14 @@ import org.w3c.dom.NodeList;
  * <ul>
  * <li>TypeScript ({@code sdk/typescript}): {@code npm ci} (which builds the package), the unit tests ({@code npm test}),
  * then {@code npm run e2e}: the whole story on the demo realm with fresh users, the browser steps in headless Chromium,
- * the README's quick start as written, and the MCP-server helper with the official MCP SDK client (tool error with the
+ * the README's quick start as written, headless approval (CIBA: Allow and Deny on the self-service page while
+ * waitForApproval polls, the timeout, the expiry, a fresh actor JWT per poll), and the MCP-server helper with the
+ * official MCP SDK client (tool error with the
  * link, URL elicitation, connect, completion notice, retry), and the framework adapters (LangGraph.js interrupt, the
  * Vercel AI SDK's tool approval, each through connect and resume); each program's summary line is checked here.</li>
  * <li>Python ({@code sdk/python}): a virtual environment this test creates under target/ from PyPI with the pinned
  * {@code constraints.txt}, the package installed from the checkout with its extras (MCP, LangGraph, OpenAI Agents SDK,
- * tests), then pytest over the unit and end-to-end tests (the core, the MCP-server helper, the adapters and the example
+ * tests), then pytest over the unit and end-to-end tests (the core, headless approval, the MCP-server helper, the adapters and the example
  * agent); its JUnit report must show every test run and passed, none skipped.</li>
  * </ul>
  * No log of either may hold a token-shaped string. Output in target/sdk/.
@@ -101,9 +103,10 @@ class SdkIT {
                 admin.setAttributes("calendar-agent", before);
             }
         }
-        // four programs, one summary line each: the core story, the README's quick start as written, the MCP helper,
-        // the framework adapters (LangGraph.js interrupt, AI SDK tool approval)
-        for (String name : List.of("SDK-E2E-RESULT", "SDK-QUICKSTART-RESULT", "SDK-MCP-E2E-RESULT", "SDK-ADAPTERS-E2E-RESULT")) {
+        // five programs, one summary line each: the core story, the README's quick start as written, headless approval
+        // (CIBA), the MCP helper, the framework adapters (LangGraph.js interrupt, AI SDK tool approval)
+        for (String name : List.of("SDK-E2E-RESULT", "SDK-QUICKSTART-RESULT", "SDK-CIBA-E2E-RESULT", "SDK-MCP-E2E-RESULT",
+                "SDK-ADAPTERS-E2E-RESULT")) {
             String line = e2eOut.lines().filter(l -> l.startsWith(name + " ")).reduce((a, b) -> b).orElse(null);
             assertNotNull(line, "npm run e2e printed no " + name + " line; see " + e2e);
             JsonNode result = new ObjectMapper().readTree(line.substring(name.length() + 1));

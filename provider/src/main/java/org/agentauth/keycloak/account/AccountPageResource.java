@@ -140,6 +140,7 @@ public class AccountPageResource {
 
         LoginFormsProvider form = session.getProvider(LoginFormsProvider.class).setUser(caller.user())
                 .setAttribute("accountUser", caller.user().getUsername())
+                .setAttribute("accountApprovals", approvals(caller.user(), locale, hint))
                 .setAttribute("accountGrants", grants(caller.user(), locale))
                 .setAttribute("accountConnectors", connectors(caller.user(), locale, hint))
                 .setAttribute("accountNotices", notices)
@@ -151,6 +152,12 @@ public class AccountPageResource {
         }
         // same-origin: the revoke forms' Origin is checked, and under no-referrer a browser would send "Origin: null"
         return BrowserPages.secure(session, form.createForm(TEMPLATE), "same-origin");
+    }
+
+    /** A CIBA request's approval page: {@code account/approvals/{id}} (DESIGN section 12). */
+    @Path("approvals/{id}")
+    public ApprovalPageResource approval(@jakarta.ws.rs.PathParam("id") String id) {
+        return new ApprovalPageResource(session, this, id);
     }
 
     /** A revoke button: {@code type} {@code grant} or {@code connection}, {@code id}, and the session's form token. */
@@ -237,6 +244,33 @@ public class AccountPageResource {
         return out;
     }
 
+    /** The user's CIBA requests waiting for a decision, each with its approval page. */
+    private List<Map<String, Object>> approvals(UserModel user, Locale locale, String hint) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (org.agentauth.keycloak.ciba.CibaRequests.Pending p : new org.agentauth.keycloak.ciba.CibaRequests(session).pendingForUser(realm, user.getId())) {
+            ClientModel client = realm.getClientById(p.clientUuid());
+            ClientModel agent = p.agentUuid() == null ? null : realm.getClientById(p.agentUuid());
+            if (client == null) {
+                continue;
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", p.id());
+            m.put("who", agent != null && !agent.getId().equals(client.getId()) ? clientName(agent) + " (" + clientName(client) + ")"
+                    : clientName(agent != null ? agent : client));
+            if (p.bindingMessage() != null) {
+                m.put("bindingMessage", p.bindingMessage());
+            }
+            m.put("expiresAt", time(p.expiresAt(), locale));
+            UriBuilder b = frontendBase().path("realms").path(realm.getName()).path("agent-auth").path("account").path("approvals").path(p.id());
+            if (hint != null) {
+                b.queryParam("ui_locales", encode(hint));
+            }
+            m.put("url", b.build().toString());
+            out.add(m);
+        }
+        return out;
+    }
+
     /** A grant's connector as the page names it: its name, and the account the user picked for it on the consent screen. */
     private String connectorOfGrant(DelegationGrant g, String alias) {
         String name = Connector.byAlias(realm, alias).map(Connector::name).orElse(alias);
@@ -317,7 +351,7 @@ public class AccountPageResource {
     // ------------------------------------------------------------------------------------------------ who may
 
     /** A bearer token carrying {@code act} or {@code may_act} never gets in, whatever cookie comes with it. */
-    private Response refuseDelegatedBearer() {
+    Response refuseDelegatedBearer() {
         AppAuthManager.AuthHeader header = AppAuthManager.extractAuthorizationHeaderTokenOrReturnNull(session.getContext().getRequestHeaders());
         if (header != null && DelegatedTokens.peek(header.getToken()).map(TokenContainment::carriesDelegation).orElse(false)) {
             return result(Response.Status.FORBIDDEN, "agentAccountErrorTitle", "agentAccountForbidden");
@@ -326,7 +360,7 @@ public class AccountPageResource {
     }
 
     /** Service accounts have no such page; a user needs {@code manage-account}, as for the account REST API. */
-    private Response refuseCaller(UserModel user) {
+    Response refuseCaller(UserModel user) {
         ClientModel account = realm.getClientByClientId(Constants.ACCOUNT_MANAGEMENT_CLIENT_ID);
         RoleModel manage = account == null ? null : account.getRole(AccountRoles.MANAGE_ACCOUNT);
         if (user.getServiceAccountClientLink() != null || manage == null || !user.hasRole(manage)) {
@@ -339,7 +373,7 @@ public class AccountPageResource {
      * A POST must come from this server's own pages: a browser sends {@code Origin} with every form POST, and one naming
      * another origin (or {@code null}) is refused. (The form token is the main protection; this is a second one.)
      */
-    private boolean sameOrigin() {
+    boolean sameOrigin() {
         String origin = session.getContext().getRequestHeaders().getHeaderString("Origin");
         if (origin == null) {
             return true;
@@ -355,7 +389,7 @@ public class AccountPageResource {
     }
 
     /** The session's form token, made on first use; kept as a note of the user session (so it ends with the session). */
-    private static String formToken(UserSessionModel userSession) {
+    static String formToken(UserSessionModel userSession) {
         String token = userSession.getNote(FORM_TOKEN_NOTE);
         if (token == null) {
             token = BrowserPages.random(32);
@@ -371,7 +405,7 @@ public class AccountPageResource {
      * locale, above the locale cookie and the browser's languages. It holds for this request (the page keeps it in its
      * links and forms).
      */
-    private void applyHint(UserModel user, String uiLocales) {
+    void applyHint(UserModel user, String uiLocales) {
         if (uiLocales == null || uiLocales.isBlank() || !realm.isInternationalizationEnabled()
                 || session.getAttribute(LocaleSelectorProvider.USER_REQUEST_LOCALE) != null) {
             return;
@@ -425,11 +459,16 @@ public class AccountPageResource {
         e.error(Errors.INVALID_REQUEST);
     }
 
-    private Response result(Response.Status status, String title, String message) {
+    Response result(Response.Status status, String title, String message) {
+        return result(status, title, message, List.of());
+    }
+
+    /** A one-message result page (the connect flow's), with the message's arguments and a link back to the page. */
+    Response result(Response.Status status, String title, String message, List<String> args) {
         LoginFormsProvider form = session.getProvider(LoginFormsProvider.class).setStatus(status)
                 .setAttribute("connectTitle", title)
                 .setAttribute("connectMessage", message)
-                .setAttribute("connectArgs", List.of())
+                .setAttribute("connectArgs", args)
                 .setAttribute("connectOk", false)
                 .setAttribute("connectBackUrl", pageUri(null, Map.of()).toString());
         return BrowserPages.secure(session, form.createForm(RESULT_TEMPLATE));

@@ -12,6 +12,10 @@ public final class AgentAuthEvents {
     public static final String RESOURCE = "resource";
     /** How a delegation grant came about: consent, consent_scope, preauthorized, admin. */
     public static final String ORIGIN = "origin";
+    /** The binding message of a CIBA request (at most 50 plain characters, checked by Keycloak). */
+    public static final String BINDING_MESSAGE = "binding_message";
+    /** The id of a CIBA request's approval page (never the auth_req_id). */
+    public static final String CIBA_REQUEST_ID = "ciba_request_id";
     public static final String CONNECTOR = "connector";
     public static final String CONNECTION_ID = "connection_id";
 

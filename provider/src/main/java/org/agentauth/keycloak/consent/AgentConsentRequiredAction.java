@@ -1,21 +1,14 @@
 package org.agentauth.keycloak.consent;
 
-import org.agentauth.keycloak.cimd.CimdClients;
 import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.agent.ConnectorResources;
-import org.agentauth.keycloak.agent.ResourceServers;
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.ArrayList;
-import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -23,12 +16,8 @@ import org.agentauth.keycloak.audit.AgentAuthEvents;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
-import org.agentauth.keycloak.delegation.ScopeTexts;
 import org.agentauth.keycloak.delegation.authz.RequestedActor;
 import org.agentauth.keycloak.delegation.scope.DelegationScopes;
-import org.agentauth.keycloak.vault.Connector;
-import org.agentauth.keycloak.vault.UpstreamConnection;
-import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.jboss.logging.Logger;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.authentication.RequiredActionContext;
@@ -37,8 +26,6 @@ import org.keycloak.events.Errors;
 import org.keycloak.forms.login.LoginFormsProvider;
 import org.keycloak.events.EventBuilder;
 import org.keycloak.events.EventType;
-import org.keycloak.headers.SecurityHeadersProvider;
-import org.keycloak.models.BrowserSecurityHeaders;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientScopeModel;
 import org.keycloak.models.RealmModel;
@@ -184,7 +171,7 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
             context.challenge(page(context, req, CHANGED_MESSAGE));
             return;
         }
-        Map<String, String> picks = pickedConnections(context, req, form);
+        Map<String, String> picks = ConsentPage.pickedConnections(context.getSession(), context.getRealm(), context.getUser(), req.agent, form);
         if (picks == null) {
             LOG.debugf("agent %s: the consent page offered an account that is no longer the user's active one; shown again", pending.agent());
             context.challenge(page(context, req, CHANGED_MESSAGE));
@@ -209,37 +196,6 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
         }
         List<String> byScope = DelegationScopes.agentsIn(as.getClientNote(OAuth2Constants.SCOPE));
         return byScope.size() == 1 ? new Pending(byScope.get(0), true) : null;
-    }
-
-    /**
-     * The accounts picked on the page: for each connector of the agent's policy, the field {@code connection.<alias>}
-     * names one of the user's active connections on it, or is empty (any account). Null when a field names anything
-     * else (a connection revoked or expired while the page was open, or a forged form): the page is shown again.
-     */
-    private static Map<String, String> pickedConnections(RequiredActionContext context, Request req, MultivaluedMap<String, String> form) {
-        Map<String, String> picks = new LinkedHashMap<>();
-        for (String alias : req.agent.allowedConnectors()) {
-            String value = form.getFirst(FORM_CONNECTION_PREFIX + alias);
-            if (value == null || value.isBlank()) {
-                continue;
-            }
-            Optional<Connector> connector = Connector.byAlias(context.getRealm(), alias);
-            boolean usable = connector.isPresent() && accounts(context, connector.get()).stream().anyMatch(c -> c.id().equals(value));
-            if (!usable) {
-                return null;
-            }
-            picks.put(alias, value);
-        }
-        return picks;
-    }
-
-    /** The user's active connections on a connector, most recent first. */
-    private static List<UpstreamConnection> accounts(RequiredActionContext context, Connector connector) {
-        return context.getSession().getProvider(UpstreamConnectionProvider.class)
-                .listForUser(context.getRealm(), context.getUser().getId(), connector.id()).stream()
-                .filter(UpstreamConnection::active)
-                .sorted(java.util.Comparator.comparingLong(UpstreamConnection::createdAt).reversed())
-                .toList();
     }
 
     /** The connector whose resource URI this login asks for (a token for its brokered proxy), or null. */
@@ -270,8 +226,12 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
      * within the agent's ceiling.
      */
     static Set<String> requestedScopes(AuthenticationSessionModel as, ClientModel host, AgentPolicy agent) {
-        Set<String> asked = new LinkedHashSet<>(RequestedActor.scopeSet(
-                RequestedActor.withoutMarker(as.getClientNote(OAuth2Constants.SCOPE))));
+        return requestedScopes(as.getClientNote(OAuth2Constants.SCOPE), host, agent);
+    }
+
+    /** {@link #requestedScopes(AuthenticationSessionModel, ClientModel, AgentPolicy)} for a scope parameter as sent. */
+    public static Set<String> requestedScopes(String scopeParam, ClientModel host, AgentPolicy agent) {
+        Set<String> asked = new LinkedHashSet<>(RequestedActor.scopeSet(RequestedActor.withoutMarker(scopeParam)));
         host.getClientScopes(true).values().stream().filter(ClientScopeModel::isIncludeInTokenScope)
                 .map(ClientScopeModel::getName).forEach(asked::add);
         Set<String> out = new LinkedHashSet<>();
@@ -307,17 +267,10 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
      * only lets Allow tell whether the login still asks for what the user saw.
      */
     private static String shownFor(RequiredActionContext context, Request req) {
-        Map<String, String> resource = resource(context);
-        String text = String.join("\n", context.getAuthenticationSession().getTabId(), req.agent.clientId(),
-                req.host.getClientId(), String.join(" ", req.scopes), String.join(" ", req.agent.allowedConnectors()),
-                String.join(" ", req.agent.downstreamAgents()), Long.toString(req.agent.grantLifetimeSeconds()),
+        Map<String, String> resource = ConsentPage.resource(context.getSession(), context.getRealm(),
+                context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE));
+        return ConsentPage.digest(context.getAuthenticationSession().getTabId(), req.agent, req.host, req.scopes,
                 resource == null ? "" : resource.get("uri"));
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private static EventBuilder consentEvent(RequiredActionContext context, Request req, DelegationGrant g, String origin) {
@@ -345,144 +298,17 @@ public class AgentConsentRequiredAction implements RequiredActionProvider {
     }
 
     private static Response page(RequiredActionContext context, Request req, String errorMessage) {
-        ClientModel a = req.agent.client();
-        List<Map<String, String>> scopes = new ArrayList<>();
-        for (String s : req.scopes) {
-            Map<String, String> m = new LinkedHashMap<>();
-            m.put("name", s);
-            m.put("text", ScopeTexts.consentText(context.getRealm(), s));
-            scopes.add(m);
-        }
-        List<String> downstream = new ArrayList<>();
-        for (String d : req.agent.downstreamAgents()) {
-            ClientModel c = context.getRealm().getClientByClientId(d);
-            downstream.add(c == null ? d : AgentPolicy.of(c).map(AgentPolicy::displayName).orElse(d));
-        }
-        long lifetime = req.agent.grantLifetimeSeconds();
-        Map<String, Object> agent = new LinkedHashMap<>();
-        agent.put("clientId", a.getClientId());
-        agent.put("name", req.agent.displayName());
-        agent.put("description", a.getDescription() == null ? "" : a.getDescription());
-        agent.put("logoUri", httpUrl(a.getAttribute("logoUri")));
-        agent.put("policyUri", httpUrl(a.getAttribute("policyUri")));
-        agent.put("tosUri", httpUrl(a.getAttribute("tosUri")));
-        String hostName = req.host.getName() == null || req.host.getName().isBlank() ? req.host.getClientId() : req.host.getName();
-
         LoginFormsProvider form = context.form();
         if (errorMessage != null) {
             form.setError(errorMessage);
         }
-        Map<String, String> resource = resource(context);
-        if (resource != null) {
-            form.setAttribute("agentResource", resource);
-        }
-        Map<String, Object> cimd = CimdClients.consentDetails(req.host); // a client without registration: what it really is
-        if (cimd != null) {
-            form.setAttribute("cimd", cimd);
-        }
-        Response r = form
-                .setAttribute("agent", agent)
-                .setAttribute("agentHostName", hostName)
-                .setAttribute("agentScopes", scopes)
-                .setAttribute("agentConnectors", connectorsShown(context, req))
-                .setAttribute("agentAccountUrl", issuer(context) + "/agent-auth/account/")
-                .setAttribute("agentDownstream", downstream)
-                .setAttribute("agentLifetimeDays", lifetime == 0 ? 0 : (lifetime % 86400 == 0 ? lifetime / 86400 : 0))
-                .setAttribute("agentLifetimeHours", lifetime == 0 || lifetime % 86400 == 0 ? 0 : (lifetime + 3599) / 3600)
+        ConsentPage.fill(context.getSession(), context.getRealm(), context.getUser(), form, req.agent, req.host, req.scopes,
+                context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE))
                 .setAttribute("agentFormDecision", FORM_DECISION)
                 .setAttribute("agentFormAgent", FORM_AGENT)
                 .setAttribute("agentFormShown", FORM_SHOWN)
-                .setAttribute("agentShown", shownFor(context, req))
-                .createForm(TEMPLATE);
-        return notFramable(context, r);
-    }
-
-    /**
-     * Each connector of the agent's policy as the page lists it: its name, the form field for the account choice, the
-     * user's active accounts on it (any, or one of them) and, where none is linked, the connect flow's URL.
-     */
-    private static List<Map<String, Object>> connectorsShown(RequiredActionContext context, Request req) {
-        List<Map<String, Object>> out = new ArrayList<>();
-        for (String alias : req.agent.allowedConnectors()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            Optional<Connector> connector = Connector.byAlias(context.getRealm(), alias);
-            m.put("alias", alias);
-            m.put("name", connector.map(Connector::name).orElse(alias));
-            m.put("releasesTokens", connector.map(Connector::releasesTokens).orElse(false));
-            m.put("field", FORM_CONNECTION_PREFIX + alias);
-            List<Map<String, String>> accounts = new ArrayList<>();
-            if (connector.isPresent()) {
-                for (UpstreamConnection c : accounts(context, connector.get())) {
-                    accounts.add(Map.of("id", c.id(), "label", c.label()));
-                }
-                if (accounts.isEmpty()) {
-                    m.put("connectUri", connector.get().connectUri(issuer(context), req.agent.clientId()));
-                }
-            }
-            m.put("accounts", accounts);
-            out.add(m);
-        }
-        return out;
-    }
-
-    /**
-     * The resource (RFC 8707) the login asks for, already checked at the authorization endpoint, with the name of the
-     * client that owns it (e.g. an MCP server); null when the login names none.
-     */
-    private static Map<String, String> resource(RequiredActionContext context) {
-        String raw = context.getAuthenticationSession().getClientNote(OAuth2Constants.RESOURCE);
-        if (raw == null || raw.isBlank()) {
-            return null;
-        }
-        String uri;
-        try {
-            uri = ResourceServers.normalize(raw); // checked at the authorization endpoint; stored as sent
-        } catch (IllegalArgumentException e) {
-            uri = raw; // shown as it is; the token endpoint refuses it
-        }
-        String connectorAlias = ConnectorResources.aliasOf(issuer(context), uri);
-        String name = connectorAlias != null
-                ? Connector.byAlias(context.getRealm(), connectorAlias).map(Connector::name).orElse(uri)
-                : ResourceServers.owner(context.getRealm(), uri)
-                        .map(c -> c.getName() == null || c.getName().isBlank() ? c.getClientId() : c.getName()).orElse(uri);
-        Map<String, String> m = new LinkedHashMap<>();
-        m.put("uri", uri);
-        m.put("name", name);
-        return m;
-    }
-
-    /** The page may not be framed by anyone: our own headers instead of the realm's framing defaults. */
-    private static Response notFramable(RequiredActionContext context, Response r) {
-        context.getSession().getProvider(SecurityHeadersProvider.class).options().skipHeaders();
-        Map<String, String> realmHeaders = context.getRealm().getBrowserSecurityHeaders();
-        Response.ResponseBuilder b = Response.fromResponse(r);
-        for (BrowserSecurityHeaders h : BrowserSecurityHeaders.values()) {
-            String v = realmHeaders == null ? null : realmHeaders.get(h.getKey());
-            if (v == null) {
-                v = h.getDefaultValue();
-            }
-            if (v != null && !v.isEmpty()) {
-                b.header(h.getHeaderName(), null).header(h.getHeaderName(), v);
-            }
-        }
-        b.header(BrowserSecurityHeaders.X_FRAME_OPTIONS.getHeaderName(), null).header(BrowserSecurityHeaders.X_FRAME_OPTIONS.getHeaderName(), "DENY");
-        b.header(BrowserSecurityHeaders.CONTENT_SECURITY_POLICY.getHeaderName(), null)
-                .header(BrowserSecurityHeaders.CONTENT_SECURITY_POLICY.getHeaderName(), "frame-src 'self'; frame-ancestors 'none'; object-src 'none';");
-        return b.build();
-    }
-
-    /** Only absolute http(s) URLs are shown (no javascript:, data:, relative links). */
-    static String httpUrl(String s) {
-        if (s == null || s.isBlank()) {
-            return null;
-        }
-        try {
-            URI u = URI.create(s.trim());
-            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
-            return (scheme.equals("https") || scheme.equals("http")) && u.getHost() != null ? u.toString() : null;
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+                .setAttribute("agentShown", shownFor(context, req));
+        return ConsentPage.notFramable(context.getSession(), context.getRealm(), form.createForm(TEMPLATE));
     }
 
     @Override

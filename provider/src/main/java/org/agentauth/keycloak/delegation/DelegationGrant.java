@@ -42,6 +42,8 @@ public record DelegationGrant(
     public static final String ORIGIN_ADMIN = "admin";
     /** Recorded without a screen because the agent's policy pre-authorises it. */
     public static final String ORIGIN_PREAUTHORIZED = "preauthorized";
+    /** Approved on the approval page of a CIBA request (DESIGN section 12). */
+    public static final String ORIGIN_CIBA = "ciba";
 
     public DelegationGrant {
         scopes = copy(scopes);

@@ -46,6 +46,9 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
 
     private static final Logger LOG = Logger.getLogger(ResourceIndicatorsPostProcessor.class);
 
+    /** Keycloak's client-session note of the resource a CIBA request was bound to (see the {@code ciba} package). */
+    static final String CIBA_RESOURCE_NOTE = "ciba_backchannel_request_param_agent_auth_resource";
+
     private final KeycloakSession session;
 
     public ResourceIndicatorsPostProcessor(KeycloakSession session) {
@@ -75,6 +78,11 @@ public class ResourceIndicatorsPostProcessor implements TokenPostProcessor {
                     throw refused(List.of(r), e.getMessage());
                 }
             }
+        } else if (OAuth2Constants.CIBA_GRANT_TYPE.equals(grantType)) {
+            // bound at the backchannel endpoint (checked and normalized there), carried in the auth_req_id; Keycloak
+            // makes a client-session note of it in the fresh session of every CIBA token
+            String bound = ctx.clientSessionCtx().getClientSession().getNote(CIBA_RESOURCE_NOTE);
+            original = bound == null || bound.isBlank() ? List.of() : List.of(bound.trim().split(" "));
         } else if (ctx.requestRefreshToken() != null) {
             original = ResourceIndicators.strings(ctx.requestRefreshToken().getOtherClaims().get(ResourceIndicators.REFRESH_CLAIM));
         }

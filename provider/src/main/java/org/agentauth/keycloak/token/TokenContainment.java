@@ -38,7 +38,7 @@ public final class TokenContainment {
      * {@code OAuth2GrantType.isTokenAllowed}, where their tokens are accepted as bearer tokens.
      */
     public static final Set<String> OWNED_GRANT_TYPES = Set.of(OAuth2Constants.AUTHORIZATION_CODE, OAuth2Constants.REFRESH_TOKEN,
-            OAuth2Constants.TOKEN_EXCHANGE_GRANT_TYPE);
+            OAuth2Constants.TOKEN_EXCHANGE_GRANT_TYPE, OAuth2Constants.CIBA_GRANT_TYPE);
 
     private TokenContainment() {
     }

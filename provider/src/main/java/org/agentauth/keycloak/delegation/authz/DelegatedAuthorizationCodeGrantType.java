@@ -1,21 +1,15 @@
 package org.agentauth.keycloak.delegation.authz;
 
-import org.agentauth.keycloak.support.RealmIssuer;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.agentauth.keycloak.audit.Audit;
 import jakarta.ws.rs.core.Response;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
-import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.delegation.DelegationGrant;
-import org.agentauth.keycloak.delegation.OfflineAccess;
-import org.agentauth.keycloak.token.ActChain;
 import org.agentauth.keycloak.delegation.exchange.ActorTokenVerifier;
 import org.agentauth.keycloak.token.DelegatedTokens;
-import org.agentauth.keycloak.token.DelegatedClientSessionContext;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.agentauth.keycloak.resource.ResourceIndicators;
@@ -29,7 +23,6 @@ import org.keycloak.models.UserSessionModel;
 import org.keycloak.protocol.oidc.TokenManager;
 import org.keycloak.protocol.oidc.grants.AuthorizationCodeGrantType;
 import org.keycloak.representations.AccessToken;
-import org.keycloak.representations.RefreshToken;
 import org.keycloak.services.CorsErrorResponseException;
 import org.keycloak.services.clientpolicy.ClientPolicyContext;
 
@@ -91,51 +84,27 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
             // DESIGN 4.3: whatever is wrong with the actor (token, agent, host, grant) is invalid_grant here.
             throw error(OAuthErrorException.INVALID_GRANT, e.eventError(), e.description());
         }
-        AgentPolicy agent = verified.agent();
-        // a connector's resource URI (bound to the code) is issued only for a connector this grant includes
-        DelegatedTokens.noteGrantConnectors(session, grant.connectors());
-        String issuer = RealmIssuer.of(session, realm);
-        ActChain chain = ActChain.empty().wrap(new ActChain.Actor(verified.serviceAccount().getId(), agent.clientId(), issuer));
-        Set<String> allowedScope = new LinkedHashSet<>(grant.scopes());
-        allowedScope.retainAll(agent.allowedScopes());
-        if (clientSessionCtx.isOfflineTokenRequested() && !OfflineAccess.covered(agent, grant.scopes())) {
-            // refused before login unless the ceiling allowed it and the consent page listed it; the policy or the
-            // grant may have changed since
-            throw error(OAuthErrorException.INVALID_SCOPE, Errors.INVALID_SCOPE,
-                    "offline_access is not covered by the agent's scope ceiling and the user's grant");
-        }
-
-        refreshAllowed = agent.refreshAllowed();
-        // the claims of the granted scopes only, whatever the host's default scopes (DESIGN section 3 rule 5, "Claims too")
-        ClientSessionContext delegatedCtx = DelegatedClientSessionContext.restrict(session, clientSessionCtx, allowedScope);
-        TokenManager.AccessTokenResponseBuilder rb = createTokenResponseBuilder(user, userSession, delegatedCtx, scopeParam,
-                clientPolicyContextGenerator);
-        AccessToken at = rb.getAccessToken();
-        List<String> aud = at.getAudience() == null ? List.of() : DelegatedTokens.allowedAudience(realm, agent, List.of(at.getAudience()));
-        Set<String> scope;
+        refreshAllowed = verified.agent().refreshAllowed();
+        DelegatedIssue.Issued issued;
         try {
-            scope = DelegatedTokens.shape(at, chain, client.getClientId(), List.of(grant.id()), allowedScope, aud, DelegatedTokens.Roles.of(at));
+            issued = DelegatedIssue.issue(session, realm, client, verified, grant, clientSessionCtx, event,
+                    ctx -> createTokenResponseBuilder(user, userSession, ctx, scopeParam, clientPolicyContextGenerator));
         } catch (ProtocolError e) {
             throw error(e.error(), e.eventError(), e.description());
         }
-        RefreshToken rt = rb.getRefreshToken();
-        if (rt != null) {
-            rt.setScope(at.getScope());
-            DelegatedTokens.recordInRefreshToken(rt, at);
-            DelegatedTokens.capExpiry(rt, grant.expiresAt());
-        }
-        rules.touch(List.of(grant));
-        event.detail(AgentAuthEvents.ACT_CHAIN, chain.describe())
-                .detail(AgentAuthEvents.HOST, client.getClientId())
-                .detail(AgentAuthEvents.GRANT_ID, grant.id())
-                .detail(AgentAuthEvents.SCOPE, String.join(" ", scope));
-        return createTokenResponse(rb, delegatedCtx, code);
+        return createTokenResponse(issued.builder(), issued.context(), code);
     }
 
     /** {@code resource} may be repeated (RFC 8707); checked by {@code ResourceIndicatorsPostProcessor}. */
     @Override
     public Set<String> getSupportedMultivaluedRequestParameters() {
         return Set.of(ResourceIndicators.PARAM);
+    }
+
+    /** {@code actor_token} is a token parameter: up to 20,000 characters, never silently dropped as longer extras are. */
+    @Override
+    public Set<String> getTokenParameterNames() {
+        return Set.of(ACTOR_TOKEN);
     }
 
     @Override

@@ -82,6 +82,11 @@ public final class ConnectClient {
      * @param uiLocales the {@code ui_locales} to pass on to the login page, or null
      */
     public static Response signIn(KeycloakSession session, URI returnTo, String uiLocales) {
+        return signIn(session, returnTo, uiLocales, java.util.Map.of());
+    }
+
+    /** {@link #signIn(KeycloakSession, URI, String)} with more authorization parameters ({@code login_hint}, {@code max_age}). */
+    public static Response signIn(KeycloakSession session, URI returnTo, String uiLocales, java.util.Map<String, String> extra) {
         RealmModel realm = session.getContext().getRealm();
         UriBuilder login = UriBuilder.fromUri(session.getContext().getUri(UrlType.FRONTEND).getBaseUri())
                 .path("realms").path(realm.getName()).path("protocol/openid-connect/auth")
@@ -95,6 +100,7 @@ public final class ConnectClient {
         if (uiLocales != null && !uiLocales.isBlank()) {
             login.queryParam("ui_locales", encodeQuery(uiLocales));
         }
+        extra.forEach((k, v) -> login.queryParam(k, encodeQuery(v)));
         return Response.status(Response.Status.FOUND).location(login.build()).header("Referrer-Policy", "no-referrer").build();
     }
 
