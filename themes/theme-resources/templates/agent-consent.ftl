@@ -28,6 +28,18 @@
             <#else>
                 <p id="agent-consent-request">${msg("agentConsentRequest", agent.name, agentHostName)}</p>
             </#if>
+            <#if cimd??>
+                <#-- the asking application is a client without registration (CIMD): what is known of it, and what is not -->
+                <div id="agent-consent-cimd" style="border-left:3px solid #f0ab00;background:#fdf7e7;padding:.5rem .75rem;margin:.5rem 0 1rem 0">
+                    <p style="margin:0">${msg("agentConsentCimdHost")}
+                        <strong id="agent-consent-cimd-host" title="${cimd.fullHost}" style="display:block;font-size:1.25em;word-break:break-all">${cimd.host}</strong></p>
+                    <p id="agent-consent-cimd-name" style="margin:.25rem 0 0 0">${msg("agentConsentCimdName", cimd.name)}</p>
+                    <p id="agent-consent-cimd-redirect" style="margin:.25rem 0 0 0">${msg("agentConsentCimdRedirect", cimd.redirectHosts)}</p>
+                    <#if cimd.allLoopback>
+                        <p id="agent-consent-cimd-loopback" role="alert" style="margin:.25rem 0 0 0;font-weight:bold">${msg("agentConsentCimdLoopback")}</p>
+                    </#if>
+                </div>
+            </#if>
             <#-- a request made without a browser (CIBA): what the agent says it is about to do, and the code it shows -->
             <#if agentBindingMessage??>
                 <p id="agent-approval-binding" style="margin-top:.5rem">${msg("agentApprovalBinding")} <strong><code>${agentBindingMessage}</code></strong></p>

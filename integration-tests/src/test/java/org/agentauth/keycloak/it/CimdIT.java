@@ -372,8 +372,8 @@ class CimdIT {
         cases.put("/bad/noname.json", new Object[] {null, "client_name"});
         cases.put("/bad/wildcard.json", new Object[] {null, "wildcards are not allowed"});
         cases.put("/bad/secret.json", new Object[] {null, "must not contain a client secret"});
-        cases.put("/bad/basic.json", new Object[] {null, "must be none"});
-        cases.put("/bad/jwt.json", new Object[] {null, "private_key_jwt is not supported"});
+        cases.put("/bad/basic.json", new Object[] {null, "must be none or private_key_jwt"});
+        cases.put("/bad/jwt.json", new Object[] {null, "requires exactly one of jwks and jwks_uri"});
         cases.put("/bad/redirect.json", new Object[] {new Answer(302, "text/plain", new byte[0], Map.of("Location", docs.url("/bad/redirect-target.json")), 0),
                 "redirects are not followed"});
         cases.put("/bad/missing.json", new Object[] {null, "HTTP 404"});
@@ -500,6 +500,387 @@ class CimdIT {
             assertEquals(200, page.status(), page + " " + page.location());
             assertTrue(page.body().contains("kc-form-login"));
             assertEquals(before + 1, docs.hits(path), "fetched at PAR only");
+        }
+    }
+
+    // ---- private_key_jwt: a confidential client with the document's public keys
+
+    private static java.security.KeyPair rsaKeyPair() throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("RSA");
+        g.initialize(2048);
+        return g.generateKeyPair();
+    }
+
+    /** The public JWK of {@code kp}, with {@code extra} members added (such as a private one, to be refused). */
+    private static Map<String, Object> publicJwk(java.security.KeyPair kp, String kid, Map<String, Object> extra) {
+        java.security.interfaces.RSAPublicKey pub = (java.security.interfaces.RSAPublicKey) kp.getPublic();
+        Map<String, Object> k = new LinkedHashMap<>(Map.of("kty", "RSA", "kid", kid, "use", "sig", "alg", "RS256",
+                "n", DelegationExchangeIT.b64(DelegationExchangeIT.unsigned(pub.getModulus())),
+                "e", DelegationExchangeIT.b64(DelegationExchangeIT.unsigned(pub.getPublicExponent()))));
+        k.putAll(extra);
+        return k;
+    }
+
+    /** A private_key_jwt document: {@code keys} is the {@code jwks} member, or a String: the {@code jwks_uri}. */
+    private String keyedDocument(String path, List<String> redirects, Object keys) {
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("client_id", docs.url(path));
+        d.put("client_name", "Keyed MCP client");
+        d.put("redirect_uris", redirects);
+        d.put("token_endpoint_auth_method", "private_key_jwt");
+        d.put(keys instanceof String ? "jwks_uri" : "jwks", keys);
+        try {
+            return Http.JSON.writeValueAsString(d);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private String clientAssertion(String realmName, String clientId, java.security.KeyPair kp, String kid) throws Exception {
+        long now = System.currentTimeMillis() / 1000;
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("iss", clientId);
+        claims.put("sub", clientId);
+        claims.put("aud", oidc.tokenEndpoint(realmName));
+        claims.put("iat", now);
+        claims.put("exp", now + 60);
+        claims.put("jti", java.util.UUID.randomUUID().toString());
+        return DelegationExchangeIT.rs256(kp, kid, "JWT", claims);
+    }
+
+    private List<Map.Entry<String, String>> withAssertion(List<Map.Entry<String, String>> form, String assertion) {
+        List<Map.Entry<String, String>> f = new ArrayList<>(form);
+        f.add(Map.entry("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"));
+        f.add(Map.entry("client_assertion", assertion));
+        return f;
+    }
+
+    @Test
+    void aPrivateKeyJwtDocumentBecomesAConfidentialClientThatSignsItsTokenRequests() throws Exception {
+        java.security.KeyPair kp = rsaKeyPair();
+        String cb = "http://127.0.0.1:4100/cb";
+        // inline jwks, and jwks_uri (fetched by us with the document's rules: Keycloak never fetches it)
+        String keysPath = "/keys/jwks.json";
+        docs.set(keysPath, Answer.json(Http.JSON.writeValueAsString(Map.of("keys", List.of(publicJwk(kp, "k-uri", Map.of()))))));
+        for (Object[] c : new Object[][] {{"/keyed/inline.json", Map.of("keys", List.of(publicJwk(kp, "k-inline", Map.of()))), "k-inline"},
+                {"/keyed/by-uri.json", docs.url(keysPath), "k-uri"}}) {
+            String path = (String) c[0];
+            String clientId = docs.url(path);
+            docs.set(path, Answer.json(keyedDocument(path, List.of("http://127.0.0.1/cb"), c[1])));
+            Pkce pkce = Pkce.create();
+            Http.Response code = loginAndConsent(new Http(), authUrl(REALM, clientId, cb, pkce));
+            assertEquals(302, code.status(), path + ": " + code);
+            JsonNode client = client(REALM, clientId);
+            assertFalse(client.path("publicClient").asBoolean(), path);
+            assertEquals("client-jwt", client.path("clientAuthenticatorType").asText(), path);
+            assertEquals("true", client.path("attributes").path("use.jwks.string").asText(), path);
+            assertFalse(client.path("attributes").path("use.jwks.url").asBoolean(), path + ": Keycloak never fetches a key set itself");
+            assertEquals("S256", client.path("attributes").path("pkce.code.challenge.method").asText());
+            String authCode = Oidc.params(code.location()).get("code");
+            List<Map.Entry<String, String>> redeem = Form.of("grant_type", "authorization_code", "code", authCode, "redirect_uri", cb,
+                    "code_verifier", pkce.verifier(), "client_id", clientId).list();
+            // without the signed assertion the client is not authenticated
+            Http.Response unsigned = new Http().postForm(oidc.tokenEndpoint(REALM), redeem);
+            assertEquals("invalid_client", unsigned.json().path("error").asText(), unsigned.toString());
+            Http.Response token = new Http().postForm(oidc.tokenEndpoint(REALM), withAssertion(redeem, clientAssertion(REALM, clientId, kp, (String) c[2])));
+            assertEquals(200, token.status(), path + ": " + token);
+            assertEquals(clientId, Oidc.claims(token.json().path("access_token").asText()).path("azp").asText());
+            assertTrue(eventWith(REALM, "CLIENT_REGISTER", clientId, "ok"));
+        }
+        assertEquals(1, docs.hits(keysPath), "the key set was fetched once, by the document's rules, and never by Keycloak");
+
+        // PKCE is still required of a confidential CIMD client
+        Http.Response noPkce = new Http().get(authUrl(REALM, docs.url("/keyed/inline.json"), cb, null));
+        assertEquals(302, noPkce.status(), noPkce.toString());
+        assertEquals("invalid_request", Oidc.params(noPkce.location()).get("error"), noPkce.location());
+    }
+
+    @Test
+    void privateKeysSymmetricKeysAndBadKeySetsAreRefusedWithoutAClient() throws Exception {
+        java.security.KeyPair kp = rsaKeyPair();
+        String cb = "http://127.0.0.1/cb";
+        Map<String, Object[]> cases = new LinkedHashMap<>();
+        cases.put("/keyed/private.json", new Object[] {Map.of("keys", List.of(publicJwk(kp, "p", Map.of("d", "do-not-log-this-private-key")))),
+                "must not contain private key members"});
+        cases.put("/keyed/oct.json", new Object[] {Map.of("keys", List.of(Map.of("kty", "oct", "k", "c3ltbWV0cmlj"))), "symmetric (oct)"});
+        cases.put("/keyed/none.json", new Object[] {null, "requires exactly one of jwks and jwks_uri"});
+        cases.put("/keyed/internal-uri.json", new Object[] {"https://127.0.0.1:" + docs.port() + "/keys/jwks.json", "jwks_uri: the host of the key set"});
+        cases.put("/keyed/missing-uri.json", new Object[] {docs.url("/keys/missing.json"), "jwks_uri: fetching the key set answered HTTP 404"});
+        cases.put("/keyed/denied-uri.json", new Object[] {"https://denied.example/jwks.json", "does not accept key sets (jwks_uri) from denied.example"});
+        cases.put("/keyed/private-uri.json", new Object[] {docs.url("/keys/private.json"), "must not contain private key members"});
+        docs.set("/keys/private.json", Answer.json(Http.JSON.writeValueAsString(Map.of("keys", List.of(publicJwk(kp, "p",
+                Map.of("p", "do-not-log-this-private-key")))))));
+        int internalBefore = docs.hits("/keys/jwks.json");
+        for (Map.Entry<String, Object[]> c : cases.entrySet()) {
+            String path = c.getKey();
+            Object keys = c.getValue()[0];
+            String doc = keys == null ? keyedDocument(path, List.of(cb), "x").replace(",\"jwks_uri\":\"x\"", "") : keyedDocument(path, List.of(cb), keys);
+            docs.set(path, Answer.json(doc));
+            String url = docs.url(path);
+            assertRefusedPage(new Http().get(authUrl(REALM, url, cb, Pkce.create())), (String) c.getValue()[1]);
+            assertNull(client(REALM, url), path + ": no client");
+        }
+        assertEquals(internalBefore, docs.hits("/keys/jwks.json"), "a jwks_uri on an internal address is never fetched");
+        assertEquals(1, docs.hits("/keys/private.json"));
+        assertTrue(eventWith(REALM, "CLIENT_REGISTER_ERROR", docs.url("/keyed/internal-uri.json"), "jwks_address_refused"));
+        assertFalse(events(REALM, "CLIENT_REGISTER_ERROR").toString().contains("do-not-log-this-private-key"), "no private key in events");
+        assertFalse(server.logText().contains("do-not-log-this-private-key"), "no private key in the log");
+    }
+
+    @Test
+    void aChangedKeySetRevokesConsentsAndRefreshTokens() throws Exception {
+        String realmName = "cimd-it-keys";
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of())) {
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true, "cacheSeconds", 0)).status());
+            java.security.KeyPair old = rsaKeyPair();
+            java.security.KeyPair rotated = rsaKeyPair();
+            String path = "/keyed/rotating.json";
+            String clientId = docs.url(path);
+            String cb = "http://127.0.0.1:4200/cb";
+            docs.set(path, Answer.json(keyedDocument(path, List.of(cb), Map.of("keys", List.of(publicJwk(old, "old", Map.of()))))));
+            Pkce pkce = Pkce.create();
+            Http.Response code = loginAndConsent(new Http(), authUrl(realmName, clientId, cb, pkce));
+            assertEquals(302, code.status(), code.toString());
+            Http.Response token = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(Form.of("grant_type", "authorization_code",
+                    "code", Oidc.params(code.location()).get("code"), "redirect_uri", cb, "code_verifier", pkce.verifier(), "client_id", clientId).list(),
+                    clientAssertion(realmName, clientId, old, "old")));
+            assertEquals(200, token.status(), token.toString());
+            String refresh = token.json().path("refresh_token").asText();
+            List<Map.Entry<String, String>> refreshForm = Form.of("grant_type", "refresh_token", "refresh_token", refresh, "client_id", clientId).list();
+            Http.Response refreshed = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(refreshForm, clientAssertion(realmName, clientId, old, "old")));
+            assertEquals(200, refreshed.status(), "the same key set: the refresh token works " + refreshed);
+            String userId = new Http().get(server.baseUrl() + "/admin/realms/" + realmName + "/users?exact=true&username=alice", oidc.adminToken())
+                    .json().get(0).path("id").asText();
+            String consents = server.baseUrl() + "/admin/realms/" + realmName + "/users/" + userId + "/consents";
+            assertEquals(1, new Http().get(consents, oidc.adminToken()).json().size(), "alice consented");
+
+            // the document now lists another key (same redirects): consents and refresh tokens revoked, the old key refused
+            docs.set(path, Answer.json(keyedDocument(path, List.of(cb), Map.of("keys", List.of(publicJwk(rotated, "new", Map.of()))))));
+            sleepPastSecond();
+            assertEquals(200, new Http().get(authUrl(realmName, clientId, cb, Pkce.create())).status());
+            assertEquals(0, new Http().get(consents, oidc.adminToken()).json().size(), "consents revoked");
+            Http.Response withNewKey = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(refreshForm,
+                    clientAssertion(realmName, clientId, rotated, "new")));
+            assertEquals(400, withNewKey.status(), withNewKey.toString());
+            assertEquals("invalid_grant", withNewKey.json().path("error").asText(), "the old refresh token is revoked: " + withNewKey);
+            Http.Response withOldKey = new Http().postForm(oidc.tokenEndpoint(realmName), withAssertion(refreshForm,
+                    clientAssertion(realmName, clientId, old, "old")));
+            assertEquals("invalid_client", withOldKey.json().path("error").asText(), "the old key no longer authenticates: " + withOldKey);
+            boolean keysChanged = false;
+            for (JsonNode e : events(realmName, "CLIENT_UPDATE")) {
+                keysChanged |= "true".equals(e.path("details").path("keys_changed").asText());
+            }
+            assertTrue(keysChanged, "a CLIENT_UPDATE event says the key set changed");
+        }
+    }
+
+    // ---- the agent consent screen for a CIMD client (requested_actor), in Chromium
+
+    @Test
+    void theAgentConsentScreenShowsWhatIsKnownOfACimdClient() throws Exception {
+        String realmName = "cimd-it-agent";
+        String path = "/agent/loopback-client.json";
+        String clientId = docs.url(path);
+        String cb = "http://127.0.0.1:4300/cb";
+        String byScopePath = "/agent/by-scope-client.json";
+        String byScopeId = docs.url(byScopePath);
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of(TestRealm.agent("cimd-agent", clientId + " " + byScopeId,
+                Map.of("clientAuthenticatorType", "client-secret", "secret", "cimd-agent-secret"), Map.of())))) {
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+            docs.set(path, Answer.json(document(path, "Totally Official <Bank> App", List.of("http://127.0.0.1/cb", "http://localhost/cb"))));
+            Pkce pkce = Pkce.create();
+            List<Map.Entry<String, String>> p = new ArrayList<>(Form.of("client_id", clientId, "redirect_uri", cb, "response_type", "code",
+                    "scope", "openid", "state", "st-agent", "requested_actor", "cimd-agent", "code_challenge", pkce.challenge(),
+                    "code_challenge_method", "S256").list());
+            try (Browser browser = new Browser()) {
+                Page d = browser.page();
+                d.navigate(oidc.authUrl(realmName, p));
+                d.locator("#username").waitFor();
+                d.locator("#username").fill("alice");
+                d.locator("#password").fill("alice");
+                d.locator("#kc-login").click();
+                d.locator("#agent-consent-cimd").waitFor();
+                assertEquals("localhost", d.locator("#agent-consent-cimd-host").innerText().strip(), "the document's host, prominently");
+                assertEquals("localhost", d.locator("#agent-consent-cimd-host").getAttribute("title"));
+                assertTrue(d.locator("#agent-consent-cimd-name").innerText().contains("Totally Official <Bank> App")
+                        && d.locator("#agent-consent-cimd-name").innerText().contains("(self-declared, not verified)"),
+                        d.locator("#agent-consent-cimd-name").innerText());
+                assertEquals(0, d.locator("#agent-consent-cimd-name b, #agent-consent-cimd-name bank").count(), "the name is text, never markup");
+                assertTrue(d.locator("#agent-consent-cimd-redirect").innerText().contains("127.0.0.1, localhost"), d.locator("#agent-consent-cimd-redirect").innerText());
+                assertTrue(d.locator("#agent-consent-cimd-loopback").innerText().contains("Every redirect is on this computer"));
+                assertTrue(d.locator("#agent-consent-request").innerText().contains("localhost"), d.locator("#agent-consent-request").innerText());
+                Path shot = browser.screenshot("cimd-agent-consent");
+                System.out.println("[browser] screenshot " + shot);
+
+                // Allow, then Keycloak's own consent for the client (consent required), then the code at the redirect
+                d.locator("#kc-agent-allow").click();
+                Locator accept = d.locator("[name=accept]");
+                accept.first().waitFor();
+                assertTrue(d.content().contains("self-declared, not verified"), "Keycloak's consent says the same");
+                browser.screenshot("cimd-keycloak-consent");
+                String callback = d.waitForRequest(q -> q.url().startsWith(cb), () -> accept.first().click()).url();
+                assertNotNull(Oidc.params(callback).get("code"), callback);
+            }
+            assertTrue(eventWith(realmName, "CLIENT_REGISTER", clientId, "ok"));
+
+            // consent by scope: a new CIMD client that the agent names as a host gets its delegation:client scope when it
+            // is created, and asking for it brings the same agent consent screen
+            docs.set(byScopePath, Answer.json(document(byScopePath, "Scoped MCP client", List.of("https://localhost/scoped/cb"))));
+            List<Map.Entry<String, String>> q = new ArrayList<>(Form.of("client_id", byScopeId, "redirect_uri", "https://localhost/scoped/cb",
+                    "response_type", "code", "scope", "openid delegation:client:cimd-agent", "state", "st-scope",
+                    "code_challenge", Pkce.create().challenge(), "code_challenge_method", "S256").list());
+            Http http = new Http();
+            Http.Response page = followWithinKeycloak(http, oidc.openAndLogin(http, oidc.authUrl(realmName, q), "alice", "alice"));
+            assertEquals(200, page.status(), page + " " + page.location());
+            String html = Oidc.unescapeHtml(page.body());
+            assertTrue(html.contains("id=\"agent-consent-cimd\""), html);
+            assertTrue(html.contains("Scoped MCP client") && html.contains("(self-declared, not verified)"), html);
+            assertFalse(html.contains("id=\"agent-consent-cimd-loopback\""), "a redirect off this computer: no loopback warning");
+            JsonNode scoped = client(realmName, byScopeId);
+            assertTrue(scoped.path("optionalClientScopes").toString().contains("delegation:client:cimd-agent"), scoped.toString());
+        }
+    }
+
+    // ---- resource servers that restrict their clients name the CIMD hosts they admit
+
+    @Test
+    void aRestrictedResourceServerAdmitsOnlyTheCimdHostsItNames() {
+        String realmName = "cimd-it-rs";
+        String rsUri = "https://rs.example.com/mcp";
+        Map<String, Object> open = new LinkedHashMap<>(Map.of("clientId", "rs-open", "enabled", true, "protocol", "openid-connect",
+                "publicClient", false, "secret", "rs-open-secret", "standardFlowEnabled", false,
+                "attributes", Map.of("agent_auth.resource_uris", "https://open.example.com/mcp")));
+        Map<String, Object> restricted = new LinkedHashMap<>(Map.of("clientId", "rs-restricted", "enabled", true, "protocol", "openid-connect",
+                "publicClient", false, "secret", "rs-restricted-secret", "standardFlowEnabled", false,
+                "attributes", Map.of("agent_auth.resource_uris", rsUri, "agent_auth.resource_clients", "some-client cimd:other.example")));
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of(open, restricted))) {
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+            String path = "/rs/client.json";
+            String clientId = docs.url(path);
+            String cb = "http://127.0.0.1:4400/cb";
+            serve(path, List.of("http://127.0.0.1/cb"));
+            java.util.function.Function<String, Http.Response> ask = resource -> {
+                List<Map.Entry<String, String>> p = new ArrayList<>(Form.of("client_id", clientId, "redirect_uri", cb, "response_type", "code",
+                        "scope", "openid", "state", "st-rs", "code_challenge", Pkce.create().challenge(), "code_challenge_method", "S256",
+                        "resource", resource).list());
+                return new Http().get(oidc.authUrl(realmName, p));
+            };
+            // a resource server that names no clients admits CIMD clients as any other
+            Http.Response openRs = ask.apply("https://open.example.com/mcp");
+            assertEquals(200, openRs.status(), openRs.toString());
+            assertTrue(openRs.body().contains("kc-form-login"));
+            // restricted, naming another CIMD host: refused (RFC 8707 invalid_target, to the document's validated redirect)
+            Http.Response refused = ask.apply(rsUri);
+            assertEquals(302, refused.status(), refused.toString());
+            assertTrue(refused.location().startsWith(cb), refused.location());
+            assertEquals("invalid_target", Oidc.params(refused.location()).get("error"), refused.location());
+
+            // the admin API: a bad cimd: entry is refused with the syntax; then the policy names this document's host
+            String admin = oidc.adminToken();
+            String policyUrl = server.baseUrl() + "/admin/realms/" + realmName + "/agent-auth/agents/rs-restricted";
+            Map<String, Object> policy = new LinkedHashMap<>();
+            policy.put("agent", false);
+            policy.put("resourceUris", List.of(rsUri));
+            policy.put("resourceClients", List.of("cimd:https://localhost"));
+            Http.Response bad = new Http().putJson(policyUrl, admin, policy);
+            assertEquals(400, bad.status(), bad.toString());
+            assertTrue(bad.body().contains("cimd:<host>"), bad.body());
+            policy.put("resourceClients", List.of("cimd:*.localhost"));
+            assertEquals(200, new Http().putJson(policyUrl, admin, policy).status());
+            assertEquals("invalid_target", Oidc.params(ask.apply(rsUri).location()).get("error"), "*.localhost is below localhost, not localhost");
+            policy.put("resourceClients", List.of("CIMD:LocalHost"));
+            Http.Response named = new Http().putJson(policyUrl, admin, policy);
+            assertEquals(200, named.status(), named.toString());
+            assertEquals("cimd:localhost", client(realmName, "rs-restricted").path("attributes").path("agent_auth.resource_clients").asText(),
+                    "normalized");
+            Http.Response admitted = ask.apply(rsUri);
+            assertEquals(200, admitted.status(), admitted + " " + admitted.location());
+            assertTrue(admitted.body().contains("kc-form-login"));
+
+            // the admin page shows the named hosts in their own field, keeps them on save, and adds one
+            try (Browser browser = new Browser()) {
+                Page d = browser.page();
+                d.navigate(server.realmUrl("master") + "/agent-auth/admin/?realm=" + realmName);
+                d.locator("#kc-form-login").waitFor();
+                d.locator("#username").fill(KeycloakServer.ADMIN_USER);
+                d.locator("#password").fill(KeycloakServer.ADMIN_PASSWORD);
+                d.locator("#kc-login").click();
+                d.locator("#clients tr[data-client-id='rs-restricted'] a:text-is('rs-restricted')").click();
+                d.locator("#policy-form").waitFor();
+                assertEquals("localhost", d.locator("#f-resourceCimdHosts").inputValue());
+                d.locator("#f-resourceCimdHosts").fill("localhost\n*.Apps.Example");
+                d.locator("#save").click();
+                d.waitForCondition(() -> d.locator("#save-status").innerText().contains("Saved"));
+                browser.screenshot("cimd-resource-server-hosts");
+            }
+            assertEquals("cimd:localhost cimd:*.apps.example",
+                    client(realmName, "rs-restricted").path("attributes").path("agent_auth.resource_clients").asText());
+            assertEquals(200, ask.apply(rsUri).status(), "still admitted after the page's save");
+        }
+    }
+
+    // ---- Keycloak's own cimd executor configured in a realm (kc-cimd-feature runs this with --features=cimd)
+
+    /** Whether this server runs Keycloak's experimental cimd feature, as its server info says. */
+    private boolean stockCimdFeatureOn() {
+        Http.Response info = new Http().get(server.baseUrl() + "/admin/serverinfo", oidc.adminToken());
+        assertEquals(200, info.status(), info.toString());
+        JsonNode features = info.json().path("features");
+        assertTrue(features.isArray() && features.size() > 0, "server info lists its features");
+        for (JsonNode f : features) {
+            if ("cimd".equalsIgnoreCase(f.path("name").asText())) {
+                return f.path("enabled").asBoolean();
+            }
+        }
+        return false;
+    }
+
+    @Test
+    void oursNeverRunsBesideKeycloaksOwnCimdExecutor() {
+        String realmName = "cimd-it-stock";
+        try (TestRealm r = TestRealm.create(server, realmName, List.of("alice"), List.of())) {
+            String admin = oidc.adminToken();
+            String policies = server.baseUrl() + "/admin/realms/" + realmName + "/client-policies";
+            Map<String, Object> profile = Map.of("profiles", List.of(Map.of("name", "stock-cimd",
+                    "executors", List.of(Map.of("executor", "client-id-metadata-document", "configuration", Map.of())))));
+            Http.Response profiles = new Http().putJson(policies + "/profiles", admin, profile);
+            boolean feature = stockCimdFeatureOn();
+            System.out.println("[cimd] Keycloak's cimd feature " + (feature ? "on" : "off") + "; stock executor profile: HTTP " + profiles.status());
+            if (!feature) {
+                // without the feature Keycloak has no such executor: it refuses the profile, and ours turns on
+                assertEquals(400, profiles.status(), "no stock executor without the feature: " + profiles);
+                assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+                return;
+            }
+            assertEquals(204, profiles.status(), profiles.toString());
+            Map<String, Object> policy = new LinkedHashMap<>();
+            policy.put("name", "stock-cimd-policy");
+            policy.put("enabled", true);
+            policy.put("conditions", List.of(Map.of("condition", "client-id-uri", "configuration",
+                    Map.of("client-id-uri-scheme", List.of("https"), "client-id-uri-allow-permitted-domains", List.of("localhost")))));
+            policy.put("profiles", List.of("stock-cimd"));
+            Http.Response put = new Http().putJson(policies + "/policies", admin, Map.of("policies", List.of(policy)));
+            assertEquals(204, put.status(), put.toString());
+
+            // turning ours on is refused while the stock executor's policy is active, with the reason
+            Http.Response refused = putSettings(realmName, Map.of("enabled", true));
+            assertEquals(400, refused.status(), refused.toString());
+            assertTrue(refused.body().contains("stock-cimd-policy") && refused.body().contains("client-id-metadata-document"), refused.body());
+            assertFalse(new Http().get(server.baseUrl() + "/admin/realms/" + realmName + "/agent-auth/cimd", admin).json().path("enabled").asBoolean());
+
+            // with that policy disabled ours turns on; the policy enabled again afterwards: a request is refused, nothing fetched
+            policy.put("enabled", false);
+            assertEquals(204, new Http().putJson(policies + "/policies", admin, Map.of("policies", List.of(policy))).status());
+            assertEquals(200, putSettings(realmName, Map.of("enabled", true)).status());
+            policy.put("enabled", true);
+            assertEquals(204, new Http().putJson(policies + "/policies", admin, Map.of("policies", List.of(policy))).status());
+            String path = "/stock/client.json";
+            serve(path, List.of("http://127.0.0.1/cb"));
+            Http.Response page = new Http().get(authUrl(realmName, docs.url(path), "http://127.0.0.1/cb", Pkce.create()));
+            assertRefusedPage(page, "uses Keycloak's own client-id-metadata-document executor");
+            assertEquals(0, docs.hits(path), "neither ours nor the stock executor fetched");
+            assertNull(client(realmName, docs.url(path)));
+            assertTrue(eventWith(realmName, "CLIENT_REGISTER_ERROR", docs.url(path), "stock_cimd_configured"), "the event names why");
         }
     }
 

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import org.agentauth.keycloak.admin.AgentPolicyValidator.FieldError;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
+import org.agentauth.keycloak.cimd.CimdStockExecutor;
 import org.agentauth.keycloak.cimd.CimdClientLookupHook;
 import org.agentauth.keycloak.cimd.CimdClients;
 import org.agentauth.keycloak.cimd.CimdSettings;
@@ -83,6 +84,10 @@ public class AdminCimdResource {
             m.put("selfDeclaredName", c.getAttribute(CimdClients.SELF_DECLARED_NAME));
             m.put("redirectUris", new TreeSet<>(c.getRedirectUris()));
             m.put("allLoopback", Boolean.parseBoolean(c.getAttribute(CimdClients.ALL_LOOPBACK)));
+            m.put("authentication", c.isPublicClient() ? "none" : "private_key_jwt");
+            if (c.getAttribute(CimdClients.JWKS_URI) != null) {
+                m.put("jwksUri", c.getAttribute(CimdClients.JWKS_URI));
+            }
             m.put("fetchedAt", number(c.getAttribute(CimdClients.FETCHED_AT)));
             m.put("expiresAt", number(c.getAttribute(CimdClients.EXPIRES_AT)));
             m.put("enabled", c.isEnabled());
@@ -97,7 +102,7 @@ public class AdminCimdResource {
         return out;
     }
 
-    /** Fetches the client's document again now (manage-clients); a changed redirect set revokes consents and refresh tokens. */
+    /** Fetches the client's document again now (manage-clients); a changed redirect or key set revokes consents and refresh tokens. */
     @POST
     @Path("clients/{id}/refetch")
     @Produces(MediaType.APPLICATION_JSON)
@@ -105,10 +110,10 @@ public class AdminCimdResource {
         ClientModel c = cimdClient(id);
         auth.clients().requireManage(c);
         try {
-            boolean changed = CimdClientLookupHook.refetch(session, realm, c);
-            adminEvent.operation(OperationType.UPDATE).resourcePath(session.getContext().getUri())
-                    .representation(Map.of("clientId", c.getClientId(), "redirectsChanged", changed)).success();
-            return Response.ok(Map.of("clientId", c.getClientId(), "redirectsChanged", changed)).build();
+            CimdClients.Changes changed = CimdClientLookupHook.refetch(session, realm, c);
+            Map<String, Object> answer = Map.of("clientId", c.getClientId(), "redirectsChanged", changed.redirects(), "keysChanged", changed.keys());
+            adminEvent.operation(OperationType.UPDATE).resourcePath(session.getContext().getUri()).representation(answer).success();
+            return Response.ok(answer).build();
         } catch (ProtocolError e) {
             return Response.status(Response.Status.BAD_GATEWAY).type(MediaType.APPLICATION_JSON)
                     .entity(Map.of("error", "document_refused", "error_description", e.getMessage())).build();
@@ -216,6 +221,10 @@ public class AdminCimdResource {
                     errors.add(new FieldError("scopes", "scopes: '" + name + "' is not an OpenID Connect client scope of this realm"));
                 }
             }
+        }
+        String stock = s.enabled() ? CimdStockExecutor.activePolicy(session, realm) : null;
+        if (stock != null) {
+            errors.add(new FieldError("enabled", "enabled: " + CimdStockExecutor.reason(stock)));
         }
         if (!errors.isEmpty()) {
             return AdminJson.badRequest(errors);

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.admin;
 
+import org.agentauth.keycloak.cimd.CimdHosts;
 import org.agentauth.keycloak.agent.ResourceServers;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import java.net.URI;
@@ -138,11 +139,23 @@ public final class AgentPolicyValidator {
             }
             resourceUris.add(u);
         }
-        Set<String> resourceClients = names(p.resourceClients(), "resourceClients", errors);
-        for (String c : resourceClients) {
-            if (!realm.clientExists(c)) {
-                errors.add(new FieldError("resourceClients", "Unknown client '" + c + "': no client with this client ID"));
+        Set<String> resourceClients = new LinkedHashSet<>();
+        for (String c : names(p.resourceClients(), "resourceClients", errors)) {
+            if (c.regionMatches(true, 0, ResourceServers.CIMD_HOST_PREFIX, 0, ResourceServers.CIMD_HOST_PREFIX.length())) {
+                // clients without registration whose metadata document is on this host (or below this suffix)
+                try {
+                    resourceClients.add(ResourceServers.CIMD_HOST_PREFIX + CimdHosts.normalize(c.substring(ResourceServers.CIMD_HOST_PREFIX.length())));
+                } catch (IllegalArgumentException e) {
+                    errors.add(new FieldError("resourceClients", "Invalid CIMD host '" + c + "': use cimd:<host> or cimd:*.<suffix>, e.g. cimd:app.example.com ("
+                            + e.getMessage() + ")"));
+                }
+                continue;
             }
+            if (!realm.clientExists(c)) {
+                errors.add(new FieldError("resourceClients", "Unknown client '" + c + "': no client with this client ID"
+                        + " (clients without registration are named by host: cimd:<host>)"));
+            }
+            resourceClients.add(c);
         }
 
         if (!errors.isEmpty()) {

@@ -20,7 +20,10 @@ import org.keycloak.models.RealmModel;
  *
  * <p>A client is a resource server when it has {@link #ATTR_RESOURCE_URIS} (space-separated absolute URIs) or
  * Keycloak's own {@code resource_url} attribute (one URI). {@link #ATTR_RESOURCE_CLIENTS} lists the client ids that
- * may ask for it; empty means any client of the realm. URIs compare exactly after lower-casing scheme and host.
+ * may ask for it; empty means any client of the realm. An entry {@code cimd:<host>} or {@code cimd:*.<suffix>} admits
+ * the clients without registration (client ID metadata documents, DESIGN section 11) whose document is on that host, or
+ * below that suffix: a resource server admits CIMD clients as it admits any client it has not named, and where it
+ * restricts its clients, it names the CIMD hosts it allows. URIs compare exactly after lower-casing scheme and host.
  */
 public final class ResourceServers {
 
@@ -29,6 +32,12 @@ public final class ResourceServers {
     /** Keycloak's experimental resource-indicators attribute (one URI). */
     public static final String ATTR_KEYCLOAK_RESOURCE_URL = "resource_url";
     public static final int MAX_LENGTH = 2000;
+    /** The prefix of a {@link #ATTR_RESOURCE_CLIENTS} entry that names the host of CIMD clients rather than a client id. */
+    public static final String CIMD_HOST_PREFIX = "cimd:";
+    /** "true" on a client made from a client ID metadata document (set by the cimd package, read here). */
+    public static final String CLIENT_CIMD_MARK = "agent-auth.cimd";
+    /** The host of such a client's document: lower case ASCII, no brackets. */
+    public static final String CLIENT_CIMD_HOST = "agent-auth.cimd.host";
 
     private ResourceServers() {
     }
@@ -123,12 +132,45 @@ public final class ResourceServers {
             ClientModel owner = owner(realm, n)
                     .orElseThrow(() -> new IllegalArgumentException("Unknown resource: " + Strings.safe(v, 200)));
             Set<String> allowed = AgentPolicy.split(owner.getAttribute(ATTR_RESOURCE_CLIENTS));
-            if (!allowed.isEmpty() && !allowed.contains(requester.getClientId())) {
+            if (!admits(allowed, requester.getClientId(),
+                    "true".equals(requester.getAttribute(CLIENT_CIMD_MARK)) ? requester.getAttribute(CLIENT_CIMD_HOST) : null)) {
                 throw new IllegalArgumentException("Client " + requester.getClientId() + " may not ask for resource " + Strings.safe(v, 200));
             }
             out.add(n);
         }
         return List.copyOf(out);
+    }
+
+    /**
+     * Whether a resource server whose {@link #ATTR_RESOURCE_CLIENTS} are {@code allowed} admits the client
+     * {@code clientId}: any client when the list is empty; else a client named by its id; else, for a CIMD client
+     * ({@code cimdHost} its document's host, null for any other client), an entry {@code cimd:<host>} equal to that
+     * host or {@code cimd:*.<suffix>} with the host below the suffix (not the suffix itself), as the realm's CIMD host
+     * lists match (the entries are normalized by the admin API: IDNA to ASCII, lower case). Pure logic.
+     */
+    public static boolean admits(Set<String> allowed, String clientId, String cimdHost) {
+        if (allowed.isEmpty() || allowed.contains(clientId)) {
+            return true;
+        }
+        if (cimdHost == null || cimdHost.isEmpty()) {
+            return false;
+        }
+        String host = cimdHost.toLowerCase(Locale.ROOT);
+        for (String entry : allowed) {
+            if (!entry.startsWith(CIMD_HOST_PREFIX)) {
+                continue;
+            }
+            String pattern = entry.substring(CIMD_HOST_PREFIX.length()).toLowerCase(Locale.ROOT);
+            if (pattern.startsWith("*.")) {
+                String suffix = pattern.substring(1); // ".example.com"
+                if (suffix.length() > 1 && host.length() > suffix.length() && host.endsWith(suffix)) {
+                    return true;
+                }
+            } else if (!pattern.isEmpty() && pattern.equals(host)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

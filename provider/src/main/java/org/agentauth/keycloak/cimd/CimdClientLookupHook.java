@@ -22,7 +22,8 @@ import org.keycloak.protocol.oidc.OIDCLoginProtocol;
  * whose document is still fresh. Otherwise, in this order, nothing fetched before each check passes: the URL rules
  * ({@link CimdUrl}), the realm's denied and allowed hosts, the client cap (for a new client), the fetch-rate bound,
  * the fetch ({@link CimdFetcher}), the document ({@link CimdDocument}), the request's {@code redirect_uri} among the
- * document's ({@link CimdRedirects#matches}); then the client is created or updated ({@link CimdClients}) in the
+ * document's ({@link CimdRedirects#matches}), for a {@code private_key_jwt} document with {@code jwks_uri} the key set
+ * (fetched by the same rules, {@link CimdKeys}); then the client is created or updated ({@link CimdClients}) in the
  * request's transaction, and Keycloak's own flow continues with it. Failures are never cached: the next request
  * tries again. Each outcome is an event ({@code CLIENT_REGISTER} / {@code CLIENT_UPDATE}, or their errors) with the
  * host and the fetch outcome.
@@ -32,6 +33,8 @@ public class CimdClientLookupHook implements ClientLookupHook {
     public static final String DETAIL_HOST = "cimd_host";
     public static final String DETAIL_FETCH = "cimd_fetch";
     public static final String DETAIL_REASON = "reason";
+    /** {@code none} or {@code private_key_jwt}: how the client authenticates at the token endpoint. */
+    public static final String DETAIL_AUTH = "cimd_auth";
 
     private static final Logger LOG = Logger.getLogger(CimdClientLookupHook.class);
 
@@ -61,7 +64,17 @@ public class CimdClientLookupHook implements ClientLookupHook {
         String url = ids.get(0);
         long now = Time.currentTime();
         ClientModel existing = url.length() <= CimdUrl.MAX_LENGTH ? realm.getClientByClientId(url) : null;
-        if (existing != null && (!CimdClients.isCimd(existing) || !existing.isEnabled() || CimdClients.fresh(existing, now))) {
+        if (existing != null && !CimdClients.isCimd(existing)) {
+            return; // registered by an admin: Keycloak's own flow decides
+        }
+        String stock = CimdStockExecutor.activePolicy(session, realm);
+        if (stock != null) {
+            // Keycloak's own CIMD executor was configured after ours was turned on: neither runs, nothing is fetched
+            LOG.warnf("Realm %s: CIMD refused, %s", realm.getName(), CimdStockExecutor.reason(stock));
+            throw refuse(new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_REGISTER)
+                    .client(url.length() <= CimdUrl.MAX_LENGTH ? url : null), null, "stock_cimd_configured", CimdStockExecutor.reason(stock));
+        }
+        if (existing != null && (!existing.isEnabled() || CimdClients.fresh(existing, now))) {
             return; // registered by an admin, disabled by an admin, or still fresh: Keycloak's own flow decides
         }
         String why = CimdUrl.refusal(url);
@@ -116,13 +129,46 @@ public class CimdClientLookupHook implements ClientLookupHook {
         if (!CimdRedirects.matches(doc.redirectUris(), redirect)) {
             throw refuse(event, host, "redirect_uri_refused", "redirect_uri is not one of the redirect_uris of the metadata document of the client");
         }
-        event.detail(DETAIL_HOST, host).detail(DETAIL_FETCH, "ok");
+        if (doc.jwksUri() != null) {
+            CimdFetcher.Result keys = fetchKeys(server, settings, event, host, doc.jwksUri());
+            doc = doc.withKeys(parseKeys(event, host, keys));
+            keep = Math.min(keep, keepSeconds(settings, keys));
+        }
+        event.detail(DETAIL_HOST, host).detail(DETAIL_FETCH, "ok").detail(DETAIL_AUTH, doc.privateKeyJwt() ? "private_key_jwt" : "none");
         if (existing == null) {
             ClientModel created = CimdClients.create(session, realm, settings, doc, now + keep);
             event.detail("client_uuid", created.getId()).success();
         } else {
-            boolean changed = CimdClients.update(session, realm, existing, doc, now + keep);
-            event.detail("redirects_changed", Boolean.toString(changed)).success();
+            CimdClients.Changes changed = CimdClients.update(session, realm, existing, doc, now + keep);
+            event.detail("redirects_changed", Boolean.toString(changed.redirects())).detail("keys_changed", Boolean.toString(changed.keys())).success();
+        }
+    }
+
+    /**
+     * Fetches the key set a {@code private_key_jwt} document names by {@code jwks_uri}: ourselves, never Keycloak (whose
+     * fetch of a client's {@code jwks.url} would bypass the address vetting), with exactly the document's rules: the
+     * realm's host lists, the fetch-rate bound of that host, the vetted addresses, no redirects, 2 s / 5 s, 5 KiB, JSON.
+     */
+    private static CimdFetcher.Result fetchKeys(CimdServerSettings server, CimdSettings settings, EventBuilder event, String host, String jwksUri) {
+        String keysHost = CimdUrl.host(jwksUri);
+        if (!settings.hostPermitted(keysHost)) {
+            throw refuse(event, host, "jwks_host_not_allowed", "this realm does not accept key sets (jwks_uri) from " + keysHost);
+        }
+        if (!server.rateBound().tryAcquire(event.getEvent().getRealmId() + " " + keysHost, System.currentTimeMillis())) {
+            throw refuse(event, host, "rate_limited", "too many metadata document fetches for " + keysHost + ": try again in a minute");
+        }
+        CimdFetcher.Result keys = CimdFetcher.fetch(server, jwksUri);
+        if (!keys.ok()) {
+            throw refuse(event, host, "jwks_" + keys.outcome(), "jwks_uri: " + keys.description().replace("the document", "the key set"));
+        }
+        return keys;
+    }
+
+    private static String parseKeys(EventBuilder event, String host, CimdFetcher.Result keys) {
+        try {
+            return CimdKeys.parse(keys.body());
+        } catch (CimdDocument.Refused e) {
+            throw refuse(event, host, "jwks_refused", e.getMessage());
         }
     }
 
@@ -133,10 +179,10 @@ public class CimdClientLookupHook implements ClientLookupHook {
 
     /**
      * Fetches a CIMD client's document again now (the admin API's refetch), with the same rules as at sign-in but the
-     * redirect check (no request): returns whether the redirect set changed (then consents and refresh tokens are
-     * revoked), or {@link ProtocolError} saying why the document was refused (the client is then left as it was).
+     * redirect check (no request): returns whether the redirect set or key set changed (then consents and refresh tokens
+     * are revoked), or {@link ProtocolError} saying why the document was refused (the client is then left as it was).
      */
-    public static boolean refetch(KeycloakSession session, RealmModel realm, ClientModel client) {
+    public static CimdClients.Changes refetch(KeycloakSession session, RealmModel realm, ClientModel client) {
         String url = client.getClientId();
         String host = CimdUrl.host(url);
         EventBuilder event = new EventBuilder(realm, session, session.getContext().getConnection()).event(EventType.CLIENT_UPDATE).client(url);
@@ -154,8 +200,16 @@ public class CimdClientLookupHook implements ClientLookupHook {
         } catch (CimdDocument.Refused e) {
             throw refuse(event, host, "document_refused", e.getMessage());
         }
-        boolean changed = CimdClients.update(session, realm, client, doc, Time.currentTime() + keepSeconds(CimdSettings.of(realm), fetched));
-        event.detail(DETAIL_HOST, host).detail(DETAIL_FETCH, "ok").detail("redirects_changed", Boolean.toString(changed)).success();
+        CimdSettings settings = CimdSettings.of(realm);
+        long keep = keepSeconds(settings, fetched);
+        if (doc.jwksUri() != null) {
+            CimdFetcher.Result keys = fetchKeys(server, settings, event, host, doc.jwksUri());
+            doc = doc.withKeys(parseKeys(event, host, keys));
+            keep = Math.min(keep, keepSeconds(settings, keys));
+        }
+        CimdClients.Changes changed = CimdClients.update(session, realm, client, doc, Time.currentTime() + keep);
+        event.detail(DETAIL_HOST, host).detail(DETAIL_FETCH, "ok").detail(DETAIL_AUTH, doc.privateKeyJwt() ? "private_key_jwt" : "none")
+                .detail("redirects_changed", Boolean.toString(changed.redirects())).detail("keys_changed", Boolean.toString(changed.keys())).success();
         return changed;
     }
 

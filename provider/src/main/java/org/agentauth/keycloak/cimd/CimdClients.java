@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.Objects;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.agentauth.keycloak.agent.ResourceServers;
 import org.keycloak.common.util.Time;
 import org.keycloak.connections.jpa.JpaConnectionProvider;
 import org.keycloak.models.AbstractKeycloakTransaction;
@@ -20,8 +21,9 @@ import org.keycloak.models.RealmModel;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 
 /**
- * The local client a metadata document becomes (DESIGN section 11): public, authorization code flow only, PKCE S256
- * required, consent required, no full scope, the realm's scope ceiling, exactly the document's redirect URIs (loopback
+ * The local client a metadata document becomes (DESIGN section 11): public (or, for a {@code private_key_jwt}
+ * document, confidential with Keycloak's {@code client-jwt} authenticator and the document's public keys stored inline,
+ * so that Keycloak never fetches a key set itself), authorization code flow only, PKCE S256 required, consent required, no full scope, the realm's scope ceiling, exactly the document's redirect URIs (loopback
  * ones stored so that any port matches, {@link CimdRedirects#stored}); marked by attributes so that a client an admin
  * registered with a URL as its id is never confused with one and never fetched. Its name is the host of the document (what
  * the consent screen names); the self-declared {@code client_name} is kept in an attribute and the description.
@@ -29,13 +31,19 @@ import org.keycloak.protocol.oidc.OIDCLoginProtocol;
 public final class CimdClients {
 
     /** "true" on every client this feature created. */
-    public static final String MARK = "agent-auth.cimd";
-    public static final String HOST = "agent-auth.cimd.host";
+    public static final String MARK = ResourceServers.CLIENT_CIMD_MARK;
+    public static final String HOST = ResourceServers.CLIENT_CIMD_HOST;
     public static final String SELF_DECLARED_NAME = "agent-auth.cimd.client-name";
     public static final String FETCHED_AT = "agent-auth.cimd.fetched-at";
     public static final String EXPIRES_AT = "agent-auth.cimd.expires-at";
     public static final String REDIRECTS_DIGEST = "agent-auth.cimd.redirects-digest";
     public static final String ALL_LOOPBACK = "agent-auth.cimd.all-loopback";
+    /** The digest of the key set ({@link CimdKeys#digest}; absent or "none": a public client). */
+    public static final String KEYS_DIGEST = "agent-auth.cimd.keys-digest";
+    /** Where the key set was fetched from, for a {@code private_key_jwt} document with {@code jwks_uri}. */
+    public static final String JWKS_URI = "agent-auth.cimd.jwks-uri";
+    /** Keycloak's authenticator of a client that signs a JWT with its own key ({@code JWTClientAuthenticator}). */
+    static final String CLIENT_JWT = "client-jwt";
 
     private CimdClients() {
     }
@@ -163,7 +171,6 @@ public final class CimdClients {
         ClientModel c = realm.addClient(doc.clientId());
         c.setProtocol(OIDCLoginProtocol.LOGIN_PROTOCOL); // Keycloak attaches the realm's default client scopes here
         c.setEnabled(true);
-        c.setPublicClient(true);
         c.setBearerOnly(false);
         c.setStandardFlowEnabled(true);
         c.setImplicitFlowEnabled(false);
@@ -177,27 +184,64 @@ public final class CimdClients {
         c.setAttribute("oidc.ciba.grant.enabled", "false");
         c.setAttribute(MARK, "true");
         c.setAttribute(HOST, CimdUrl.host(doc.clientId()));
-        c.setName(CimdUrl.host(doc.clientId()));
+        c.setName(CimdHosts.display(CimdUrl.host(doc.clientId()))); // the title of Keycloak's consent screen
         applyScopes(realm, c, settings);
         apply(c, doc, expiresAt);
+        // Keycloak's ClientUpdatedEvent, as after an admin's save: the delegation:client:<agent> scopes of the agents whose
+        // allowed hosts name this URL are attached to it (DelegationScopes.syncClient), as to any registered host
+        c.updateClient();
         return c;
     }
 
+    /** What a refetch changed: the redirect set, the key set; either revokes consents and refresh tokens. */
+    public record Changes(boolean redirects, boolean keys) {
+        public boolean revoked() {
+            return redirects || keys;
+        }
+    }
+
     /**
-     * Brings the client up to date with a document fetched again. Returns true when its redirect set changed: then every
-     * consent to it is removed and every token issued to it before now stops refreshing (its not-before moves).
+     * Brings the client up to date with a document fetched again. When its redirect set or its key set changed (a
+     * public client that now has keys, or the reverse, is a changed key set), every consent to it is removed and every
+     * token issued to it before now stops refreshing (its not-before moves).
      */
-    public static boolean update(KeycloakSession session, RealmModel realm, ClientModel c, CimdDocument doc, long expiresAt) {
-        boolean changed = !CimdRedirects.digest(doc.redirectUris()).equals(c.getAttribute(REDIRECTS_DIGEST));
+    public static Changes update(KeycloakSession session, RealmModel realm, ClientModel c, CimdDocument doc, long expiresAt) {
+        Changes changes = new Changes(!CimdRedirects.digest(doc.redirectUris()).equals(c.getAttribute(REDIRECTS_DIGEST)),
+                !CimdKeys.digest(doc.jwks()).equals(Objects.requireNonNullElse(c.getAttribute(KEYS_DIGEST), CimdKeys.digest(null))));
         apply(c, doc, expiresAt);
-        if (changed) {
+        if (changes.revoked()) {
             session.users().preRemove(realm, c); // the consents to this client (Keycloak's own removal path)
             c.setNotBefore(Time.currentTime() + 1);
         }
-        return changed;
+        if (changes.keys()) {
+            c.updateClient(); // Keycloak's ClientUpdatedEvent: its cache of the client's public keys forgets the old set
+        }
+        return changes;
     }
 
     private static void apply(ClientModel c, CimdDocument doc, long expiresAt) {
+        if (doc.privateKeyJwt()) {
+            c.setPublicClient(false);
+            c.setClientAuthenticatorType(CLIENT_JWT);
+            c.setAttribute("use.jwks.string", "true");
+            c.setAttribute("jwks.string", doc.jwks());
+            c.setAttribute("use.jwks.url", "false"); // Keycloak never fetches a key set for this client: we did, vetted
+            c.removeAttribute("jwks.url");
+            if (doc.jwksUri() != null) {
+                c.setAttribute(JWKS_URI, doc.jwksUri());
+            } else {
+                c.removeAttribute(JWKS_URI);
+            }
+        } else {
+            c.setPublicClient(true);
+            c.setClientAuthenticatorType("client-secret"); // Keycloak's default; a public client does not authenticate
+            c.removeAttribute("use.jwks.string");
+            c.removeAttribute("jwks.string");
+            c.removeAttribute("use.jwks.url");
+            c.removeAttribute("jwks.url");
+            c.removeAttribute(JWKS_URI);
+        }
+        c.setAttribute(KEYS_DIGEST, CimdKeys.digest(doc.jwks()));
         c.setRedirectUris(doc.redirectUris().stream().map(CimdRedirects::stored).collect(Collectors.toCollection(LinkedHashSet::new)));
         c.setWebOrigins(new HashSet<>());
         c.setAttribute(SELF_DECLARED_NAME, doc.clientName());
@@ -220,18 +264,49 @@ public final class CimdClients {
         StringBuilder name = new StringBuilder();
         doc.clientName().codePoints().forEach(cp -> name.appendCodePoint(
                 Character.isLetterOrDigit(cp) || cp == ' ' || ".,-_()&:!?+/#@".indexOf(cp) >= 0 ? cp : '?'));
-        Set<String> hosts = new LinkedHashSet<>();
-        for (String r : doc.redirectUris()) {
-            java.net.URI u = java.net.URI.create(r);
-            hosts.add(u.getHost() != null ? u.getHost() : u.getScheme() + ":");
-        }
-        List<String> shown = List.copyOf(hosts).subList(0, Math.min(3, hosts.size()));
-        String text = "Calls itself \"" + name + "\" (self-declared, not verified); sends you back to " + String.join(", ", shown)
-                + (hosts.size() > shown.size() ? " and others" : "");
+        String text = "Calls itself \"" + name + "\" (self-declared, not verified); sends you back to " + redirectHosts(doc.redirectUris());
         if (CimdRedirects.allLoopback(doc.redirectUris())) {
             text += ". Every redirect is on this computer: continue only if you just started this application yourself";
         }
         return text;
+    }
+
+    /**
+     * The hosts the redirect URIs lead to, as a consent screen shows them: at most three (then "and others"), each
+     * {@link CimdHosts#display}, a private-use scheme as {@code scheme:}.
+     */
+    static String redirectHosts(java.util.Collection<String> redirectUris) {
+        Set<String> hosts = new LinkedHashSet<>();
+        for (String r : redirectUris) {
+            java.net.URI u;
+            try {
+                u = java.net.URI.create(r);
+            } catch (IllegalArgumentException e) {
+                continue;
+            }
+            hosts.add(u.getHost() != null ? CimdHosts.display(u.getHost()) : u.getScheme() + ":");
+        }
+        List<String> shown = List.copyOf(hosts).subList(0, Math.min(3, hosts.size()));
+        return String.join(", ", shown) + (hosts.size() > shown.size() ? " and others" : "");
+    }
+
+    /**
+     * What the agent consent screen shows of a CIMD client (the same as Keycloak's consent screen shows), or null for any
+     * other client: {@code host} ({@link CimdHosts#display}) and {@code fullHost}, the self-declared {@code name},
+     * {@code redirectHosts}, and {@code allLoopback}. Values are plain text: the template escapes them.
+     */
+    public static Map<String, Object> consentDetails(ClientModel c) {
+        if (c == null || !isCimd(c)) {
+            return null;
+        }
+        String host = Objects.requireNonNullElse(c.getAttribute(HOST), "");
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("host", CimdHosts.display(host));
+        m.put("fullHost", host);
+        m.put("name", Objects.requireNonNullElse(c.getAttribute(SELF_DECLARED_NAME), ""));
+        m.put("redirectHosts", redirectHosts(new java.util.TreeSet<>(c.getRedirectUris())));
+        m.put("allLoopback", Boolean.parseBoolean(c.getAttribute(ALL_LOOPBACK)));
+        return m;
     }
 
     /** Keeps only the ceiling's client scopes on the client (realm default scopes as default, the others optional). */

@@ -15,14 +15,33 @@ import java.util.Set;
  * A client ID metadata document, read by the rules of DESIGN section 11: one JSON object; {@code client_id} equal to
  * the URL it was fetched from, exactly; {@code client_name} and {@code redirect_uris} required; unknown members ignored
  * (documents carry many: {@code logo_uri}, {@code client_uri}, vendor members); no client secret; the token endpoint
- * authentication method {@code none} (a public client: {@code private_key_jwt} is refused by this version);
- * {@code grant_types}, where present, must include {@code authorization_code}, and any grant other than that and
- * {@code refresh_token} is ignored. Pure logic (the fuzz target {@code CimdDocumentFuzzTest}).
+ * authentication method {@code none} (a public client) or {@code private_key_jwt}, which then requires exactly one of
+ * {@code jwks} (public keys only, {@link CimdKeys}) and {@code jwks_uri} (an https URL by the rules of a client id,
+ * {@link CimdUrl}, fetched later by the caller with the document's own rules); {@code grant_types}, where present,
+ * must include {@code authorization_code}, and any grant other than that and {@code refresh_token} is ignored. Pure
+ * logic (the fuzz target {@code CimdDocumentFuzzTest}).
  *
  * @param clientName the name the document declares for itself: never verified, shown as self-declared
  * @param redirectUris the document's redirect URIs, in its order, without duplicates
+ * @param jwks for {@code private_key_jwt} with {@code jwks}: the key set in its stored form; else null
+ * @param jwksUri for {@code private_key_jwt} with {@code jwks_uri}: that URL, still to be fetched; else null
  */
-public record CimdDocument(String clientId, String clientName, List<String> redirectUris) {
+public record CimdDocument(String clientId, String clientName, List<String> redirectUris, String jwks, String jwksUri) {
+
+    /** A public client's document ({@code token_endpoint_auth_method} {@code none}). */
+    public CimdDocument(String clientId, String clientName, List<String> redirectUris) {
+        this(clientId, clientName, redirectUris, null, null);
+    }
+
+    /** Whether the client authenticates at the token endpoint with a JWT signed by its key ({@code private_key_jwt}). */
+    public boolean privateKeyJwt() {
+        return jwks != null || jwksUri != null;
+    }
+
+    /** The same document with the key set fetched from its {@code jwks_uri}. */
+    public CimdDocument withKeys(String keySet) {
+        return new CimdDocument(clientId, clientName, redirectUris, keySet, jwksUri);
+    }
 
     public static final int MAX_NAME_LENGTH = 100;
     public static final int MAX_REDIRECTS = 20;
@@ -72,11 +91,40 @@ public record CimdDocument(String clientId, String clientName, List<String> redi
             throw new Refused("the document must not contain a client secret");
         }
         JsonNode method = doc.get("token_endpoint_auth_method");
-        if (method != null && !(method.isTextual() && method.textValue().equals("none"))) {
-            if (method.isTextual() && method.textValue().equals("private_key_jwt")) {
-                throw new Refused("token_endpoint_auth_method private_key_jwt is not supported by this server yet: use none");
+        boolean keyed = method != null && method.isTextual() && method.textValue().equals("private_key_jwt");
+        if (method != null && !keyed && !(method.isTextual() && method.textValue().equals("none"))) {
+            throw new Refused("token_endpoint_auth_method must be none or private_key_jwt (no client secrets)");
+        }
+        JsonNode jwksNode = doc.get("jwks");
+        JsonNode jwksUriNode = doc.get("jwks_uri");
+        if (jwksNode != null && jwksNode.isNull()) {
+            jwksNode = null;
+        }
+        if (jwksUriNode != null && jwksUriNode.isNull()) {
+            jwksUriNode = null;
+        }
+        String jwks = null;
+        if (jwksNode != null) {
+            // checked whatever the method: a document that publishes a private key is refused, not merely ignored
+            jwks = CimdKeys.publicKeySet(jwksNode, "jwks");
+        }
+        String jwksUri = null;
+        if (jwksUriNode != null) {
+            if (!jwksUriNode.isTextual()) {
+                throw new Refused("jwks_uri must be a string");
             }
-            throw new Refused("token_endpoint_auth_method must be none (no client secrets)");
+            String why = CimdUrl.refusal(jwksUriNode.textValue());
+            if (why != null) {
+                throw new Refused(why.replace("client_id", "jwks_uri"));
+            }
+            jwksUri = jwksUriNode.textValue();
+        }
+        if (keyed && (jwks == null) == (jwksUri == null)) {
+            throw new Refused("token_endpoint_auth_method private_key_jwt requires exactly one of jwks and jwks_uri");
+        }
+        if (!keyed) {
+            jwks = null; // a public client: keys it lists are not used
+            jwksUri = null;
         }
         JsonNode grants = doc.get("grant_types");
         if (grants != null) {
@@ -109,6 +157,6 @@ public record CimdDocument(String clientId, String clientName, List<String> redi
             }
             uris.add(r.textValue());
         }
-        return new CimdDocument(url, clientName, List.copyOf(new ArrayList<>(uris)));
+        return new CimdDocument(url, clientName, List.copyOf(new ArrayList<>(uris)), jwks, jwksUri);
     }
 }

@@ -43,6 +43,41 @@ public final class CimdHosts {
         return wildcard ? "*." + ascii : ascii;
     }
 
+    /** How many characters of a host a consent screen shows at most ({@link #display}). */
+    public static final int MAX_SHOWN = 40;
+
+    /** {@link #display(String, int)} with {@link #MAX_SHOWN}. */
+    public static String display(String host) {
+        return display(host, MAX_SHOWN);
+    }
+
+    /**
+     * A host as a consent screen shows it: in ASCII (punycode, so that look-alike letters show as {@code xn--}), lower
+     * case, and when longer than {@code max} characters truncated <em>from the left</em> with a leading ellipsis, so that
+     * the registrable domain at its end stays visible (a long host is how a look-alike pushes it out of view). The cut
+     * is moved to the next label boundary when what remains still has two labels. Pure logic.
+     */
+    public static String display(String host, int max) {
+        if (host == null || host.isEmpty()) {
+            return "";
+        }
+        String ascii;
+        try {
+            ascii = IDN.toASCII(host, IDN.ALLOW_UNASSIGNED).toLowerCase(Locale.ROOT);
+        } catch (IllegalArgumentException e) {
+            ascii = host.toLowerCase(Locale.ROOT);
+        }
+        if (ascii.length() <= max || max < 2) {
+            return ascii;
+        }
+        String tail = ascii.substring(ascii.length() - (max - 1));
+        int dot = tail.indexOf('.');
+        if (dot > 0 && tail.indexOf('.', dot + 1) > dot + 1) {
+            tail = tail.substring(dot); // starts at a label: ".example.com", never "ample.com"
+        }
+        return "\u2026" + tail;
+    }
+
     /** Whether {@code host} (lower case ASCII) matches the normalized {@code pattern}. */
     public static boolean matches(String pattern, String host) {
         if (pattern.startsWith("*.")) {

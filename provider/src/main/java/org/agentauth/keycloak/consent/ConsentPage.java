@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.agentauth.keycloak.cimd.CimdClients;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.agent.ConnectorResources;
 import org.agentauth.keycloak.agent.ResourceServers;
@@ -72,6 +73,10 @@ public final class ConsentPage {
         Map<String, String> resource = resource(session, realm, rawResource);
         if (resource != null) {
             form.setAttribute("agentResource", resource);
+        }
+        Map<String, Object> cimd = CimdClients.consentDetails(host); // a client without registration: what it really is
+        if (cimd != null) {
+            form.setAttribute("cimd", cimd);
         }
         return form
                 .setAttribute("agent", agent)

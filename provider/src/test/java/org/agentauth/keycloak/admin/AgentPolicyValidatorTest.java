@@ -141,6 +141,22 @@ class AgentPolicyValidatorTest {
     }
 
     @Test
+    void resourceClientsNameCimdHostsByCimdPrefix() {
+        AgentPolicyRepresentation ok = new AgentPolicyRepresentation(false, null, null, null, null, null, null, null, null, null,
+                List.of("https://mcp.example.com/mcp"), List.of("host-app", "CIMD:App.Example.COM", "cimd:*.B\u00fccher.example"));
+        AgentPolicyValidator.Result r = AgentPolicyValidator.validate(ok, "agent-a", false, REALM);
+        assertTrue(r.ok(), r.errors().toString());
+        assertEquals("host-app cimd:app.example.com cimd:*.xn--bcher-kva.example", r.attributes().get("agent_auth.resource_clients"));
+        for (String bad : List.of("cimd:", "cimd:https://app.example.com", "cimd:a..b", "cimd:*", "cimd:x.example/path")) {
+            AgentPolicyValidator.Result e = AgentPolicyValidator.validate(new AgentPolicyRepresentation(false, null, null, null, null, null, null,
+                    null, null, null, List.of("https://mcp.example.com/mcp"), List.of(bad)), "agent-a", false, REALM);
+            assertFalse(e.ok(), bad);
+            assertEquals("resourceClients", e.errors().get(0).field());
+            assertTrue(e.errors().get(0).message().contains("cimd:<host>"), e.errors().toString());
+        }
+    }
+
+    @Test
     void delegationScopesCannotBeAllowedScopes() {
         AgentPolicyValidator.Result r = AgentPolicyValidator.validate(policy(true, List.of("openid", "delegation:client:agent-b"),
                 List.of(), List.of(), List.of(), List.of(), 3, 0L), "agent-a", true, REALM);

@@ -1,6 +1,7 @@
 package org.agentauth.keycloak.cimd;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -47,8 +48,17 @@ class CimdDocumentTest {
         assertTrue(refusal("{\"client_id\":\"" + URL + "\",\"client_name\":\"A\",\"redirect_uris\":[\"http://evil.example/cb\"]}").contains("loopback"));
         assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"client_secret\":\"s3cr3t\"}").contains("secret"));
         assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"client_secret_basic\"}").contains("none"));
-        assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"private_key_jwt\",\"jwks_uri\":\"https://x/j\"}")
-                .contains("private_key_jwt"));
+        assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"private_key_jwt\"}")
+                .contains("requires exactly one of jwks and jwks_uri"));
+        assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"private_key_jwt\",\"jwks_uri\":\"https://x.example/j\","
+                + "\"jwks\":" + CimdKeysTest.rsaSet() + "}").contains("exactly one"));
+        assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"private_key_jwt\",\"jwks_uri\":\"http://x.example/j\"}")
+                .contains("jwks_uri must be an https URL"));
+        assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"private_key_jwt\",\"jwks_uri\":7}")
+                .contains("jwks_uri must be a string"));
+        // a private key is refused even where the document would be a public client
+        assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"jwks\":" + CimdKeysTest.rsaSet().replace("\"kty\"", "\"d\":\"AAAA\",\"kty\"") + "}")
+                .contains("private key members"));
         assertTrue(refusal("{\"client_id\":\"" + URL + "\"," + ok + ",\"grant_types\":[\"client_credentials\"]}").contains("authorization_code"));
         assertTrue(refusal("{\"client_id\":\"" + URL + "\",\"client_name\":\"A\u202eB\",\"redirect_uris\":[\"https://app.example.com/cb\"]}").contains("control"));
         assertTrue(refusal("{\"client_id\":\"" + URL + "\",\"client_id\":\"" + URL + "\"," + ok + "}").contains("JSON"));
@@ -56,6 +66,25 @@ class CimdDocumentTest {
         assertTrue(refusal("[]").contains("object"));
         assertTrue(refusal("").contains("object") || refusal("").contains("JSON"));
         assertTrue(refusal("<html>").contains("JSON"));
+    }
+
+    @Test
+    void privateKeyJwtWithJwksOrJwksUri() throws Exception {
+        String ok = "\"client_name\":\"A\",\"redirect_uris\":[\"https://app.example.com/cb\"]";
+        CimdDocument inline = parse("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"private_key_jwt\",\"jwks\":"
+                + CimdKeysTest.rsaSet() + "}");
+        assertTrue(inline.privateKeyJwt());
+        assertTrue(inline.jwks().contains("\"kty\":\"RSA\""));
+        assertEquals(null, inline.jwksUri());
+        CimdDocument byUri = parse("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"private_key_jwt\","
+                + "\"jwks_uri\":\"https://app.example.com/jwks.json\"}");
+        assertTrue(byUri.privateKeyJwt());
+        assertEquals("https://app.example.com/jwks.json", byUri.jwksUri());
+        assertEquals(null, byUri.jwks());
+        // keys of a public client are not used
+        CimdDocument open = parse("{\"client_id\":\"" + URL + "\"," + ok + ",\"token_endpoint_auth_method\":\"none\",\"jwks\":" + CimdKeysTest.rsaSet() + "}");
+        assertFalse(open.privateKeyJwt());
+        assertEquals(null, open.jwks());
     }
 
     @Test

@@ -435,9 +435,14 @@
         [el('div', { class: 'field' },
           el('label', { for: 'f-resourceUris', text: 'Resource URIs, one per line' }),
           el('textarea', { id: 'f-resourceUris', rows: '2', spellcheck: 'false', value: (p.resourceUris || []).join('\n') })),
-        el('p', { class: 'help', text: 'Clients that may ask for these resources (none checked: any client of the realm).' }),
+        el('p', { class: 'help', text: 'Clients that may ask for these resources (none checked and no host below: any client of the realm).' }),
         checkGrid('resourceClients', candidates(p.resourceClients || []).filter(function (x) { return !x.bearerOnly; })
-          .map(function (x) { return { value: x.clientId, hint: displayName(x) || typeOf(x) }; }), p.resourceClients || [])]),
+          .map(function (x) { return { value: x.clientId, hint: displayName(x) || typeOf(x) }; }), p.resourceClients || []),
+        // clients without registration (CIMD) are named by the host of their metadata document: cimd:<host>, cimd:*.<suffix>
+        el('div', { class: 'field' },
+          el('label', { for: 'f-resourceCimdHosts', text: 'Clients without registration: their document hosts, one per line (app.example.com or *.example.com)' }),
+          el('textarea', { id: 'f-resourceCimdHosts', rows: '2', spellcheck: 'false', value: (p.resourceClients || [])
+            .filter(function (x) { return x.indexOf('cimd:') === 0; }).map(function (x) { return x.substring(5); }).join('\n') }))]),
       section('tokens', 'Tokens and consent', null, [
         switchField('f-refreshAllowed', 'Refresh tokens allowed', p.refreshAllowed,
           'Delegated tokens for this agent come with a refresh token.'),
@@ -536,7 +541,7 @@
       refreshAllowed: $('f-refreshAllowed').checked,
       preauthorized: $('f-preauthorized').checked,
       resourceUris: words($('f-resourceUris').value),
-      resourceClients: checked(form, 'resourceClients')
+      resourceClients: checked(form, 'resourceClients').concat(words($('f-resourceCimdHosts').value).map(function (h) { return 'cimd:' + h; }))
     };
     var button = $('save');
     button.disabled = true;
