@@ -387,14 +387,16 @@ class CibaIT {
     @Test
     void aRequestThatExpiredIsExpiredTokenAndCannotBeDecided() throws Exception {
         String user = freshUser("expiry");
-        setRealm(Map.of("attributes", Map.of("cibaExpiresIn", "4", "cibaInterval", "1")));
+        // 12 s: long enough for the self-service page to list it on a busy machine, short enough to wait for
+        setRealm(Map.of("attributes", Map.of("cibaExpiresIn", "12", "cibaInterval", "1")));
         String authReqId;
         List<String> links;
         try {
             authReqId = request(user, "E-1");
+            long requested = System.currentTimeMillis();
             links = pendingLinks(user);
             assertEquals(1, links.size());
-            Thread.sleep(5_000);
+            Thread.sleep(Math.max(0, requested + 13_000 - System.currentTimeMillis()));
             Http.Response r = poll(AGENT, AGENT_SECRET, authReqId, actorToken());
             assertEquals(400, r.status(), r.toString());
             assertEquals("expired_token", r.json().get("error").asText(), r.body());
@@ -417,7 +419,7 @@ class CibaIT {
     void maxAgeAsksForAFreshSignInAndARevokedGrantRefusesThePoll() throws Exception {
         String user = freshUser("fresh");
         Http.Response req = backchannel(AGENT, AGENT_SECRET, Oidc.Form.of("login_hint", user, "scope", "openid profile",
-                "requested_actor", AGENT, "binding_message", "F-1", "max_age", "5"));
+                "requested_actor", AGENT, "binding_message", "F-1", "max_age", "10"));
         assertEquals(200, req.status(), req.toString());
         String authReqId = req.json().get("auth_req_id").asText();
         try (Browser browser = new Browser()) {
@@ -426,7 +428,7 @@ class CibaIT {
             p.locator("#kc-login").waitFor();
             login(p, user);
             p.locator("#agent-account-approvals").waitFor();
-            Thread.sleep(6_000);
+            Thread.sleep(11_000);
             // the session is older than max_age: signing in again is required before the page shows
             p.locator(".agent-account-approval-open").first().click();
             p.locator("#kc-login").waitFor();
