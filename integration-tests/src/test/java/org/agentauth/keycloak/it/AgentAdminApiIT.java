@@ -119,7 +119,8 @@ class AgentAdminApiIT {
         assertEquals(200, r.status(), r.body());
         JsonNode p = r.json().path("policy");
         assertEquals("calendar-agent", r.json().path("clientId").asText());
-        assertEquals(List.of("agent-host", "mcp-client"), list(p.path("allowedHosts")));
+        // calendar-agent is also its own host: it asks for approval over CIBA without a host app (DESIGN section 14)
+        assertEquals(List.of("agent-host", "mcp-client", "calendar-agent"), list(p.path("allowedHosts")));
         assertEquals(List.of("demo-calendar"), list(p.path("allowedConnectors")));
         assertEquals(List.of("research-agent"), list(p.path("downstreamAgents")));
         assertEquals(2592000, p.path("grantLifetime").asLong());
