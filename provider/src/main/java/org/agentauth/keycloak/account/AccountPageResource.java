@@ -189,9 +189,7 @@ public class AccountPageResource {
             return refused;
         }
         applyHint(auth.user(), hint);
-        String expected = auth.session().getNote(FORM_TOKEN_NOTE);
-        if (expected == null || formToken == null
-                || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), formToken.getBytes(StandardCharsets.UTF_8))) {
+        if (!formTokenMatches(auth.session(), formToken)) {
             error(errorType, auth.user(), id, "form token missing, wrong or of another session");
             return result(Response.Status.FORBIDDEN, "agentAccountErrorTitle", "agentAccountFormExpired");
         }
@@ -386,6 +384,13 @@ public class AccountPageResource {
         int port = uri.getPort();
         boolean defaultPort = port == -1 || ("https".equals(uri.getScheme()) && port == 443) || ("http".equals(uri.getScheme()) && port == 80);
         return uri.getScheme() + "://" + uri.getHost() + (defaultPort ? "" : ":" + port);
+    }
+
+    /** Whether {@code formToken} is the session's form token (compared in constant time); false when either is missing. */
+    static boolean formTokenMatches(UserSessionModel userSession, String formToken) {
+        String expected = userSession.getNote(FORM_TOKEN_NOTE);
+        return expected != null && formToken != null
+                && MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), formToken.getBytes(StandardCharsets.UTF_8));
     }
 
     /** The session's form token, made on first use; kept as a note of the user session (so it ends with the session). */

@@ -163,10 +163,7 @@ public class ApprovalPageResource {
             return refused;
         }
         page.applyHint(auth.user(), hint);
-        String expected = auth.session().getNote(AccountPageResource.FORM_TOKEN_NOTE);
-        String formToken = form.getFirst("form_token");
-        if (expected == null || formToken == null
-                || !MessageDigest.isEqual(expected.getBytes(StandardCharsets.UTF_8), formToken.getBytes(StandardCharsets.UTF_8))) {
+        if (!AccountPageResource.formTokenMatches(auth.session(), form.getFirst("form_token"))) {
             refusal(auth.user(), row.get(), "form token missing, wrong or of another session");
             return page.result(Response.Status.FORBIDDEN, TITLE, "agentAccountFormExpired");
         }

@@ -1,7 +1,6 @@
 package org.agentauth.keycloak.ciba;
 
 import jakarta.ws.rs.core.Response;
-import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
@@ -10,7 +9,6 @@ import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.authz.DelegatedAuthorizationCodeGrantType;
 import org.agentauth.keycloak.delegation.authz.DelegatedIssue;
 import org.agentauth.keycloak.delegation.exchange.ActorTokenVerifier;
-import org.agentauth.keycloak.delegation.exchange.DelegationRules;
 import org.agentauth.keycloak.support.ProtocolError;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.keycloak.OAuth2Constants;
@@ -108,8 +106,7 @@ public class DelegatedCibaGrantType extends CibaGrantType {
         String approved = cs.getNote(CibaBinding.CALLBACK_NOTE_PREFIX + CibaBinding.APPROVED_GRANT);
         DelegationGrant grant;
         try {
-            grant = new DelegationRules(session, realm).verifyHop(user, client, null, verified.agent());
-            DelegationRules.checkDepth(1, List.of(verified.agent()));
+            grant = DelegatedIssue.verifiedGrant(session, realm, user, client, verified.agent());
         } catch (ProtocolError e) {
             throw error(OAuthErrorException.INVALID_GRANT, e.eventError(), e.description());
         }

@@ -3,7 +3,6 @@ package org.agentauth.keycloak.delegation.authz;
 import org.agentauth.keycloak.token.TokenContainment;
 import org.agentauth.keycloak.audit.Audit;
 import jakarta.ws.rs.core.Response;
-import java.util.List;
 import java.util.Set;
 import java.util.function.Function;
 import org.agentauth.keycloak.audit.AgentAuthEvents;
@@ -70,7 +69,6 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
             throw error(OAuthErrorException.INVALID_GRANT, Errors.INVALID_TOKEN, "actor_token is required: this code was issued for requested_actor");
         }
         String type = actorTokenType == null ? OAuth2Constants.ACCESS_TOKEN_TYPE : actorTokenType;
-        DelegationRules rules = new DelegationRules(session, realm);
         ActorTokenVerifier.VerifiedActor verified;
         DelegationGrant grant;
         try {
@@ -78,8 +76,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
             if (!actor.equals(verified.clientId())) {
                 throw ProtocolError.invalidToken("actor_token is not a token of the requested actor");
             }
-            grant = rules.verifyHop(user, client, null, verified.agent());
-            DelegationRules.checkDepth(1, List.of(verified.agent()));
+            grant = DelegatedIssue.verifiedGrant(session, realm, user, client, verified.agent());
         } catch (ProtocolError e) {
             // DESIGN 4.3: whatever is wrong with the actor (token, agent, host, grant) is invalid_grant here.
             throw error(OAuthErrorException.INVALID_GRANT, e.eventError(), e.description());

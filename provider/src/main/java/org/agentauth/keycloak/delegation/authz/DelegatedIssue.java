@@ -22,6 +22,7 @@ import org.keycloak.models.ClientModel;
 import org.keycloak.models.ClientSessionContext;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.RealmModel;
+import org.keycloak.models.UserModel;
 import org.keycloak.protocol.oidc.TokenManager;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.RefreshToken;
@@ -39,6 +40,17 @@ public final class DelegatedIssue {
     }
 
     private DelegatedIssue() {
+    }
+
+    /**
+     * The user's active grant to {@code agent} through {@code host}, as a one-hop delegation may use it.
+     *
+     * @throws ProtocolError when there is none, or the agent's policy refuses the hop
+     */
+    public static DelegationGrant verifiedGrant(KeycloakSession session, RealmModel realm, UserModel user, ClientModel host, AgentPolicy agent) {
+        DelegationGrant grant = new DelegationRules(session, realm).verifyHop(user, host, null, agent);
+        DelegationRules.checkDepth(1, List.of(agent));
+        return grant;
     }
 
     /**
