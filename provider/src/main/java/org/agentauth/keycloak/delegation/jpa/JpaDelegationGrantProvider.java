@@ -1,6 +1,7 @@
 package org.agentauth.keycloak.delegation.jpa;
 
 import jakarta.persistence.EntityManager;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
@@ -36,6 +37,10 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
     private final KeycloakSession session;
     private final JpaDelegationGrantProviderFactory factory;
     private EntityManager em;
+    /** This session changed the grants table in its own transaction: its reads go to the database, not the cache. */
+    private boolean wrote;
+    /** What this session's writes make stale, for every node once its transaction has committed. */
+    private List<GrantCache.Invalidation> pending;
 
     JpaDelegationGrantProvider(KeycloakSession session, JpaDelegationGrantProviderFactory factory) {
         this.session = session;
@@ -53,9 +58,32 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         return s.getProvider(JpaConnectionProvider.class).getEntityManager();
     }
 
+    /** The node's cache for this session's reads; null when off or when this session has written grants. */
+    private GrantCache cache() {
+        return wrote ? null : factory.cache();
+    }
+
+    /**
+     * From this node's cache when it holds the row, else from the database (and then cached). Only rows found are cached,
+     * so a consent stored elsewhere is seen at once; a removed or changed row is dropped from every node's cache before
+     * the request that removed or changed it answers (DESIGN section 10).
+     */
     @Override
     public Optional<DelegationGrant> find(RealmModel realm, String userId, ClientModel agent, ClientModel host) {
-        return findEntity(em(), realm.getId(), userId, agent.getId(), host.getId()).map(JpaDelegationGrantProvider::toModel);
+        GrantCache c = cache();
+        if (c == null) {
+            return findEntity(em(), realm.getId(), userId, agent.getId(), host.getId()).map(JpaDelegationGrantProvider::toModel);
+        }
+        long now = Time.currentTimeMillis();
+        DelegationGrant hit = c.byTriple(realm.getId(), userId, agent.getId(), host.getId(), now);
+        if (hit != null) {
+            return Optional.of(hit);
+        }
+        long mark = c.mark();
+        Optional<DelegationGrant> read = findEntity(em(), realm.getId(), userId, agent.getId(), host.getId())
+                .map(JpaDelegationGrantProvider::toModel);
+        read.ifPresent(g -> c.put(realm.getId(), g, mark, now));
+        return read;
     }
 
     @Override
@@ -79,8 +107,55 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         if (grantId == null || grantId.length() > 36) {
             return Optional.empty();
         }
+        GrantCache c = cache();
+        long now = Time.currentTimeMillis();
+        DelegationGrant hit = c == null ? null : c.byId(realm.getId(), grantId, now);
+        if (hit != null) {
+            return Optional.of(hit);
+        }
+        long mark = c == null ? 0 : c.mark();
         AgentAuthDelegationGrantEntity e = em().find(AgentAuthDelegationGrantEntity.class, grantId);
-        return e != null && e.getRealmId().equals(realm.getId()) ? Optional.of(toModel(e)) : Optional.empty();
+        if (e == null || !e.getRealmId().equals(realm.getId())) {
+            return Optional.empty();
+        }
+        DelegationGrant g = toModel(e);
+        if (c != null) {
+            c.put(realm.getId(), g, mark, now);
+        }
+        return Optional.of(g);
+    }
+
+    /**
+     * Before a write in this session's transaction: this node's cache drops what it names now (and this session reads
+     * the database from now on); once the transaction has committed, every node drops it, before the request answers.
+     */
+    private void writing(GrantCache.Invalidation inv) {
+        wrote = true;
+        factory.invalidateHere(inv);
+        if (pending == null) {
+            pending = new ArrayList<>();
+            List<GrantCache.Invalidation> mine = pending;
+            try {
+                session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
+                    @Override
+                    protected void commitImpl() {
+                        mine.forEach(i -> factory.invalidateEverywhere(session, i));
+                    }
+
+                    @Override
+                    protected void rollbackImpl() {
+                        mine.forEach(factory::invalidateHere);
+                    }
+                });
+            } catch (RuntimeException e) {
+                // no transaction to wait for: the write is as good as done, tell everyone now
+                LOG.debugf("grant cache: invalidating at once (%s)", e.toString());
+                pending = null;
+                factory.invalidateEverywhere(session, inv);
+                return;
+            }
+        }
+        pending.add(inv);
     }
 
     /**
@@ -102,15 +177,22 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
                 joinPairs(connections), join(downstreamAgents), lifetimeSeconds == null || lifetimeSeconds <= 0 ? null : lifetimeSeconds,
                 origin);
         RuntimeException lost = null;
-        for (int attempt = 1; attempt <= GRANT_ATTEMPTS; attempt++) {
-            try {
-                return KeycloakModelUtils.runJobInTransactionWithResult(session.getKeycloakSessionFactory(),
-                        s -> upsert(entityManager(s), row));
-            } catch (RuntimeException e) {
-                LOG.debugf("grant for user %s, agent %s, host %s: attempt %d lost a race (%s), trying again", userId,
-                        agent.getClientId(), host.getClientId(), attempt, e.toString());
-                lost = e;
+        // the grant's own transaction commits before this returns: every node drops the user's cached grants then
+        GrantCache.Invalidation inv = GrantCache.Invalidation.user(realm.getId(), userId);
+        factory.invalidateHere(inv);
+        try {
+            for (int attempt = 1; attempt <= GRANT_ATTEMPTS; attempt++) {
+                try {
+                    return KeycloakModelUtils.runJobInTransactionWithResult(session.getKeycloakSessionFactory(),
+                            s -> upsert(entityManager(s), row));
+                } catch (RuntimeException e) {
+                    LOG.debugf("grant for user %s, agent %s, host %s: attempt %d lost a race (%s), trying again", userId,
+                            agent.getClientId(), host.getClientId(), attempt, e.toString());
+                    lost = e;
+                }
             }
+        } finally {
+            factory.invalidateEverywhere(session, inv);
         }
         throw lost;
     }
@@ -218,24 +300,28 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         if (grantId == null || grantId.length() > 36) {
             return false;
         }
+        writing(GrantCache.Invalidation.grant(realm.getId(), grantId));
         return em().createNamedQuery("agentAuthGrant.deleteById").setParameter("realmId", realm.getId())
                 .setParameter("id", grantId).executeUpdate() > 0;
     }
 
     @Override
     public int deleteForUser(RealmModel realm, String userId) {
+        writing(GrantCache.Invalidation.user(realm.getId(), userId));
         return em().createNamedQuery("agentAuthGrant.deleteByUser").setParameter("realmId", realm.getId())
                 .setParameter("userId", userId).executeUpdate();
     }
 
     @Override
     public int deleteForClient(RealmModel realm, String clientUuid) {
+        writing(GrantCache.Invalidation.client(realm.getId(), clientUuid));
         return em().createNamedQuery("agentAuthGrant.deleteByClient").setParameter("realmId", realm.getId())
                 .setParameter("clientId", clientUuid).executeUpdate();
     }
 
     @Override
     public int deleteForRealm(String realmId) {
+        writing(GrantCache.Invalidation.realm(realmId));
         return em().createNamedQuery("agentAuthGrant.deleteByRealm").setParameter("realmId", realmId).executeUpdate();
     }
 
