@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.agentauth.keycloak.it.support.AgentFlows;
 import org.agentauth.keycloak.it.support.Browser;
@@ -301,8 +302,105 @@ class ClusterIT {
      * Afterwards neither node's log has an ERROR line (but JGroups' own at join, {@link #JGROUPS_JOIN_NOISE}), and
      * neither has anything shaped like a token.
      */
+    /**
+     * Issue 25 (each node caches the grant rows it reads, DESIGN section 10): 50 rounds of "node B has just used the grant
+     * (so holds it in its cache), node A revokes it, the very next exchange, refresh, introspection and proxy call on node
+     * B are refused"; every fifth round with four parallel exchanges running on node B across the revocation, of which
+     * every one started after the revocation answered is refused.
+     */
     @Test
     @Order(7)
+    void revokedOnAIsRefusedOnBByTheNextCallEveryRoundAndInParallel() throws Exception {
+        DemoUsers usersA = new DemoUsers(a);
+        String firstAdmin = new Oidc(a).adminToken();
+        String bobId = usersA.userId(firstAdmin, "bob");
+        String aliceId = usersA.userId(firstAdmin, "alice");
+        String connectorUri = connectorUri();
+        int rounds = Integer.getInteger("cluster.revocationRounds", 50);
+        int raced = 0;
+        long t0 = System.nanoTime();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            for (int round = 1; round <= rounds; round++) {
+                String admin = new Oidc(a).adminToken(); // tokens are short-lived; the rounds take a while
+                String bob = usersA.accessToken("bob");
+                String alice = usersA.accessToken("alice");
+                String grant = usersA.adminGrant(admin, bobId, Map.of("agent", "calendar-agent", "host", DemoUsers.HOST));
+                Http.Response ex = exchange(b, bob, "calendar-agent", "requested_token_type", REFRESH_TOKEN);
+                assertEquals(200, ex.status(), "round " + round + ": " + ex.body());
+                String at = ex.json().get("access_token").asText();
+                String rt = ex.json().get("refresh_token").asText();
+                assertTrue(introspectAt(b, at).path("active").asBoolean(), "round " + round);
+                assertEquals(200, exchange(b, bob, "calendar-agent").status(), "round " + round + ": node B used it again");
+
+                String aliceGrant = usersA.adminGrant(admin, aliceId, Map.of("agent", "calendar-agent", "host", DemoUsers.HOST,
+                        "connectors", List.of(Vault.CONNECTOR)));
+                Http.Response brokered = exchange(b, alice, "calendar-agent", "resource", connectorUri);
+                assertEquals(200, brokered.status(), "round " + round + ": " + brokered.body());
+                String brokeredToken = brokered.json().get("access_token").asText();
+                String proxy = b.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR + "/proxy/userinfo?connection_id="
+                        + connection;
+                assertEquals(200, new Http().get(proxy, brokeredToken).status(), "round " + round + ": proxy on B before");
+
+                boolean race = round % 5 == 0;
+                List<Future<List<long[]>>> racers = new ArrayList<>();
+                AtomicLong answeredAt = new AtomicLong(Long.MAX_VALUE);
+                CountDownLatch go = new CountDownLatch(1);
+                if (race) {
+                    for (int t = 0; t < 4; t++) {
+                        racers.add(pool.submit(() -> {
+                            List<long[]> seen = new ArrayList<>(); // {start, status}
+                            go.await();
+                            long until = Long.MAX_VALUE;
+                            while (System.nanoTime() < until) {
+                                long start = System.nanoTime();
+                                seen.add(new long[] {start, exchange(b, bob, "calendar-agent").status()});
+                                if (until == Long.MAX_VALUE && answeredAt.get() != Long.MAX_VALUE) {
+                                    until = System.nanoTime() + 300_000_000L; // keep going 300 ms past the answer
+                                }
+                            }
+                            return seen;
+                        }));
+                    }
+                    go.countDown();
+                    Thread.sleep(100);
+                }
+                Http.Response revoked = new Http().delete(usersA.grantsUrl(bobId) + "/" + grant, admin);
+                Http.Response revokedAlice = new Http().delete(usersA.grantsUrl(aliceId) + "/" + aliceGrant, admin);
+                answeredAt.set(System.nanoTime());
+                assertTrue(revoked.status() == 204 || revoked.status() == 200, revoked.toString());
+                assertTrue(revokedAlice.status() == 204 || revokedAlice.status() == 200, revokedAlice.toString());
+
+                Http.Response next = exchange(b, bob, "calendar-agent");
+                assertEquals(400, next.status(), "round " + round + ": exchange on B after the revocation: " + next.body());
+                Http.Response refreshed = refreshAt(b, rt);
+                assertEquals(400, refreshed.status(), "round " + round + ": refresh on B: " + refreshed.body());
+                JsonNode in = introspectAt(b, at);
+                assertFalse(in.path("active").asBoolean(), "round " + round + ": introspection on B: " + in);
+                Http.Response proxied = new Http().get(proxy, brokeredToken);
+                assertEquals(401, proxied.status(), "round " + round + ": proxy on B: " + proxied.body());
+                assertEquals(400, exchange(a, bob, "calendar-agent").status(), "round " + round + ": exchange on A");
+
+                for (Future<List<long[]>> f : racers) {
+                    for (long[] call : f.get()) {
+                        if (call[0] > answeredAt.get()) {
+                            raced++;
+                            assertEquals(400, (int) call[1], "round " + round + ": a parallel exchange on B begun "
+                                    + (call[0] - answeredAt.get()) / 1_000_000 + " ms after the revocation answered");
+                        }
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        System.out.printf("[cluster] %d rounds of revoke on A, next call on B refused (exchange, refresh, introspection,"
+                + " proxy); %d parallel exchanges begun after a revocation answered, all refused; %.1f s%n", rounds, raced,
+                (System.nanoTime() - t0) / 1e9);
+    }
+
+    @Test
+    @Order(8)
     void neitherLogHasErrorsOrTokens() {
         for (KeycloakServer node : List.of(a, b)) {
             List<String> errors = node.logText().lines().filter(l -> l.contains(" ERROR "))
@@ -334,7 +432,14 @@ class ClusterIT {
         return new Http().postForm(new Oidc(node).tokenEndpoint(Oidc.DEMO), f.list(), Http.basic(agent, agent + "-secret"));
     }
 
-    private static Http.Response refreshAt(KeycloakServer node, String refreshToken) {
+    private static JsonNode introspectAt(KeycloakServer node, String token) {
+        Http.Response r = new Http().postForm(new Oidc(node).tokenEndpoint(Oidc.DEMO) + "/introspect",
+                Form.of("token", token).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
+        assertEquals(200, r.status(), r.body());
+        return r.json();
+    }
+
+        private static Http.Response refreshAt(KeycloakServer node, String refreshToken) {
         return new Http().postForm(new Oidc(node).tokenEndpoint(Oidc.DEMO), Form.of("grant_type", "refresh_token",
                 "refresh_token", refreshToken).list(), Http.basic("calendar-agent", "calendar-agent-secret"));
     }
