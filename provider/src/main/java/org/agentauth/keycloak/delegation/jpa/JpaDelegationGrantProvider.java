@@ -72,7 +72,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
     public Optional<DelegationGrant> find(RealmModel realm, String userId, ClientModel agent, ClientModel host) {
         GrantCache c = cache();
         if (c == null) {
-            return findEntity(em(), realm.getId(), userId, agent.getId(), host.getId()).map(JpaDelegationGrantProvider::toModel);
+            return findEntity(em(), realm.getId(), userId, agent.getId(), host.getId()).map(this::read);
         }
         long now = Time.currentTimeMillis();
         DelegationGrant hit = c.byTriple(realm.getId(), userId, agent.getId(), host.getId(), now);
@@ -80,8 +80,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
             return Optional.of(hit);
         }
         long mark = c.mark();
-        Optional<DelegationGrant> read = findEntity(em(), realm.getId(), userId, agent.getId(), host.getId())
-                .map(JpaDelegationGrantProvider::toModel);
+        Optional<DelegationGrant> read = findEntity(em(), realm.getId(), userId, agent.getId(), host.getId()).map(this::read);
         read.ifPresent(g -> c.put(realm.getId(), g, mark, now));
         return read;
     }
@@ -91,7 +90,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         return em().createNamedQuery("agentAuthGrant.byUser", AgentAuthDelegationGrantEntity.class)
                 .setParameter("realmId", realm.getId())
                 .setParameter("userId", userId)
-                .getResultList().stream().map(JpaDelegationGrantProvider::toModel).toList();
+                .getResultList().stream().map(this::read).toList();
     }
 
     @Override
@@ -99,7 +98,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         return em().createNamedQuery("agentAuthGrant.byAgent", AgentAuthDelegationGrantEntity.class)
                 .setParameter("realmId", realm.getId())
                 .setParameter("agentClientId", agent.getId())
-                .getResultList().stream().map(JpaDelegationGrantProvider::toModel).toList();
+                .getResultList().stream().map(this::read).toList();
     }
 
     @Override
@@ -116,13 +115,27 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
         long mark = c == null ? 0 : c.mark();
         AgentAuthDelegationGrantEntity e = em().find(AgentAuthDelegationGrantEntity.class, grantId);
         if (e == null || !e.getRealmId().equals(realm.getId())) {
+            if (e != null) {
+                em().detach(e);
+            }
             return Optional.empty();
         }
-        DelegationGrant g = toModel(e);
+        DelegationGrant g = read(e);
         if (c != null) {
             c.put(realm.getId(), g, mark, now);
         }
         return Optional.of(g);
+    }
+
+    /**
+     * The model of a row just read, which leaves the request's persistence context: no grant entity stays managed there,
+     * so every read runs SQL. Otherwise a later read in the same request could be answered from the persistence
+     * context with a row revoked or changed since, and cached (the reader's generation mark would not catch it).
+     */
+    private DelegationGrant read(AgentAuthDelegationGrantEntity e) {
+        DelegationGrant g = toModel(e);
+        em().detach(e);
+        return g;
     }
 
     /**
