@@ -394,6 +394,9 @@ class ClusterIT {
         } finally {
             pool.shutdownNow();
         }
+        for (KeycloakServer node : List.of(a, b)) {
+            assertTrue(node.logText().contains("grant cache on ("), node.logFile() + ": the grant cache was in use");
+        }
         System.out.printf("[cluster] %d rounds of revoke on A, next call on B refused (exchange, refresh, introspection,"
                 + " proxy); %d parallel exchanges begun after a revocation answered, all refused; %.1f s%n", rounds, raced,
                 (System.nanoTime() - t0) / 1e9);

@@ -60,7 +60,9 @@ public class JpaDelegationGrantProviderFactory implements DelegationGrantProvide
         if (!clusterTried) {
             cluster = readCommitted(session) ? GrantCacheCluster.create(session, cache) : null;
             clusterTried = true;
-            LOG.debugf("grant cache: %s", cluster == null ? "off" : "on, " + cache);
+            if (cluster != null) {
+                LOG.infof("grant cache on (%s), invalidated across the cluster under key %s", cache, GrantCacheCluster.TASK_KEY);
+            }
         }
     }
 
