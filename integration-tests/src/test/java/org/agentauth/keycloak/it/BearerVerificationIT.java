@@ -37,8 +37,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *   <li>the user, or the agent's service-account user, disabled; the agent client disabled;</li>
  *   <li>the user's SSO session ended (the delegated token carries its {@code sid});</li>
  *   <li>expiry (a three-second token lifespan on the agent);</li>
- *   <li>a changed payload under the original signature, and {@code alg: none}.</li>
+ *   <li>a changed payload under the original signature, and {@code alg: none};</li>
+ *   <li>the realm's key that signed the token disabled, then removed (the node remembers signatures it has checked,
+ *       {@code token.SignatureCache}: a key change must end that at once).</li>
  * </ul>
+ * Each token is used once before the change, so every refusal is also a refusal of a signature the node remembers.
  */
 @Order(41)
 @ExtendWith(KeycloakServerExtension.class)
@@ -318,5 +321,55 @@ class BearerVerificationIT {
         assertEquals(3, c.get("exp").asLong() - c.get("iat").asLong(), c.toString());
         waitPast(c.get("exp").asLong());
         assertProxyRefused(t[0], "expired delegated token");
+    }
+
+    // ---------------------------------------------------------------- the realm's keys
+
+    @Test
+    void aTokenSignedWithAKeyTheRealmNoLongerHasIsRefusedAtOnce() {
+        try (Browser b = new Browser()) {
+            vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), "alice", "alice-work", null);
+        }
+        String admin = oidc.adminToken();
+        users.adminGrant(admin, users.userId(admin, "alice"), Map.of("agent", AGENT, "host", DemoUsers.HOST,
+                "connectors", List.of(Vault.CONNECTOR)));
+        String before = Oidc.header(agentToken()).path("kid").asText();
+        String realmId = http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO, admin).json().path("id").asText();
+        Http.Response created = http.postJson(adminUrl("/components"), admin, Map.of("name", "bearer-verification-it-key",
+                "providerId", "rsa-generated", "providerType", "org.keycloak.keys.KeyProvider", "parentId", realmId,
+                "config", Map.of("priority", List.of("100000"), "enabled", List.of("true"), "active", List.of("true"),
+                        "algorithm", List.of("RS256"))));
+        assertEquals(201, created.status(), created.body());
+        String location = created.header("Location");
+        String componentUrl = adminUrl("/components/" + location.substring(location.lastIndexOf('/') + 1));
+        try {
+            // tokens signed with the new key, each used once (so the node has checked and remembers its signature)
+            String actor = agentToken();
+            String kid = Oidc.header(actor).path("kid").asText();
+            assertTrue(!kid.isEmpty() && !kid.equals(before), "the new key signs: " + kid + " after " + before);
+            assertActorAccepted(users.accessToken("alice"), actor);
+            String[] t = proxyToken();
+            assertEquals(kid, Oidc.header(t[0]).path("kid").asText(), "the delegated token is signed with the new key");
+
+            // the key disabled: both refused by the next call (the subject token is fresh, signed with the old key again)
+            ObjectNode component = (ObjectNode) http.get(componentUrl, admin).json();
+            ((ObjectNode) component.get("config")).set("enabled", Http.JSON.valueToTree(List.of("false")));
+            assertEquals(204, http.putJson(componentUrl, admin, component).status());
+            String subject = users.accessToken("alice");
+            assertEquals(before, Oidc.header(subject).path("kid").asText(), "the old key signs again");
+            assertActorRefused(subject, actor, "actor token signed with a disabled key");
+            assertProxyRefused(t[0], "delegated token signed with a disabled key");
+
+            // enabled again: the same tokens work (the refusals were the key's), then the key removed
+            ((ObjectNode) component.get("config")).set("enabled", Http.JSON.valueToTree(List.of("true")));
+            assertEquals(204, http.putJson(componentUrl, admin, component).status());
+            assertActorAccepted(users.accessToken("alice"), actor);
+            assertEquals(200, proxy(t[0]).status(), "the same delegated token works again with its key enabled");
+            assertEquals(204, http.delete(componentUrl, admin).status());
+            assertActorRefused(users.accessToken("alice"), actor, "actor token signed with a removed key");
+            assertProxyRefused(t[0], "delegated token signed with a removed key");
+        } finally {
+            http.delete(componentUrl, admin);
+        }
     }
 }

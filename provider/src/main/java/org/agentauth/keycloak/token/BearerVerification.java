@@ -1,10 +1,13 @@
 package org.agentauth.keycloak.token;
 
 import org.agentauth.keycloak.support.RealmIssuer;
+import java.util.List;
 import java.util.Optional;
 import org.jboss.logging.Logger;
 import org.keycloak.TokenVerifier;
 import org.keycloak.common.VerificationException;
+import org.keycloak.common.util.Time;
+import org.keycloak.component.ComponentModel;
 import org.keycloak.crypto.SignatureProvider;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
@@ -35,6 +38,9 @@ import org.keycloak.services.managers.AuthenticationManager;
  * Keycloak cannot decode) goes to Keycloak's own method ({@link #verify}), which is authoritative and has the side effects
  * Keycloak wants (for example the back-channel logout of an invalid session). So the direct path never accepts what
  * Keycloak would refuse, and a token it does not accept is judged by Keycloak.
+ *
+ * <p>The parsing and the signature check of a token text seen before (the same actor token, the same proxy token, many
+ * times) are remembered by {@link SignatureCache}; everything that can change after signing is checked on every call.
  */
 public final class BearerVerification {
 
@@ -73,24 +79,38 @@ public final class BearerVerification {
     /** The direct path only: present when every check passes; empty means "ask Keycloak", not "refused". */
     static Optional<Verified> direct(KeycloakSession session, RealmModel realm, String tokenString, String audience) {
         try {
-            TokenVerifier<AccessToken> verifier = TokenVerifier.create(tokenString, AccessToken.class)
-                    .withDefaultChecks()
-                    .realmUrl(RealmIssuer.of(session, realm))
-                    .checkActive(true)
-                    .checkTokenType(true);
-            if (audience != null) {
-                verifier.audience(audience);
+            String issuer = RealmIssuer.of(session, realm);
+            long now = Time.currentTimeMillis();
+            List<ComponentModel> keyProviders = SignatureCache.keyProviders(realm);
+            String cacheKey = SignatureCache.keyOf(tokenString);
+            AccessToken token = SignatureCache.get(cacheKey, realm, issuer, keyProviders, now);
+            if (token != null) {
+                // a signature seen before under the same keys: what it does not settle is checked as the verifier would
+                if (!token.isActive() || session.revokedTokens().contains(token.getId())
+                        || (audience != null && !token.hasAudience(audience))) {
+                    return Optional.empty();
+                }
+            } else {
+                TokenVerifier<AccessToken> verifier = TokenVerifier.create(tokenString, AccessToken.class)
+                        .withDefaultChecks()
+                        .realmUrl(issuer)
+                        .checkActive(true)
+                        .checkTokenType(true);
+                if (audience != null) {
+                    verifier.audience(audience);
+                }
+                verifier.withChecks(new TokenManager.TokenRevocationCheck(session));
+                if (verifier.getHeader().getAlgorithm() == null) {
+                    return Optional.empty();
+                }
+                SignatureProvider signature = session.getProvider(SignatureProvider.class, verifier.getHeader().getAlgorithm().name());
+                if (signature == null) {
+                    return Optional.empty();
+                }
+                verifier.verifierContext(signature.verifier(verifier.getHeader().getKeyId()));
+                token = verifier.verify().getToken();
+                SignatureCache.put(cacheKey, realm, issuer, keyProviders, token, now);
             }
-            verifier.withChecks(new TokenManager.TokenRevocationCheck(session));
-            if (verifier.getHeader().getAlgorithm() == null) {
-                return Optional.empty();
-            }
-            SignatureProvider signature = session.getProvider(SignatureProvider.class, verifier.getHeader().getAlgorithm().name());
-            if (signature == null) {
-                return Optional.empty();
-            }
-            verifier.verifierContext(signature.verifier(verifier.getHeader().getKeyId()));
-            AccessToken token = verifier.verify().getToken();
             if (!token.isActive() || token.getIat() == null || token.getIat() < realm.getNotBefore() || token.getId() == null) {
                 return Optional.empty();
             }

@@ -135,6 +135,15 @@ public final class Oidc {
         }
     }
 
+    /** The protected header of a JWT, parsed. */
+    public static JsonNode header(String jwt) {
+        try {
+            return Http.JSON.readTree(Base64.getUrlDecoder().decode(jwt.split("\\.")[0]));
+        } catch (java.io.IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     /** A token's {@code aud} claim as a set (absent: empty; one string or a list). */
     public static java.util.Set<String> audience(JsonNode claims) {
         java.util.Set<String> out = new java.util.TreeSet<>();
