@@ -26,14 +26,17 @@ import org.keycloak.OAuth2Constants;
 import org.keycloak.events.Details;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.UserModel;
+import org.keycloak.models.UserSessionModel;
 import org.keycloak.protocol.oidc.OIDCAdvancedConfigWrapper;
 import org.keycloak.protocol.oidc.TokenExchangeContext;
 import org.keycloak.protocol.oidc.TokenManager;
+import org.keycloak.protocol.oidc.encode.TokenContextEncoderProvider;
 import org.keycloak.protocol.oidc.tokenexchange.StandardTokenExchangeProvider;
 import org.keycloak.representations.AccessToken;
 import org.keycloak.representations.AccessTokenResponse;
 import org.keycloak.services.CorsErrorResponseException;
 import org.keycloak.services.managers.AuthenticationManager;
+import org.keycloak.services.util.UserSessionUtil;
 
 /**
  * Agent delegation by token exchange (RFC 8693 with {@code actor_token}, DESIGN section 3). Reuses Keycloak's
@@ -235,7 +238,33 @@ public class AgentDelegationTokenExchangeProvider extends StandardTokenExchangeP
         used.add(grant);
         rules.touch(used);
         LOG.debugf("agent delegation: user %s, chain %s, host %s", user.getId(), issuedChain, hostClientId);
-        return exchangeClientToClient(user, subject.session(), subjectToken, true);
+        return exchangeClientToClient(user, sessionFor(subject.session(), subjectToken), subjectToken, true);
+    }
+
+    /**
+     * The user session Keycloak's exchange builds the token in. For an access token it first asks the user session for
+     * the requesting client's client session, which exists only after an exchange for a refresh token; with persistent
+     * user sessions each miss is a database read (the transient copy shares the session's id, so asking the copy reads
+     * too), on every exchange. It then builds a transient copy of the user session and a client session in it
+     * ({@code TokenManager.attachAuthenticationSession}). We build both ourselves, with the same two calls, before it
+     * asks: it then finds that client session in the request's session transaction and builds the same token (same
+     * {@code sid}, session type "online, transient client") without the reads. A refresh token, an offline or transient
+     * session, and a subject token that was itself exchanged (Keycloak copies notes from its real client session) take
+     * Keycloak's way unchanged. Client authentication notes, which Keycloak writes into the user's session after the
+     * copy was taken, go to the copy (they are empty for every client authenticator Keycloak ships).
+     */
+    private UserSessionModel sessionFor(UserSessionModel userSession, AccessToken subjectToken) {
+        if (!OAuth2Constants.ACCESS_TOKEN_TYPE.equals(requestedTokenType) || userSession == null || userSession.isOffline()
+                || userSession.getPersistenceState() == UserSessionModel.SessionPersistenceState.TRANSIENT) {
+            return userSession;
+        }
+        TokenContextEncoderProvider encoder = session.getProvider(TokenContextEncoderProvider.class);
+        if (OAuth2Constants.TOKEN_EXCHANGE_GRANT_TYPE.equals(encoder.getTokenContextFromTokenId(subjectToken.getId()).getGrantType())) {
+            return userSession;
+        }
+        UserSessionModel copy = UserSessionUtil.createTransientUserSession(session, userSession);
+        session.sessions().createClientSession(realm, client, copy);
+        return copy;
     }
 
     private void checkMayAct(Object mayAct, ActorTokenVerifier.VerifiedActor actor) {
