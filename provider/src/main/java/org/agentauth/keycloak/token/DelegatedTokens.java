@@ -247,19 +247,34 @@ public final class DelegatedTokens {
         }
     }
 
+    /** The last token this thread peeked and what it read: one request asks up to four providers about one token. */
+    private record Peeked(String token, Optional<JsonWebToken> claims) {
+    }
+
+    private static final ThreadLocal<Peeked> LAST_PEEK = new ThreadLocal<>();
+
     /**
      * The claims of a token read <em>without</em> verifying it: only to route a token-exchange request to the provider
-     * that will verify it. Empty for anything that is not a readable JWS.
+     * that will verify it. Empty for anything that is not a readable JWS. The token-exchange providers each ask this of
+     * the same subject token in one request, so the thread's last answer is reused for the same text; callers only
+     * read what it returns.
      */
     public static Optional<JsonWebToken> peek(String token) {
         if (token == null || token.isBlank()) {
             return Optional.empty();
         }
-        try {
-            return Optional.of(new JWSInput(token).readJsonContent(JsonWebToken.class));
-        } catch (Exception e) {
-            return Optional.empty();
+        Peeked last = LAST_PEEK.get();
+        if (last != null && last.token().equals(token)) {
+            return last.claims();
         }
+        Optional<JsonWebToken> claims;
+        try {
+            claims = Optional.of(new JWSInput(token).readJsonContent(JsonWebToken.class));
+        } catch (Exception e) {
+            claims = Optional.empty();
+        }
+        LAST_PEEK.set(new Peeked(token, claims));
+        return claims;
     }
 
 
