@@ -46,6 +46,14 @@ class AgentAuthBenchmark {
     private static final String STD = "bench-standard-exchange";
     private static final String STD_SECRET = "bench-standard-exchange-secret";
 
+    /** Issue 25's targets, on PostgreSQL: printed as met or missed beside each figure, never asserted. */
+    static final double EXCHANGE_TARGET = 1.0;
+    static final double CODE_FLOW_TARGET = 0.95;
+    static final double PROXY_TARGET_MS = 1.0;
+    static final double VAULT_TARGET_MS = 0.7;
+    /** Every pair-relative ratio of the scaling table within this band of 1. */
+    static final double SCALING_BAND = 0.1;
+
     private final int concurrency = Integer.getInteger("bench.concurrency", 4);
     private final int rounds = Integer.getInteger("bench.rounds", 4);
     private final double slotSeconds = Double.parseDouble(System.getProperty("bench.slotSeconds", "5"));
@@ -351,21 +359,24 @@ class AgentAuthBenchmark {
         LoadDriver.Stats dx2 = stats.get("direct GET userinfo (2)");
         print("");
         double exRatio = del.throughput() / std.throughput();
-        print(String.format(Locale.ROOT, "- delegated / standard exchange throughput: %.3f (target >= 0.95: %s); p50 %+.2f ms",
-                exRatio, exRatio >= 0.95 ? "met" : "MISSED", del.percentileMs(50) - std.percentileMs(50)));
-        print(String.format(Locale.ROOT, "- requested_actor / plain code flow throughput: %.3f; p50 %+.2f ms",
-                ac.throughput() / pc.throughput(), ac.percentileMs(50) - pc.percentileMs(50)));
+        print(String.format(Locale.ROOT, "- delegated / standard exchange throughput: %.3f (target >= %.2f: %s); p50 %+.2f ms",
+                exRatio, EXCHANGE_TARGET, met(exRatio >= EXCHANGE_TARGET), del.percentileMs(50) - std.percentileMs(50)));
+        double codeRatio = ac.throughput() / pc.throughput();
+        print(String.format(Locale.ROOT, "- requested_actor / plain code flow throughput: %.3f (target >= %.2f: %s); p50 %+.2f ms",
+                codeRatio, CODE_FLOW_TARGET, met(codeRatio >= CODE_FLOW_TARGET), ac.percentileMs(50) - pc.percentileMs(50)));
         LoadDriver.Stats px1 = stats.get("proxy GET userinfo" + SINGLE);
         LoadDriver.Stats dx1 = stats.get("direct GET userinfo" + SINGLE);
         LoadDriver.Stats ve1 = stats.get("vault exchange" + SINGLE);
         LoadDriver.Stats dx21 = stats.get("direct GET userinfo (2)" + SINGLE);
         double overhead = px1.percentileMs(50) - dx1.percentileMs(50);
-        print(String.format(Locale.ROOT, "- proxy p50 - direct p50, one worker: %+.2f ms (target <= 5 ms: %s); p99 %+.2f ms",
-                overhead, overhead <= 5 ? "met" : "MISSED", px1.percentileMs(99) - dx1.percentileMs(99)));
+        print(String.format(Locale.ROOT, "- proxy p50 - direct p50, one worker: %+.2f ms (target <= %.1f ms: %s); p99 %+.2f ms",
+                overhead, PROXY_TARGET_MS, met(overhead <= PROXY_TARGET_MS), px1.percentileMs(99) - dx1.percentileMs(99)));
         print(String.format(Locale.ROOT, "- proxy p50 - direct p50, %d workers (saturated server): %+.2f ms; p99 %+.2f ms; throughput ratio %.3f",
                 concurrency, px.percentileMs(50) - dx.percentileMs(50), px.percentileMs(99) - dx.percentileMs(99), px.throughput() / dx.throughput()));
-        print(String.format(Locale.ROOT, "- vault exchange p50 - direct call p50, one worker: %+.2f ms; %d workers: %+.2f ms, throughput ratio %.3f",
-                ve1.percentileMs(50) - dx21.percentileMs(50), concurrency, ve.percentileMs(50) - dx2.percentileMs(50), ve.throughput() / dx2.throughput()));
+        double vaultOverhead = ve1.percentileMs(50) - dx21.percentileMs(50);
+        print(String.format(Locale.ROOT, "- vault exchange p50 - direct call p50, one worker: %+.2f ms (target <= %.1f ms: %s); %d workers: %+.2f ms, throughput ratio %.3f",
+                vaultOverhead, VAULT_TARGET_MS, met(vaultOverhead <= VAULT_TARGET_MS), concurrency, ve.percentileMs(50) - dx2.percentileMs(50),
+                ve.throughput() / dx2.throughput()));
         for (LoadDriver.Stats s : stats.values()) {
             for (String e : s.errorSamples) {
                 print("- error in " + s.name + ": " + e);
@@ -414,6 +425,7 @@ class AgentAuthBenchmark {
             partner.put(pair.a().name(), pair.b().name());
             partner.put(pair.a().name() + SINGLE, pair.b().name() + SINGLE);
         }
+        List<String> outside = new ArrayList<>();
         print("| op | throughput ratio | p50 ratio | p99 ratio | throughput ratio / its B's |");
         print("|---|---:|---:|---:|---:|");
         for (String op : first.keySet()) {
@@ -425,12 +437,21 @@ class AgentAuthBenchmark {
             String rel = "";
             String p = partner.get(op);
             if (p != null && first.get(p) != null && last.get(p) != null) {
-                rel = String.format(Locale.ROOT, "%.3f", (b.throughput() / a.throughput())
-                        / (last.get(p).throughput() / first.get(p).throughput()));
+                double r = (b.throughput() / a.throughput()) / (last.get(p).throughput() / first.get(p).throughput());
+                rel = String.format(Locale.ROOT, "%.3f", r);
+                if (Math.abs(r - 1) > SCALING_BAND) {
+                    outside.add(op);
+                }
             }
             print(String.format(Locale.ROOT, "| %s | %.3f | %.3f | %.3f | %s |", op, b.throughput() / a.throughput(),
                     b.percentileMs(50) / a.percentileMs(50), b.percentileMs(99) / a.percentileMs(99), rel));
         }
+        print(String.format(Locale.ROOT, "%n- every pair-relative ratio within %.2f-%.2f: %s", 1 - SCALING_BAND, 1 + SCALING_BAND,
+                outside.isEmpty() ? "met" : "MISSED (" + String.join(", ", outside) + ")"));
+    }
+
+    private static String met(boolean met) {
+        return met ? "met" : "MISSED";
     }
 
     /** The grant count a level's label starts with ("1000 grants, ..."). */
