@@ -13,7 +13,14 @@ public final class RealmIssuer {
     private RealmIssuer() {
     }
 
+    /** Computed once per session and realm: a delegated exchange asks for it up to five times. */
     public static String of(KeycloakSession session, RealmModel realm) {
-        return Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+        String key = "agent-auth.issuer." + realm.getId();
+        String issuer = session.getAttribute(key, String.class);
+        if (issuer == null) {
+            issuer = Urls.realmIssuer(session.getContext().getUri().getBaseUri(), realm.getName());
+            session.setAttribute(key, issuer);
+        }
+        return issuer;
     }
 }
