@@ -59,6 +59,8 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         }
 
         event.detail(AgentAuthEvents.AGENT, actor);
+        // RequestedActorLoginProtocol kept the marker out of the client session when the code was issued; a code issued
+        // by a node without it (a rolling upgrade) still has it there
         AuthenticatedClientSessionModel cs = clientSessionCtx.getClientSession();
         String noted = cs.getNote(OAuth2Constants.SCOPE);
         if (RequestedActor.containsMarker(noted)) {

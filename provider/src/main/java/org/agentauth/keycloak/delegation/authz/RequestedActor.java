@@ -22,7 +22,9 @@ import org.keycloak.models.RequiredActionProviderModel;
  * into the authorization code it issues ({@code OAuth2Code.scope}), so the binding lives in the code itself: one code,
  * one actor, whatever else happens in the browser session. No client scope of that name exists, so Keycloak ignores the
  * token when it resolves client scopes, and the authorization endpoint refuses it if a client ever sends it itself
- * (unknown scope); the token endpoint strips it before anything else sees the scope.
+ * (unknown scope). Keycloak also copies the note into the client session as the login ends: {@link RequestedActorLoginProtocol}
+ * removes it from that copy in the same step, before the code is built (from the authentication session's note), and
+ * the token endpoint strips it from the code's scope before anything else sees it.
  *
  * <p>Until then the validated value travels as the authentication session's client note {@link #CLIENT_REQUEST_PARAM_NOTE}
  * (Keycloak's own note for additional request parameters). Client notes survive a reset of the login flow (Keycloak
