@@ -219,6 +219,28 @@ class CibaIT {
             assertEquals("CAL-4711", d.path("binding_message").asText(), type + " " + d);
         }
         assertEquals("ciba", byType.get("GRANT_CONSENT").path("origin").asText());
+
+        // introspection of the CIBA refresh token by the agent: active and delegated while the grant is; once the user
+        // revokes the grant, inactive, and a refresh is refused
+        String rt = refreshed.json().get("refresh_token").asText();
+        JsonNode in = introspect(rt);
+        assertTrue(in.path("active").asBoolean(), in.toString());
+        assertEquals(AGENT, in.at("/act/client_id").asText(), in.toString());
+        assertEquals(1, grants.size());
+        assertEquals(204, http.delete(users.grantsUrl(userId) + "/" + grants.get(0).get("id").asText(), admin()).status());
+        assertFalse(introspect(rt).path("active").asBoolean(), "the refresh token of a revoked grant is inactive");
+        Http.Response afterRevoke = http.postForm(oidc.tokenEndpoint(Oidc.DEMO), Oidc.Form.of("grant_type", "refresh_token",
+                "refresh_token", rt).list(), Http.basic(AGENT, AGENT_SECRET));
+        assertEquals(400, afterRevoke.status(), afterRevoke.toString());
+        assertEquals("invalid_grant", afterRevoke.json().path("error").asText(), afterRevoke.body());
+    }
+
+    /** The agent introspects a refresh token of its own (Keycloak lets a client introspect what it is audience of). */
+    private JsonNode introspect(String refreshToken) {
+        Http.Response r = http.postForm(oidc.tokenEndpoint(Oidc.DEMO) + "/introspect", Oidc.Form.of("token", refreshToken,
+                "token_type_hint", "refresh_token").list(), Http.basic(AGENT, AGENT_SECRET));
+        assertEquals(200, r.status(), r.toString());
+        return r.json();
     }
 
     // ------------------------------------------------------------------------------------------------ refusals
