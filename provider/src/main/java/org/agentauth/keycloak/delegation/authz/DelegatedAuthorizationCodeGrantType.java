@@ -15,7 +15,6 @@ import org.agentauth.keycloak.resource.ResourceIndicators;
 import org.keycloak.OAuth2Constants;
 import org.keycloak.OAuthErrorException;
 import org.keycloak.events.Errors;
-import org.keycloak.models.AuthenticatedClientSessionModel;
 import org.keycloak.models.ClientSessionContext;
 import org.keycloak.models.UserModel;
 import org.keycloak.models.UserSessionModel;
@@ -61,11 +60,7 @@ public class DelegatedAuthorizationCodeGrantType extends AuthorizationCodeGrantT
         event.detail(AgentAuthEvents.AGENT, actor);
         // RequestedActorLoginProtocol kept the marker out of the client session when the code was issued; a code issued
         // by a node without it (a rolling upgrade) still has it there
-        AuthenticatedClientSessionModel cs = clientSessionCtx.getClientSession();
-        String noted = cs.getNote(OAuth2Constants.SCOPE);
-        if (RequestedActor.containsMarker(noted)) {
-            cs.setNote(OAuth2Constants.SCOPE, RequestedActor.withoutMarker(noted));
-        }
+        RequestedActor.unmark(clientSessionCtx.getClientSession());
 
         if (actorToken == null || actorToken.isBlank()) {
             throw error(OAuthErrorException.INVALID_GRANT, Errors.INVALID_TOKEN, "actor_token is required: this code was issued for requested_actor");

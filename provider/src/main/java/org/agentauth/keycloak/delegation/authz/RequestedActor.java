@@ -1,5 +1,7 @@
 package org.agentauth.keycloak.delegation.authz;
 
+import org.keycloak.models.AuthenticatedClientSessionModel;
+import org.keycloak.OAuth2Constants;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -101,6 +103,14 @@ public final class RequestedActor {
     /** True when any scope token of {@code scope} looks like our marker. */
     public static boolean containsMarker(String scope) {
         return scope != null && Arrays.stream(scope.split(" ")).anyMatch(s -> s.startsWith(MARKER_PREFIX));
+    }
+
+    /** Removes the marker from a client session's {@code scope} note; writes the note only when it held one. */
+    public static void unmark(AuthenticatedClientSessionModel clientSession) {
+        String noted = clientSession == null ? null : clientSession.getNote(OAuth2Constants.SCOPE);
+        if (containsMarker(noted)) {
+            clientSession.setNote(OAuth2Constants.SCOPE, withoutMarker(noted));
+        }
     }
 
     /** {@code scope} without marker tokens (null stays null). */

@@ -1,8 +1,6 @@
 package org.agentauth.keycloak.delegation.authz;
 
 import jakarta.ws.rs.core.Response;
-import org.keycloak.OAuth2Constants;
-import org.keycloak.models.AuthenticatedClientSessionModel;
 import org.keycloak.models.ClientSessionContext;
 import org.keycloak.models.UserSessionModel;
 import org.keycloak.protocol.oidc.OIDCLoginProtocol;
@@ -28,11 +26,7 @@ public class RequestedActorLoginProtocol extends OIDCLoginProtocol {
 
     @Override
     public Response authenticated(AuthenticationSessionModel authSession, UserSessionModel userSession, ClientSessionContext clientSessionCtx) {
-        AuthenticatedClientSessionModel clientSession = clientSessionCtx.getClientSession();
-        String noted = clientSession == null ? null : clientSession.getNote(OAuth2Constants.SCOPE);
-        if (RequestedActor.containsMarker(noted)) {
-            clientSession.setNote(OAuth2Constants.SCOPE, RequestedActor.withoutMarker(noted));
-        }
+        RequestedActor.unmark(clientSessionCtx.getClientSession());
         return super.authenticated(authSession, userSession, clientSessionCtx);
     }
 }
