@@ -1,11 +1,8 @@
 package org.agentauth.keycloak.cimd;
 
+import org.agentauth.keycloak.support.Digests;
 import java.net.URI;
 import java.net.URISyntaxException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.Base64;
 import java.util.Collection;
 import java.util.Locale;
 import java.util.Set;
@@ -113,11 +110,6 @@ public final class CimdRedirects {
     public static String digest(Collection<String> redirects) {
         TreeSet<String> sorted = new TreeSet<>();
         redirects.forEach(r -> sorted.add(stored(r)));
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(String.join("\n", sorted).getBytes(StandardCharsets.UTF_8));
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(d);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Digests.sha256Url(String.join("\n", sorted));
     }
 }

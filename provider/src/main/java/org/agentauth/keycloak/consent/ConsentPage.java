@@ -1,13 +1,10 @@
 package org.agentauth.keycloak.consent;
 
+import org.agentauth.keycloak.support.Digests;
 import jakarta.ws.rs.core.MultivaluedMap;
 import jakarta.ws.rs.core.Response;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -106,12 +103,7 @@ public final class ConsentPage {
                 : String.join("\n", context, agent.clientId(), host.getClientId(), String.join(" ", scopes),
                         String.join(" ", agent.allowedConnectors()), String.join(" ", agent.downstreamAgents()),
                         Long.toString(agent.grantLifetimeSeconds()), resourceUri == null ? "" : resourceUri);
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Digests.sha256Url(text);
     }
 
     /**

@@ -1,9 +1,6 @@
 package org.agentauth.keycloak.token;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.Base64;
+import org.agentauth.keycloak.support.Digests;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -50,12 +47,7 @@ final class SignatureCache {
 
     /** The cache key of a token's exact text: its SHA-256, base64url. */
     static String keyOf(String tokenString) {
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(tokenString.getBytes(StandardCharsets.US_ASCII));
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(digest);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Digests.sha256Url(tokenString);
     }
 
     /** The token verified earlier under the same conditions, or null. */

@@ -1,5 +1,6 @@
 package org.agentauth.keycloak.vault.connect;
 
+import org.agentauth.keycloak.support.Digests;
 import com.fasterxml.jackson.databind.JsonNode;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.FormParam;
@@ -12,10 +13,7 @@ import jakarta.ws.rs.core.Response;
 import jakarta.ws.rs.core.UriBuilder;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -420,13 +418,9 @@ public class ConnectResource {
         return BrowserPages.random(bytes);
     }
 
+    /** PKCE S256 (RFC 7636): the verifier is ASCII, so its UTF-8 bytes are its ASCII bytes. */
     static String challenge(String verifier) {
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(verifier.getBytes(StandardCharsets.US_ASCII));
-            return Base64.getUrlEncoder().withoutPadding().encodeToString(d);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return Digests.sha256Url(verifier);
     }
 
     /** What the confirmation page shows of the connector (admin-provided text is escaped by the template). */
