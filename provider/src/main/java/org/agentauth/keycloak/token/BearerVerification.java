@@ -85,9 +85,8 @@ public final class BearerVerification {
             String cacheKey = SignatureCache.keyOf(tokenString);
             AccessToken token = SignatureCache.get(cacheKey, realm, issuer, keyProviders, now);
             if (token != null) {
-                // a signature seen before under the same keys: what it does not settle is checked as the verifier would
-                if (!token.isActive() || session.revokedTokens().contains(token.getId())
-                        || (audience != null && !token.hasAudience(audience))) {
+                // a signature seen before under the same keys: the verifier's other checks (exp/nbf is checked below)
+                if (session.revokedTokens().contains(token.getId()) || (audience != null && !token.hasAudience(audience))) {
                     return Optional.empty();
                 }
             } else {
