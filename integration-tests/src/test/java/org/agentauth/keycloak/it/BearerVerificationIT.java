@@ -172,6 +172,17 @@ class BearerVerificationIT {
         assertEquals("invalid_token", r.json().path("error").asText(), why + ": " + r.body());
     }
 
+    /** alice's Demo Calendar account linked in Chromium and her grant to the agent with the connector; the admin token. */
+    private String connectAliceAndGrantTheConnector() {
+        try (Browser b = new Browser()) {
+            vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), "alice", "alice-work", null);
+        }
+        String admin = oidc.adminToken();
+        users.adminGrant(admin, users.userId(admin, "alice"), Map.of("agent", AGENT, "host", DemoUsers.HOST,
+                "connectors", List.of(Vault.CONNECTOR)));
+        return admin;
+    }
+
     /** A delegated token of alice for the connector (her grant includes it), and the sid of the session it came from. */
     private String[] proxyToken() {
         JsonNode login = users.loginToHost("alice", "alice", "openid profile email");
@@ -267,12 +278,7 @@ class BearerVerificationIT {
 
     @Test
     void aDelegatedTokenKeycloakWouldRefuseIsRefusedAtTheProxy() {
-        try (Browser b = new Browser()) {
-            vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), "alice", "alice-work", null);
-        }
-        String admin = oidc.adminToken();
-        users.adminGrant(admin, users.userId(admin, "alice"), Map.of("agent", AGENT, "host", DemoUsers.HOST,
-                "connectors", List.of(Vault.CONNECTOR)));
+        String admin = connectAliceAndGrantTheConnector();
 
         // RFC 7009 revocation by the token's client
         String[] t = proxyToken();
@@ -327,12 +333,7 @@ class BearerVerificationIT {
 
     @Test
     void aTokenSignedWithAKeyTheRealmNoLongerHasIsRefusedAtOnce() {
-        try (Browser b = new Browser()) {
-            vault.connect(b, vault.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"), "alice", "alice-work", null);
-        }
-        String admin = oidc.adminToken();
-        users.adminGrant(admin, users.userId(admin, "alice"), Map.of("agent", AGENT, "host", DemoUsers.HOST,
-                "connectors", List.of(Vault.CONNECTOR)));
+        String admin = connectAliceAndGrantTheConnector();
         String before = Oidc.header(agentToken()).path("kid").asText();
         String realmId = http.get(server.baseUrl() + "/admin/realms/" + Oidc.DEMO, admin).json().path("id").asText();
         Http.Response created = http.postJson(adminUrl("/components"), admin, Map.of("name", "bearer-verification-it-key",
