@@ -401,8 +401,97 @@ class ClusterIT {
                 (System.nanoTime() - t0) / 1e9);
     }
 
+    /**
+     * The connection cache (DESIGN section 10): node B serves alice's brokered calls from its copy of her connection
+     * rows; each round she links an account on node A (Chromium), node B uses it (twice: the second call is served from
+     * its copy), then she disconnects it on node A: node B's very next proxy call, and every call begun after the
+     * disconnect answered (4 in parallel on B in every other round), finds no connection.
+     */
     @Test
     @Order(8)
+    void aConnectionRemovedOnAIsGoneOnBByTheNextCallEveryRound() throws Exception {
+        DemoUsers usersA = new DemoUsers(a);
+        String admin = new Oidc(a).adminToken();
+        String aliceId = usersA.userId(admin, "alice");
+        Vault vaultA = new Vault(a);
+        int rounds = Integer.getInteger("cluster.connectionRounds", 6);
+        int raced = 0;
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try (Browser browser = new Browser()) {
+            for (int round = 1; round <= rounds; round++) {
+                admin = new Oidc(a).adminToken();
+                String upstreamUser = round % 2 == 0 ? "alice-work" : "alice-personal";
+                String id = Vault.connectionId(vaultA.connect(browser, vaultA.connectUrl(Oidc.DEMO, Vault.CONNECTOR, "prompt=login"),
+                        "alice", upstreamUser, null));
+                String alice = usersA.accessToken("alice");
+                usersA.adminGrant(admin, aliceId, Map.of("agent", "calendar-agent", "host", DemoUsers.HOST,
+                        "connectors", List.of(Vault.CONNECTOR)));
+                Http.Response brokered = exchange(b, alice, "calendar-agent", "resource", connectorUri());
+                assertEquals(200, brokered.status(), "round " + round + ": " + brokered.body());
+                String token = brokered.json().get("access_token").asText();
+                String byId = b.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR + "/proxy/userinfo?connection_id=" + id;
+                String newest = b.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR + "/proxy/userinfo";
+                for (int i = 0; i < 2; i++) {
+                    Http.Response used = new Http().get(byId, token);
+                    assertEquals(200, used.status(), "round " + round + ": proxy on B before: " + used.body());
+                    assertEquals(upstreamUser, used.json().get("preferred_username").asText());
+                }
+                assertEquals(200, new Http().get(newest, token).status(), "round " + round + ": the newest connection on B");
+
+                boolean race = round % 2 == 0;
+                AtomicLong answeredAt = new AtomicLong(Long.MAX_VALUE);
+                CountDownLatch go = new CountDownLatch(1);
+                List<Future<List<long[]>>> racers = new ArrayList<>();
+                if (race) {
+                    for (int t = 0; t < 4; t++) {
+                        racers.add(pool.submit(() -> {
+                            List<long[]> seen = new ArrayList<>(); // {start, status}
+                            go.await();
+                            long until = Long.MAX_VALUE;
+                            while (System.nanoTime() < until) {
+                                long start = System.nanoTime();
+                                seen.add(new long[] {start, new Http().get(byId, token).status()});
+                                if (until == Long.MAX_VALUE && answeredAt.get() != Long.MAX_VALUE) {
+                                    until = System.nanoTime() + 300_000_000L;
+                                }
+                            }
+                            return seen;
+                        }));
+                    }
+                    go.countDown();
+                    Thread.sleep(100);
+                }
+                vaultA.disconnectAll(Oidc.DEMO, alice);
+                answeredAt.set(System.nanoTime());
+
+                Http.Response gone = new Http().get(byId, token);
+                assertEquals(404, gone.status(), "round " + round + ": proxy on B by id after the disconnect on A: " + gone.body());
+                assertEquals("connection_not_found", gone.json().get("error").asText(), gone.body());
+                Http.Response none = new Http().get(newest, token);
+                assertEquals(403, none.status(), "round " + round + ": proxy on B after the disconnect on A: " + none.body());
+                assertEquals("connection_required", none.json().get("error").asText(), none.body());
+                for (Future<List<long[]>> f : racers) {
+                    for (long[] call : f.get()) {
+                        if (call[0] > answeredAt.get()) {
+                            raced++;
+                            assertEquals(404, (int) call[1], "round " + round + ": a parallel proxy call on B begun "
+                                    + (call[0] - answeredAt.get()) / 1_000_000 + " ms after the disconnect answered");
+                        }
+                    }
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        for (KeycloakServer node : List.of(a, b)) {
+            assertTrue(node.logText().contains("connection cache on ("), node.logFile() + ": the connection cache was in use");
+        }
+        System.out.printf("[cluster] %d rounds of disconnect on A, next proxy call on B finds no connection; %d parallel calls"
+                + " begun after a disconnect answered, all refused%n", rounds, raced);
+    }
+
+    @Test
+    @Order(9)
     void neitherLogHasErrorsOrTokens() {
         for (KeycloakServer node : List.of(a, b)) {
             List<String> errors = node.logText().lines().filter(l -> l.contains(" ERROR "))

@@ -25,6 +25,14 @@ public interface UpstreamConnectionProvider extends Provider {
     List<UpstreamConnection> listForUser(RealmModel realm, String userId, String connectorId);
 
     /**
+     * A user's connections on one connector, newest first, for serving a brokered call (proxy, vault exchange): possibly
+     * from this node's cache, which never holds a row changed or removed since (every write here drops it on every node
+     * before the writing request answers). {@link #tokens} opens the tokens of a connection handed out here without
+     * another read.
+     */
+    List<UpstreamConnection> forUse(RealmModel realm, String userId, String connectorId);
+
+    /**
      * Stores the tokens of a freshly linked account: a new ACTIVE connection, or, when the user already linked this
      * upstream account ({@code subject}) on the connector, that connection with the new tokens, its scopes added to, and
      * ACTIVE again.

@@ -4,6 +4,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 import org.agentauth.keycloak.delegation.DelegationGrant;
+import org.agentauth.keycloak.support.cluster.InvalidationText;
 
 /**
  * A node's cache of grant rows read from the database, for the exchange, refresh, introspection and code paths that ask
@@ -129,8 +130,8 @@ final class GrantCache {
         static final char GRANT = 'g';
         static final char USER = 'u';
         static final char CLIENT = 'c';
-        static final char REALM = 'r';
-        static final char ALL = '*';
+        static final char REALM = InvalidationText.REALM;
+        static final char ALL = InvalidationText.ALL;
 
         static Invalidation grant(String realmId, String grantId) {
             return new Invalidation(GRANT, realmId, grantId);
@@ -163,33 +164,17 @@ final class GrantCache {
             };
         }
 
-        /** {@code <kind><length of realm id>:<realm id><value>}: ids may hold any character. */
+        /** As sent across the cluster ({@link InvalidationText}). */
         String encode() {
-            return PREFIX + kind + realmId.length() + ":" + realmId + value;
+            return new InvalidationText(kind, realmId, value).encode(PREFIX);
         }
 
         static final String PREFIX = "agent-auth-grant/";
 
         /** The invalidation a text names; {@link #all()} for anything else (never less than was meant). */
         static Invalidation decode(String text) {
-            try {
-                if (text == null || !text.startsWith(PREFIX)) {
-                    return all();
-                }
-                String s = text.substring(PREFIX.length());
-                char kind = s.charAt(0);
-                int colon = s.indexOf(':');
-                int len = Integer.parseInt(s.substring(1, colon));
-                String realmId = s.substring(colon + 1, colon + 1 + len);
-                String value = s.substring(colon + 1 + len);
-                return switch (kind) {
-                    case GRANT, USER, CLIENT -> value.isEmpty() ? all() : new Invalidation(kind, realmId, value);
-                    case REALM -> realm(realmId);
-                    default -> all();
-                };
-            } catch (RuntimeException e) {
-                return all();
-            }
+            InvalidationText t = InvalidationText.decode(PREFIX, text, "" + GRANT + USER + CLIENT);
+            return new Invalidation(t.kind(), t.realmId(), t.value());
         }
     }
 }

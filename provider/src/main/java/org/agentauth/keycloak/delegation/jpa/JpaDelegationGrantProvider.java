@@ -1,7 +1,6 @@
 package org.agentauth.keycloak.delegation.jpa;
 
 import jakarta.persistence.EntityManager;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
@@ -11,6 +10,7 @@ import java.util.Optional;
 import java.util.Set;
 import org.agentauth.keycloak.delegation.DelegationGrant;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
+import org.agentauth.keycloak.support.cluster.PendingInvalidations;
 import org.jboss.logging.Logger;
 import org.keycloak.common.util.Time;
 import org.keycloak.connections.jpa.JpaConnectionProvider;
@@ -40,11 +40,12 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
     /** This session changed the grants table in its own transaction: its reads go to the database, not the cache. */
     private boolean wrote;
     /** What this session's writes make stale, for every node once its transaction has committed. */
-    private List<GrantCache.Invalidation> pending;
+    private final PendingInvalidations<GrantCache.Invalidation> invalidations;
 
     JpaDelegationGrantProvider(KeycloakSession session, JpaDelegationGrantProviderFactory factory) {
         this.session = session;
         this.factory = factory;
+        this.invalidations = new PendingInvalidations<>(session, factory::invalidateHere, i -> factory.invalidateEverywhere(session, i));
     }
 
     private EntityManager em() {
@@ -60,7 +61,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
 
     /** The node's cache for this session's reads; null when off or when this session has written grants. */
     private GrantCache cache() {
-        return wrote ? null : factory.cache();
+        return wrote ? null : factory.cache(session);
     }
 
     /**
@@ -144,31 +145,7 @@ public class JpaDelegationGrantProvider implements DelegationGrantProvider {
      */
     private void writing(GrantCache.Invalidation inv) {
         wrote = true;
-        factory.invalidateHere(inv);
-        if (pending == null) {
-            pending = new ArrayList<>();
-            List<GrantCache.Invalidation> mine = pending;
-            try {
-                session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
-                    @Override
-                    protected void commitImpl() {
-                        mine.forEach(i -> factory.invalidateEverywhere(session, i));
-                    }
-
-                    @Override
-                    protected void rollbackImpl() {
-                        mine.forEach(factory::invalidateHere);
-                    }
-                });
-            } catch (RuntimeException e) {
-                // no transaction to wait for: the write is as good as done, tell everyone now
-                LOG.debugf("grant cache: invalidating at once (%s)", e.toString());
-                pending = null;
-                factory.invalidateEverywhere(session, inv);
-                return;
-            }
-        }
-        pending.add(inv);
+        invalidations.add(inv);
     }
 
     /**

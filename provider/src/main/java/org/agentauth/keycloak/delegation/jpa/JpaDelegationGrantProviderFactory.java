@@ -1,15 +1,11 @@
 package org.agentauth.keycloak.delegation.jpa;
 
 import com.google.auto.service.AutoService;
-import java.sql.Connection;
 import java.util.concurrent.ConcurrentHashMap;
 import org.agentauth.keycloak.delegation.DelegationGrantProvider;
 import org.agentauth.keycloak.delegation.DelegationGrantProviderFactory;
-import org.jboss.logging.Logger;
+import org.agentauth.keycloak.support.cluster.CacheLink;
 import org.keycloak.Config;
-import org.keycloak.cluster.ClusterProvider;
-import org.keycloak.connections.jpa.JpaConnectionProvider;
-import org.keycloak.connections.jpa.JpaConnectionProviderFactory;
 import org.keycloak.models.ClientModel;
 import org.keycloak.models.KeycloakSession;
 import org.keycloak.models.KeycloakSessionFactory;
@@ -22,8 +18,6 @@ import org.keycloak.models.UserModel;
  */
 @AutoService(DelegationGrantProviderFactory.class)
 public class JpaDelegationGrantProviderFactory implements DelegationGrantProviderFactory {
-
-    private static final Logger LOG = Logger.getLogger(JpaDelegationGrantProviderFactory.class);
 
     public static final String PROVIDER_ID = "jpa";
 
@@ -43,75 +37,29 @@ public class JpaDelegationGrantProviderFactory implements DelegationGrantProvide
 
     private GrantCache cache = new GrantCache(DEFAULT_CACHE_TTL_MILLIS, DEFAULT_CACHE_MAX_ENTRIES);
 
-    /** Set once the cache's cluster listener is registered; null (cache not used) until then or when impossible. */
-    private volatile GrantCacheCluster cluster;
+    /** The cluster task key of the grant cache's invalidations: only its listener receives what is sent under it. */
+    static final String TASK_KEY = "agent-auth-grant-cache";
 
-    private volatile boolean clusterTried;
+    private CacheLink<GrantCache.Invalidation> link = link(cache, DEFAULT_CACHE_TTL_MILLIS);
+
+    private static CacheLink<GrantCache.Invalidation> link(GrantCache cache, long ttlMillis) {
+        return new CacheLink<>(TASK_KEY, "grant cache", cache, cache::invalidate, GrantCache.Invalidation::encode,
+                GrantCache.Invalidation::decode, ttlMillis);
+    }
 
     @Override
     public DelegationGrantProvider create(KeycloakSession session) {
-        if (!clusterTried && cache.enabled()) {
-            connectCluster(session);
-        }
         return new JpaDelegationGrantProvider(session, this);
     }
 
-    private synchronized void connectCluster(KeycloakSession session) {
-        if (!clusterTried) {
-            cluster = readCommitted(session) ? GrantCacheCluster.create(session, cache) : null;
-            clusterTried = true;
-            if (cluster != null) {
-                LOG.infof("grant cache on (%s), invalidated across the cluster under key %s", cache, GrantCacheCluster.TASK_KEY);
-            }
-        }
-    }
-
-    /**
-     * True when the database's transactions read committed data ({@code READ COMMITTED}: PostgreSQL's, H2's, SQL
-     * Server's and Oracle's default). The cache relies on it: a row read after an invalidation is at least as new as the
-     * write that caused it. Under {@code REPEATABLE READ} (MySQL's and MariaDB's default) a request's snapshot may be
-     * older than its read, so the cache stays off there.
-     */
-    private static boolean readCommitted(KeycloakSession session) {
-        try {
-            JpaConnectionProviderFactory jpa = (JpaConnectionProviderFactory) session.getKeycloakSessionFactory()
-                    .getProviderFactory(JpaConnectionProvider.class);
-            try (Connection c = jpa.getConnection()) {
-                int level = c.getTransactionIsolation();
-                if (level == Connection.TRANSACTION_READ_COMMITTED) {
-                    return true;
-                }
-                LOG.infof("grant cache off: the database's transaction isolation is %d, not read committed", level);
-                return false;
-            }
-        } catch (Exception | LinkageError e) {
-            LOG.infof("grant cache off: transaction isolation unknown (%s)", e.toString());
-            return false;
-        }
-    }
-
     /** The node's grant cache, or null when it is off (no cluster invalidation possible, or configured off). */
-    GrantCache cache() {
-        return cluster != null && cache.enabled() ? cache : null;
+    GrantCache cache(KeycloakSession session) {
+        return cache.enabled() && link.open(session) ? cache : null;
     }
 
-    /**
-     * After a committed write: drops what it names here and on every other node, before the writing request answers.
-     * A failure to reach the cluster is logged: the row is gone from the database, and the other nodes' copies expire
-     * within the cache's time to live.
-     */
+    /** After a committed write: drops what it names here and on every other node, before the writing request answers. */
     void invalidateEverywhere(KeycloakSession session, GrantCache.Invalidation inv) {
-        cache.invalidate(inv);
-        GrantCacheCluster c = cluster;
-        if (c == null) {
-            return;
-        }
-        try {
-            c.send(session == null ? null : session.getProvider(ClusterProvider.class), inv);
-        } catch (Exception | LinkageError e) {
-            LOG.warnf("grant cache: invalidation %s not sent to the cluster (%s); other nodes drop their copy within %d ms",
-                    inv, e.toString(), cacheTtlMillis);
-        }
+        link.everywhere(session, inv);
     }
 
     /** This node only, before a write: no read begun earlier can put a row back. */
@@ -140,14 +88,13 @@ public class JpaDelegationGrantProviderFactory implements DelegationGrantProvide
         touched.remove(grantId, now);
     }
 
-    private long cacheTtlMillis = DEFAULT_CACHE_TTL_MILLIS;
-
     /** {@code --spi-agent-auth-delegation-grant--jpa--cache-ttl-ms} (0 = off), {@code ...--cache-max-entries}. */
     @Override
     public void init(Config.Scope config) {
-        cacheTtlMillis = Math.max(0, config.getLong("cache-ttl-ms", DEFAULT_CACHE_TTL_MILLIS));
+        long cacheTtlMillis = Math.max(0, config.getLong("cache-ttl-ms", DEFAULT_CACHE_TTL_MILLIS));
         int max = Math.max(0, config.getInt("cache-max-entries", DEFAULT_CACHE_MAX_ENTRIES));
         cache = new GrantCache(cacheTtlMillis, max);
+        link = link(cache, cacheTtlMillis);
     }
 
     @Override

@@ -3,11 +3,14 @@ package org.agentauth.keycloak.vault.jpa;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import jakarta.persistence.EntityManager;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.agentauth.keycloak.support.Strings;
+import org.agentauth.keycloak.support.cluster.PendingInvalidations;
 import org.agentauth.keycloak.vault.TokenSet;
 import org.agentauth.keycloak.vault.UpstreamConnection;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
@@ -36,10 +39,27 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
     static final long TOUCH_INTERVAL_MILLIS = 60_000;
 
     private final KeycloakSession session;
+    private final JpaUpstreamConnectionProviderFactory factory;
     private EntityManager em;
+    /** What this session's writes make stale, for every node once its transaction has committed. */
+    private final PendingInvalidations<ConnectionCache.Invalidation> invalidations;
+    /** Rows {@link #forUse} handed out in this session, by id: {@link #tokens} opens their sealed tokens. */
+    private Map<String, ConnectionCache.Row> served;
 
-    JpaUpstreamConnectionProvider(KeycloakSession session) {
+    JpaUpstreamConnectionProvider(KeycloakSession session, JpaUpstreamConnectionProviderFactory factory) {
         this.session = session;
+        this.factory = factory;
+        this.invalidations = new PendingInvalidations<>(session, factory::invalidateHere, i -> factory.invalidateEverywhere(session, i));
+    }
+
+    /** The node's cache for this session's reads; null when off or when this session has written connections. */
+    private ConnectionCache cache() {
+        return invalidations.any() ? null : factory.cache(session);
+    }
+
+    /** Before a write in this session's transaction (see {@link PendingInvalidations}). */
+    private void writing(ConnectionCache.Invalidation inv) {
+        invalidations.add(inv);
     }
 
     private EntityManager em() {
@@ -79,9 +99,39 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
                 .getResultList().stream().map(JpaUpstreamConnectionProvider::toModel).toList();
     }
 
+    /**
+     * From this node's cache when it holds the user's rows on the connector, else from the database (and then cached).
+     * A row changed or removed anywhere is dropped from every node's cache before the request that changed it answers
+     * (DESIGN section 10). The entities read leave the persistence context: a later read in this request runs SQL.
+     */
+    @Override
+    public List<UpstreamConnection> forUse(RealmModel realm, String userId, String connectorId) {
+        ConnectionCache c = cache();
+        if (c == null) {
+            return listForUser(realm, userId, connectorId);
+        }
+        long now = Time.currentTimeMillis();
+        List<ConnectionCache.Row> rows = c.get(realm.getId(), userId, connectorId, now);
+        if (rows == null) {
+            long mark = c.mark();
+            List<AgentAuthConnectionEntity> read = em().createNamedQuery("agentAuthConnection.byUserConnector", AgentAuthConnectionEntity.class)
+                    .setParameter("realmId", realm.getId()).setParameter("userId", userId).setParameter("connectorId", connectorId)
+                    .getResultList();
+            rows = read.stream().map(e -> new ConnectionCache.Row(toModel(e), new Sealed(e.getKeyId(), e.getTokens()))).toList();
+            read.forEach(em()::detach);
+            c.put(realm.getId(), userId, connectorId, rows, mark, now);
+        }
+        if (served == null) {
+            served = new HashMap<>();
+        }
+        rows.forEach(r -> served.put(r.connection().id(), r));
+        return rows.stream().map(ConnectionCache.Row::connection).toList();
+    }
+
     @Override
     public UpstreamConnection link(RealmModel realm, String userId, String connectorId, String subject, String label,
             Set<String> scopes, TokenSet tokens) {
+        writing(ConnectionCache.Invalidation.user(realm.getId(), userId));
         long now = Time.currentTimeMillis();
         AgentAuthConnectionEntity e = em().createNamedQuery("agentAuthConnection.bySubject", AgentAuthConnectionEntity.class)
                 .setParameter("realmId", realm.getId()).setParameter("userId", userId)
@@ -124,6 +174,16 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
 
     @Override
     public TokenSet tokens(RealmModel realm, UpstreamConnection c) {
+        ConnectionCache.Row row = served == null ? null : served.get(c.id());
+        if (row != null && row.connection().version() == c.version() && row.connection().realmId().equals(realm.getId())) {
+            try {
+                return open(binding(row.connection()), row.sealed());
+            } catch (VaultKeyException e) {
+                // a row this node cannot open is not kept: the next call reads it again
+                factory.invalidateHere(ConnectionCache.Invalidation.connection(realm.getId(), c.id()));
+                throw e;
+            }
+        }
         AgentAuthConnectionEntity e = em().find(AgentAuthConnectionEntity.class, c.id());
         if (e == null || !e.getRealmId().equals(realm.getId())) {
             throw new VaultKeyException("connection not found");
@@ -132,7 +192,11 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
     }
 
     private TokenSet open(AgentAuthConnectionEntity e) {
-        String json = TokenCipher.open(keys(), binding(e), new Sealed(e.getKeyId(), e.getTokens()));
+        return open(binding(e), new Sealed(e.getKeyId(), e.getTokens()));
+    }
+
+    private TokenSet open(TokenCipher.Binding binding, Sealed sealed) {
+        String json = TokenCipher.open(keys(), binding, sealed);
         try {
             return JSON.readValue(json, TokenSet.class);
         } catch (JsonProcessingException ex) {
@@ -159,6 +223,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
 
     @Override
     public Optional<UpstreamConnection> takeLease(RealmModel realm, UpstreamConnection seen, long leaseUntil) {
+        writing(ConnectionCache.Invalidation.user(realm.getId(), seen.userId()));
         int n = em().createNamedQuery("agentAuthConnection.takeLease").setParameter("id", seen.id())
                 .setParameter("version", seen.version()).setParameter("until", leaseUntil)
                 .setParameter("now", Time.currentTimeMillis()).executeUpdate();
@@ -172,6 +237,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
 
     @Override
     public boolean saveRefreshed(RealmModel realm, UpstreamConnection leased, TokenSet tokens, Set<String> scopes) {
+        writing(ConnectionCache.Invalidation.user(realm.getId(), leased.userId()));
         Sealed sealed = seal(binding(leased), tokens);
         return em().createNamedQuery("agentAuthConnection.saveRefreshed").setParameter("id", leased.id())
                 .setParameter("version", leased.version()).setParameter("keyId", sealed.keyId())
@@ -183,18 +249,21 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
 
     @Override
     public boolean expire(RealmModel realm, UpstreamConnection leased) {
+        writing(ConnectionCache.Invalidation.user(realm.getId(), leased.userId()));
         return em().createNamedQuery("agentAuthConnection.expire").setParameter("id", leased.id())
                 .setParameter("version", leased.version()).setParameter("now", Time.currentTimeMillis()).executeUpdate() == 1;
     }
 
     @Override
     public void releaseLease(RealmModel realm, UpstreamConnection leased, long retryAt) {
+        writing(ConnectionCache.Invalidation.user(realm.getId(), leased.userId()));
         em().createNamedQuery("agentAuthConnection.releaseLease").setParameter("id", leased.id())
                 .setParameter("version", leased.version()).setParameter("retryAt", retryAt).executeUpdate();
     }
 
     @Override
     public int expireForConnector(RealmModel realm, String connectorId) {
+        writing(ConnectionCache.Invalidation.connector(realm.getId(), connectorId));
         return em().createNamedQuery("agentAuthConnection.expireByConnector").setParameter("realmId", realm.getId())
                 .setParameter("connectorId", connectorId).setParameter("now", Time.currentTimeMillis()).executeUpdate();
     }
@@ -207,14 +276,16 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
         if (c.lastUsedAt() != null && c.lastUsedAt() >= cutoff) {
             return;
         }
-        KeycloakSessionFactory factory = session.getKeycloakSessionFactory();
+        KeycloakSessionFactory sessions = session.getKeycloakSessionFactory();
         session.getTransactionManager().enlistAfterCompletion(new AbstractKeycloakTransaction() {
             @Override
             protected void commitImpl() {
                 try {
-                    KeycloakModelUtils.runJobInTransaction(factory, s -> s.getProvider(JpaConnectionProvider.class).getEntityManager()
+                    KeycloakModelUtils.runJobInTransaction(sessions, s -> s.getProvider(JpaConnectionProvider.class).getEntityManager()
                             .createNamedQuery("agentAuthConnection.touch").setParameter("id", c.id())
                             .setParameter("now", now).setParameter("cutoff", cutoff).executeUpdate());
+                    // this node's copy would still say "not used for a minute": the next call would record again
+                    factory.invalidateHere(ConnectionCache.Invalidation.user(c.realmId(), c.userId()));
                 } catch (RuntimeException e) {
                     LOG.debugf("last-used time of connection %s not recorded: %s", c.id(), e.toString());
                 }
@@ -232,6 +303,7 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
         if (!keys.usable()) {
             throw new VaultKeyException("the vault has no encryption key configured");
         }
+        writing(ConnectionCache.Invalidation.realm(realm.getId()));
         List<AgentAuthConnectionEntity> rows = em().createNamedQuery("agentAuthConnection.notUnderKey", AgentAuthConnectionEntity.class)
                 .setParameter("realmId", realm.getId()).setParameter("keyId", keys.activeKeyId()).setMaxResults(max).getResultList();
         int done = 0;
@@ -257,24 +329,28 @@ public class JpaUpstreamConnectionProvider implements UpstreamConnectionProvider
         if (id == null || id.length() > 36) {
             return false;
         }
+        writing(ConnectionCache.Invalidation.connection(realm.getId(), id));
         return em().createNamedQuery("agentAuthConnection.deleteById").setParameter("realmId", realm.getId())
                 .setParameter("id", id).executeUpdate() > 0;
     }
 
     @Override
     public int deleteForUser(RealmModel realm, String userId) {
+        writing(ConnectionCache.Invalidation.user(realm.getId(), userId));
         return em().createNamedQuery("agentAuthConnection.deleteByUser").setParameter("realmId", realm.getId())
                 .setParameter("userId", userId).executeUpdate();
     }
 
     @Override
     public int deleteForConnector(RealmModel realm, String connectorId) {
+        writing(ConnectionCache.Invalidation.connector(realm.getId(), connectorId));
         return em().createNamedQuery("agentAuthConnection.deleteByConnector").setParameter("realmId", realm.getId())
                 .setParameter("connectorId", connectorId).executeUpdate();
     }
 
     @Override
     public int deleteForRealm(String realmId) {
+        writing(ConnectionCache.Invalidation.realm(realmId));
         return em().createNamedQuery("agentAuthConnection.deleteByRealm").setParameter("realmId", realmId).executeUpdate();
     }
 

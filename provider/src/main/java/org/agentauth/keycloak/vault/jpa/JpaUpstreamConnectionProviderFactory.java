@@ -1,6 +1,7 @@
 package org.agentauth.keycloak.vault.jpa;
 
 import com.google.auto.service.AutoService;
+import org.agentauth.keycloak.support.cluster.CacheLink;
 import org.agentauth.keycloak.vault.UpstreamConnectionProvider;
 import org.agentauth.keycloak.vault.UpstreamConnectionProviderFactory;
 import org.keycloak.Config;
@@ -18,13 +19,51 @@ public class JpaUpstreamConnectionProviderFactory implements UpstreamConnectionP
 
     public static final String PROVIDER_ID = "jpa";
 
-    @Override
-    public UpstreamConnectionProvider create(KeycloakSession session) {
-        return new JpaUpstreamConnectionProvider(session);
+    /** How long a user's rows on a connector may be served from this node's memory (ms); 0 = no cache. */
+    static final long DEFAULT_CACHE_TTL_MILLIS = 30_000;
+
+    /** Lists of rows (one per user and connector) a node holds at most: a few kB each (sealed tokens). */
+    static final int DEFAULT_CACHE_MAX_ENTRIES = 10_000;
+
+    /** The cluster task key of the connection cache's invalidations: only its listener receives what is sent under it. */
+    static final String TASK_KEY = "agent-auth-connection-cache";
+
+    private ConnectionCache cache = new ConnectionCache(DEFAULT_CACHE_TTL_MILLIS, DEFAULT_CACHE_MAX_ENTRIES);
+
+    private CacheLink<ConnectionCache.Invalidation> link = link(cache, DEFAULT_CACHE_TTL_MILLIS);
+
+    private static CacheLink<ConnectionCache.Invalidation> link(ConnectionCache cache, long ttlMillis) {
+        return new CacheLink<>(TASK_KEY, "connection cache", cache, cache::invalidate, ConnectionCache.Invalidation::encode,
+                ConnectionCache.Invalidation::decode, ttlMillis);
     }
 
     @Override
+    public UpstreamConnectionProvider create(KeycloakSession session) {
+        return new JpaUpstreamConnectionProvider(session, this);
+    }
+
+    /** The node's connection cache, or null when it is off (no cluster invalidation possible, or configured off). */
+    ConnectionCache cache(KeycloakSession session) {
+        return cache.enabled() && link.open(session) ? cache : null;
+    }
+
+    /** After a committed write: drops what it names here and on every other node, before the writing request answers. */
+    void invalidateEverywhere(KeycloakSession session, ConnectionCache.Invalidation inv) {
+        link.everywhere(session, inv);
+    }
+
+    /** This node only: before a write (no read begun earlier can put a row back), or for a row this node cannot use. */
+    void invalidateHere(ConnectionCache.Invalidation inv) {
+        cache.invalidate(inv);
+    }
+
+    /** {@code --spi-agent-auth-connection--jpa--cache-ttl-ms} (0 = off), {@code ...--cache-max-entries}. */
+    @Override
     public void init(Config.Scope config) {
+        long ttl = Math.max(0, config.getLong("cache-ttl-ms", DEFAULT_CACHE_TTL_MILLIS));
+        int max = Math.max(0, config.getInt("cache-max-entries", DEFAULT_CACHE_MAX_ENTRIES));
+        cache = new ConnectionCache(ttl, max);
+        link = link(cache, ttl);
     }
 
     @Override

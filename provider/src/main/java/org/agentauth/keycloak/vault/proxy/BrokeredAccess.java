@@ -7,7 +7,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.function.Predicate;
 import java.util.stream.Collectors;
 import org.agentauth.keycloak.agent.AgentPolicy;
 import org.agentauth.keycloak.agent.ConnectorResources;
@@ -161,26 +160,26 @@ final class BrokeredAccess {
         }
         String pin = picked.isEmpty() ? null : picked.iterator().next();
         // "this user's connection on this connector": a connection id alone never reaches another user's account
-        Predicate<UpstreamConnection> theirs = x -> x.userId().equals(caller.user().getId())
-                && x.connectorId().equals(connector.id());
+        List<UpstreamConnection> theirs = connections.forUse(realm, caller.user().getId(), connector.id()).stream()
+                .filter(x -> x.userId().equals(caller.user().getId()) && x.connectorId().equals(connector.id())).toList();
         UpstreamConnection c;
         if (chosen != null) {
-            c = connections.byId(realm, chosen).filter(theirs).filter(UpstreamConnection::active)
-                    .filter(x -> pin == null || pin.equals(x.id())).orElse(null);
+            c = theirs.stream().filter(x -> x.id().equals(chosen)).filter(UpstreamConnection::active)
+                    .filter(x -> pin == null || pin.equals(x.id())).findFirst().orElse(null);
             if (c == null) {
                 throw new Refusal(Response.Status.NOT_FOUND, "connection_not_found", "No active connection " + Strings.safeId(chosen)
                         + " of this user on connector " + connector.alias() + (pin == null ? "" : " within the delegation grant"),
                         Errors.INVALID_REQUEST, null);
             }
         } else if (pin != null) {
-            c = connections.byId(realm, pin).filter(theirs).orElse(null);
+            c = theirs.stream().filter(x -> x.id().equals(pin)).findFirst().orElse(null);
             if (c == null || !c.active()) {
                 throw connectionRequired(session, realm, connector, caller, c == null
                         ? "The account the user picked for connector " + connector.alias() + " when consenting is gone: the user picks another by consenting again"
                         : "The account the user picked for connector " + connector.alias() + " needs to be connected again");
             }
         } else {
-            c = connections.listForUser(realm, caller.user().getId(), connector.id()).stream().filter(theirs).filter(UpstreamConnection::active)
+            c = theirs.stream().filter(UpstreamConnection::active)
                     .max(Comparator.comparingLong(UpstreamConnection::createdAt)).orElse(null);
             if (c == null) {
                 throw connectionRequired(session, realm, connector, caller, "The user has no active account linked on connector " + connector.alias());

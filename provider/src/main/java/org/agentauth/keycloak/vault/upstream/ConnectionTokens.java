@@ -53,12 +53,14 @@ public final class ConnectionTokens {
     /**
      * The connection's usable upstream tokens (the access token and its expiry; read or just refreshed).
      *
-     * @param justRead the connection as the caller read it from the database in this request
+     * @param justRead the connection as the caller read it in this request (from the database, or through
+     *        {@link UpstreamConnectionProvider#forUse} from the node's cache, which holds no row changed since)
      * @throws ConnectionUnusable when there is none now
      */
     public static TokenSet tokens(KeycloakSession session, RealmModel realm, Connector connector, UpstreamConnection justRead) {
         // The common case without another transaction: the row the caller has just read in this request (from the
-        // database, not a cache) is active and its access token is not due for refresh.
+        // database or the node's cache of rows, never older than the last write) is active and its access token is not
+        // due for refresh.
         if (justRead.active()) {
             TokenSet t = open(session.getProvider(UpstreamConnectionProvider.class), realm, justRead);
             if (fresh(t, Time.currentTimeMillis())) {
