@@ -49,6 +49,7 @@ public class JpaDelegationGrantProviderFactory implements DelegationGrantProvide
 
     @Override
     public DelegationGrantProvider create(KeycloakSession session) {
+        link.open(session); // listens from this node's first session on, and lets its writes be sent
         return new JpaDelegationGrantProvider(session, this);
     }
 

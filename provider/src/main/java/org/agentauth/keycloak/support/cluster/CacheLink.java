@@ -46,7 +46,11 @@ public final class CacheLink<I> {
         this.ttlMillis = ttlMillis;
     }
 
-    /** True when the cache may be used: the link is open (opened now on the first call). */
+    /**
+     * True when the cache may be used: the link is open (opened now on the first call). The provider factory calls it
+     * for every session it creates a provider for, whether or not its own cache is on: a node listens, and can send,
+     * from its first session, and a node with the cache configured off still tells the others what it wrote.
+     */
     public boolean open(KeycloakSession session) {
         if (!tried) {
             connect(session);
@@ -73,6 +77,9 @@ public final class CacheLink<I> {
      */
     public void everywhere(KeycloakSession session, I inv) {
         here.accept(inv);
+        if (!tried && session != null) {
+            connect(session); // a node that has only written so far must still tell the others
+        }
         InvalidationChannel c = channel;
         if (c == null) {
             return;

@@ -39,6 +39,7 @@ public class JpaUpstreamConnectionProviderFactory implements UpstreamConnectionP
 
     @Override
     public UpstreamConnectionProvider create(KeycloakSession session) {
+        link.open(session); // listens from this node's first session on, and lets its writes be sent
         return new JpaUpstreamConnectionProvider(session, this);
     }
 
