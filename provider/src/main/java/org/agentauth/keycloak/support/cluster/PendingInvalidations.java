@@ -20,6 +20,7 @@ public final class PendingInvalidations<T> {
     private final Consumer<T> here;
     private final Consumer<T> everywhere;
     private List<T> pending;
+    private boolean wrote;
 
     /**
      * @param here drops an invalidation's entries on this node only
@@ -33,6 +34,7 @@ public final class PendingInvalidations<T> {
 
     /** To be called before the write that makes {@code inv} stale, in the session's transaction. */
     public void add(T inv) {
+        wrote = true;
         here.accept(inv);
         if (pending == null) {
             List<T> mine = new ArrayList<>();
@@ -61,6 +63,6 @@ public final class PendingInvalidations<T> {
 
     /** True once this session has written: its reads then go to the database, not the cache. */
     public boolean any() {
-        return pending != null;
+        return wrote;
     }
 }
