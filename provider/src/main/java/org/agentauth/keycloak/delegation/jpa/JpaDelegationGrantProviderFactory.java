@@ -43,7 +43,7 @@ public class JpaDelegationGrantProviderFactory implements DelegationGrantProvide
     private CacheLink<GrantCache.Invalidation> link = link(cache, DEFAULT_CACHE_TTL_MILLIS);
 
     private static CacheLink<GrantCache.Invalidation> link(GrantCache cache, long ttlMillis) {
-        return new CacheLink<>(TASK_KEY, "grant cache", cache, cache::invalidate, GrantCache.Invalidation::encode,
+        return new CacheLink<>(TASK_KEY, "grant cache", cache, cache.enabled(), cache::invalidate, GrantCache.Invalidation::encode,
                 GrantCache.Invalidation::decode, ttlMillis);
     }
 

@@ -21,6 +21,7 @@ public final class CacheLink<I> {
     private final String taskKey;
     private final String what;
     private final Object cache;
+    private final boolean enabled;
     private final Consumer<I> here;
     private final Function<I, String> encode;
     private final Function<String, I> decode;
@@ -32,14 +33,16 @@ public final class CacheLink<I> {
      * @param taskKey the cluster task key of this cache's messages
      * @param what the cache's name in log lines
      * @param cache the cache, as its {@code toString} describes it in the log line that says it is on
+     * @param enabled whether the cache is configured on (off, the link still sends this node's invalidations)
      * @param here drops an invalidation's entries on this node
      * @param ttlMillis how long an entry may live: what a lost message costs, for the log line
      */
-    public CacheLink(String taskKey, String what, Object cache, Consumer<I> here, Function<I, String> encode, Function<String, I> decode,
+    public CacheLink(String taskKey, String what, Object cache, boolean enabled, Consumer<I> here, Function<I, String> encode, Function<String, I> decode,
             long ttlMillis) {
         this.taskKey = taskKey;
         this.what = what;
         this.cache = cache;
+        this.enabled = enabled;
         this.here = here;
         this.encode = encode;
         this.decode = decode;
@@ -64,8 +67,11 @@ public final class CacheLink<I> {
                     ? InvalidationChannel.open(session, taskKey, what, text -> here.accept(decode.apply(text)))
                     : null;
             tried = true;
-            if (channel != null) {
+            if (channel != null && enabled) {
                 LOG.infof("%s on (%s), invalidated across the cluster under key %s", what, cache, taskKey);
+            } else if (channel != null) {
+                LOG.infof("%s off by configuration (%s); this node still sends its writes' invalidations under key %s", what,
+                        cache, taskKey);
             }
         }
     }

@@ -33,7 +33,7 @@ public class JpaUpstreamConnectionProviderFactory implements UpstreamConnectionP
     private CacheLink<ConnectionCache.Invalidation> link = link(cache, DEFAULT_CACHE_TTL_MILLIS);
 
     private static CacheLink<ConnectionCache.Invalidation> link(ConnectionCache cache, long ttlMillis) {
-        return new CacheLink<>(TASK_KEY, "connection cache", cache, cache::invalidate, ConnectionCache.Invalidation::encode,
+        return new CacheLink<>(TASK_KEY, "connection cache", cache, cache.enabled(), cache::invalidate, ConnectionCache.Invalidation::encode,
                 ConnectionCache.Invalidation::decode, ttlMillis);
     }
 
