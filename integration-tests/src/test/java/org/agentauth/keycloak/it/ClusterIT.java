@@ -341,32 +341,10 @@ class ClusterIT {
                         + connection;
                 assertEquals(200, new Http().get(proxy, brokeredToken).status(), "round " + round + ": proxy on B before");
 
-                boolean race = round % 5 == 0;
-                List<Future<List<long[]>>> racers = new ArrayList<>();
-                AtomicLong answeredAt = new AtomicLong(Long.MAX_VALUE);
-                CountDownLatch go = new CountDownLatch(1);
-                if (race) {
-                    for (int t = 0; t < 4; t++) {
-                        racers.add(pool.submit(() -> {
-                            List<long[]> seen = new ArrayList<>(); // {start, status}
-                            go.await();
-                            long until = Long.MAX_VALUE;
-                            while (System.nanoTime() < until) {
-                                long start = System.nanoTime();
-                                seen.add(new long[] {start, exchange(b, bob, "calendar-agent").status()});
-                                if (until == Long.MAX_VALUE && answeredAt.get() != Long.MAX_VALUE) {
-                                    until = System.nanoTime() + 300_000_000L; // keep going 300 ms past the answer
-                                }
-                            }
-                            return seen;
-                        }));
-                    }
-                    go.countDown();
-                    Thread.sleep(100);
-                }
+                Race race = round % 5 == 0 ? Race.start(pool, () -> exchange(b, bob, "calendar-agent").status()) : new Race();
                 Http.Response revoked = new Http().delete(usersA.grantsUrl(bobId) + "/" + grant, admin);
                 Http.Response revokedAlice = new Http().delete(usersA.grantsUrl(aliceId) + "/" + aliceGrant, admin);
-                answeredAt.set(System.nanoTime());
+                race.answered();
                 assertTrue(revoked.status() == 204 || revoked.status() == 200, revoked.toString());
                 assertTrue(revokedAlice.status() == 204 || revokedAlice.status() == 200, revokedAlice.toString());
 
@@ -380,15 +358,7 @@ class ClusterIT {
                 assertEquals(401, proxied.status(), "round " + round + ": proxy on B: " + proxied.body());
                 assertEquals(400, exchange(a, bob, "calendar-agent").status(), "round " + round + ": exchange on A");
 
-                for (Future<List<long[]>> f : racers) {
-                    for (long[] call : f.get()) {
-                        if (call[0] > answeredAt.get()) {
-                            raced++;
-                            assertEquals(400, (int) call[1], "round " + round + ": a parallel exchange on B begun "
-                                    + (call[0] - answeredAt.get()) / 1_000_000 + " ms after the revocation answered");
-                        }
-                    }
-                }
+                raced += race.assertAfterAnswer(400, "round " + round + ": a parallel exchange on B", "the revocation");
             }
         } finally {
             pool.shutdownNow();
@@ -438,31 +408,9 @@ class ClusterIT {
                 }
                 assertEquals(200, new Http().get(newest, token).status(), "round " + round + ": the newest connection on B");
 
-                boolean race = round % 2 == 0;
-                AtomicLong answeredAt = new AtomicLong(Long.MAX_VALUE);
-                CountDownLatch go = new CountDownLatch(1);
-                List<Future<List<long[]>>> racers = new ArrayList<>();
-                if (race) {
-                    for (int t = 0; t < 4; t++) {
-                        racers.add(pool.submit(() -> {
-                            List<long[]> seen = new ArrayList<>(); // {start, status}
-                            go.await();
-                            long until = Long.MAX_VALUE;
-                            while (System.nanoTime() < until) {
-                                long start = System.nanoTime();
-                                seen.add(new long[] {start, new Http().get(byId, token).status()});
-                                if (until == Long.MAX_VALUE && answeredAt.get() != Long.MAX_VALUE) {
-                                    until = System.nanoTime() + 300_000_000L;
-                                }
-                            }
-                            return seen;
-                        }));
-                    }
-                    go.countDown();
-                    Thread.sleep(100);
-                }
+                Race race = round % 2 == 0 ? Race.start(pool, () -> new Http().get(byId, token).status()) : new Race();
                 vaultA.disconnectAll(Oidc.DEMO, alice);
-                answeredAt.set(System.nanoTime());
+                race.answered();
 
                 Http.Response gone = new Http().get(byId, token);
                 assertEquals(404, gone.status(), "round " + round + ": proxy on B by id after the disconnect on A: " + gone.body());
@@ -470,15 +418,7 @@ class ClusterIT {
                 Http.Response none = new Http().get(newest, token);
                 assertEquals(403, none.status(), "round " + round + ": proxy on B after the disconnect on A: " + none.body());
                 assertEquals("connection_required", none.json().get("error").asText(), none.body());
-                for (Future<List<long[]>> f : racers) {
-                    for (long[] call : f.get()) {
-                        if (call[0] > answeredAt.get()) {
-                            raced++;
-                            assertEquals(404, (int) call[1], "round " + round + ": a parallel proxy call on B begun "
-                                    + (call[0] - answeredAt.get()) / 1_000_000 + " ms after the disconnect answered");
-                        }
-                    }
-                }
+                raced += race.assertAfterAnswer(404, "round " + round + ": a parallel proxy call on B", "the disconnect");
             }
         } finally {
             pool.shutdownNow();
@@ -502,6 +442,58 @@ class ClusterIT {
     }
 
     // --- helpers
+
+    /**
+     * Four callers on node B racing a change made on node A: started 100 ms before it, each keeps calling until 300 ms
+     * past its answer and notes every call's start and status. A race never started has no calls.
+     */
+    private static final class Race {
+        private final AtomicLong answeredAt = new AtomicLong(Long.MAX_VALUE);
+        private final List<Future<List<long[]>>> callers = new ArrayList<>();
+
+        static Race start(ExecutorService pool, Callable<Integer> call) throws InterruptedException {
+            Race race = new Race();
+            CountDownLatch go = new CountDownLatch(1);
+            for (int t = 0; t < 4; t++) {
+                race.callers.add(pool.submit(() -> {
+                    List<long[]> seen = new ArrayList<>(); // {start, status}
+                    go.await();
+                    long until = Long.MAX_VALUE;
+                    while (System.nanoTime() < until) {
+                        long start = System.nanoTime();
+                        seen.add(new long[] {start, call.call()});
+                        if (until == Long.MAX_VALUE && race.answeredAt.get() != Long.MAX_VALUE) {
+                            until = System.nanoTime() + 300_000_000L; // keep going 300 ms past the answer
+                        }
+                    }
+                    return seen;
+                }));
+            }
+            go.countDown();
+            Thread.sleep(100);
+            return race;
+        }
+
+        /** The change on node A has answered (call right after its response). */
+        void answered() {
+            answeredAt.set(System.nanoTime());
+        }
+
+        /** Every call begun after the answer got {@code status}; returns how many such calls there were. */
+        int assertAfterAnswer(int status, String who, String change) throws Exception {
+            int after = 0;
+            for (Future<List<long[]>> f : callers) {
+                for (long[] call : f.get()) {
+                    if (call[0] > answeredAt.get()) {
+                        after++;
+                        assertEquals(status, (int) call[1], who + " begun " + (call[0] - answeredAt.get()) / 1_000_000
+                                + " ms after " + change + " answered");
+                    }
+                }
+            }
+            return after;
+        }
+    }
 
     private String connectorUri() {
         return a.realmUrl(Oidc.DEMO) + "/agent-auth/connectors/" + Vault.CONNECTOR;
